@@ -1,0 +1,5 @@
+"""``python -m indexer`` runs the ``vnsearch`` command line."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""vnsearch search service: hybrid retrieval (search.py), REST API (app.py), web page (static/)."""

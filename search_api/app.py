@@ -1,0 +1,204 @@
+"""FastAPI service: search, retrieve (RAG), articles, health, and the web page at ``/``.
+
+The model and the index are loaded once, in the lifespan; blocking work (encoding, FAISS,
+SQLite) runs in the thread pool with a per-request timeout, so the event loop never blocks.
+Every 4xx/5xx answer has one JSON shape: ``{"error": {"status", "error", "message", "field"}}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from indexer.errors import QueryError, VnsearchError
+from indexer.settings import Settings
+
+from .schemas import (ArticleResponse, ErrorResponse, FacetsResponse, HealthResponse,
+                      RetrieveBody, RetrievedPassage, RetrieveResponse, SearchBody,
+                      SearchResponse)
+from .search import SearchRequest, Searcher
+
+STATIC_DIR = Path(__file__).parent / "static"
+ERROR_RESPONSES = {code: {"model": ErrorResponse} for code in (400, 404, 413, 422, 500, 503)}
+
+
+def error_response(status: int, kind: str, message: str, field: str | None = None) -> JSONResponse:
+    return JSONResponse(status_code=status,
+                        content={"error": {"status": status, "error": kind, "message": message,
+                                           "field": field}})
+
+
+def _kind(exc: VnsearchError) -> str:
+    return {422: "invalid_request", 404: "not_found", 409: "conflict"}.get(exc.http_status,
+                                                                          "index_error")
+
+
+def create_app(settings: Settings, index_dir: Path, searcher: Searcher | None = None) -> FastAPI:
+    """Build the app for ``index_dir``; pass ``searcher`` to reuse a loaded one (tests)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if searcher is not None:
+            app.state.searcher = searcher
+        else:
+            from indexer.encoders import create_encoder
+
+            encoder = await run_in_threadpool(create_encoder, settings)
+            app.state.searcher = await run_in_threadpool(Searcher, index_dir, settings, encoder)
+        yield
+        if searcher is None:
+            app.state.searcher.close()
+
+    app = FastAPI(title="vnsearch", version="0.1.0", lifespan=lifespan,
+                  description="Semantic search over Vietnamese news.", responses=ERROR_RESPONSES)
+    app.state.settings = settings
+
+    if settings.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
+                           allow_methods=["GET", "POST"], allow_headers=["*"])
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next):
+        length = request.headers.get("content-length")
+        if length is not None:
+            if not length.isdigit():
+                return error_response(400, "invalid_request", "bad Content-Length header")
+            if int(length) > settings.max_body_bytes:
+                return error_response(413, "payload_too_large",
+                                      f"request body over {settings.max_body_bytes} bytes")
+        return await call_next(request)
+
+    @app.exception_handler(VnsearchError)
+    async def vnsearch_error(request: Request, exc: VnsearchError):
+        return error_response(exc.http_status, _kind(exc), str(exc), getattr(exc, "field", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError):
+        errors = exc.errors()
+        first = errors[0] if errors else {}
+        loc = [str(p) for p in first.get("loc", ()) if p not in ("query", "body", "path")]
+        field = loc[0] if loc else None
+        message = f"{'.'.join(loc) or 'request'}: {first.get('msg', 'invalid')}"
+        return error_response(422, "invalid_request", message, field)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        kind = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return error_response(exc.status_code, kind, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception):  # pragma: no cover - a bug
+        return error_response(500, "internal_error", f"{type(exc).__name__}: internal error")
+
+    def get_searcher(request: Request) -> Searcher:
+        return request.app.state.searcher
+
+    SearcherDep = Annotated[Searcher, Depends(get_searcher)]
+
+    async def run_search(searcher: Searcher, req: SearchRequest):
+        try:
+            return await asyncio.wait_for(run_in_threadpool(searcher.search, req),
+                                          timeout=settings.request_timeout_s)
+        except asyncio.TimeoutError:
+            raise VnsearchError("search took longer than the per-request timeout") from None
+
+    @app.get("/search", response_model=SearchResponse, summary="Search (query parameters)")
+    async def search_get(
+        searcher: SearcherDep,
+        q: Annotated[str, Query(description="Query text, 1–1000 characters.")] = "",
+        k: Annotated[int, Query(description="Results per page, 1–100.")] = 10,
+        offset: Annotated[int, Query(description="Results to skip (pagination).")] = 0,
+        mode: Annotated[str, Query(description="hybrid | dense | lexical")] = "hybrid",
+        source: str | None = None,
+        category: str | None = None,
+        date_from: Annotated[str | None, Query(description="ISO date, inclusive.")] = None,
+        date_to: Annotated[str | None, Query(description="ISO date, inclusive.")] = None,
+        group: bool = True,
+    ) -> SearchResponse:
+        req = SearchRequest(query=q, k=k, offset=offset, mode=mode, source=source,
+                            category=category, date_from=date_from, date_to=date_to, group=group)
+        return SearchResponse.from_result(await run_search(searcher, req))
+
+    @app.post("/search", response_model=SearchResponse, summary="Search (JSON body)")
+    async def search_post(body: SearchBody, searcher: SearcherDep) -> SearchResponse:
+        req = SearchRequest(query=body.q, k=body.k, offset=body.offset, mode=body.mode,
+                            source=body.source, category=body.category, date_from=body.date_from,
+                            date_to=body.date_to, group=body.group)
+        return SearchResponse.from_result(await run_search(searcher, req))
+
+    @app.post("/retrieve", response_model=RetrieveResponse,
+              summary="Passages with numbered citations for a chatbot, within a character budget")
+    async def retrieve(body: RetrieveBody, searcher: SearcherDep) -> RetrieveResponse:
+        if not 1 <= body.max_chars <= 100_000:
+            raise QueryError("max_chars: must be between 1 and 100000", field="max_chars")
+        req = SearchRequest(query=body.query, k=body.k, mode=body.mode)
+        try:
+            result = await run_search(searcher, req)
+        except QueryError as exc:
+            if exc.field == "q":
+                raise QueryError(str(exc).replace("q:", "query:", 1), field="query") from None
+            raise
+        passages, citations, blocks, used = [], [], [], 0
+        for hit in result.results:
+            text = hit.text
+            room = body.max_chars - used
+            if room <= 0:
+                break
+            if len(text) > room:
+                if passages:
+                    break
+                text = text[:room].rsplit(" ", 1)[0] if " " in text[:room] else text[:room]
+            n = len(passages) + 1
+            passages.append(RetrievedPassage(citation=n, text=text, article_id=hit.article_id,
+                                             title=hit.title, url=hit.url, source=hit.source,
+                                             published=hit.published, score=hit.score))
+            citations.append(f"[{n}] {hit.title or '(không có tiêu đề)'} — {hit.url or hit.source or ''}"
+                             .rstrip(" —"))
+            blocks.append(f"[{n}] {text}")
+            used += len(text)
+        return RetrieveResponse(query=result.query, took_ms=result.took_ms, passages=passages,
+                                citations=citations, context="\n\n".join(blocks))
+
+    @app.get("/articles/{article_id}", response_model=ArticleResponse,
+             summary="Whole cleaned article with metadata and passage offsets")
+    async def get_article(article_id: str, searcher: SearcherDep) -> ArticleResponse:
+        view = await run_in_threadpool(searcher.article, article_id)
+        return ArticleResponse.from_view(view)
+
+    @app.get("/facets", response_model=FacetsResponse, summary="Outlets and categories")
+    async def facets(searcher: SearcherDep) -> FacetsResponse:
+        return FacetsResponse(**await run_in_threadpool(searcher.facets))
+
+    @app.get("/health", response_model=HealthResponse, summary="Model, index counts, uptime")
+    async def health(searcher: SearcherDep) -> HealthResponse:
+        await run_in_threadpool(searcher.maybe_reload, 0.0)
+        snap = searcher.snapshot
+        from indexer import store
+
+        n = await run_in_threadpool(lambda: store.counts(searcher._conn()))
+        return HealthResponse(status="ok", model=snap.manifest.model_name,
+                              model_id=snap.manifest.model_id, dimension=snap.manifest.dimension,
+                              articles=n["articles"], passages=n["passages"],
+                              index_format=snap.manifest.format_version,
+                              vector_index=snap.manifest.vector_index,
+                              generation=snap.generation,
+                              uptime_s=round(time.time() - searcher.started, 1))
+
+    @app.get("/", include_in_schema=False)
+    async def page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", media_type="text/html; charset=utf-8")
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

@@ -1,0 +1,145 @@
+"""Pydantic request/response models of the HTTP API (also used by ``vnsearch query --json``)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from .search import ArticleView, Hit, SearchResult
+
+
+class HitModel(BaseModel):
+    """One search result: a passage and its article."""
+
+    rank: int
+    score: float
+    passage_id: int
+    text: str
+    highlighted: str = Field(description="The passage, HTML-escaped, query words in <mark>.")
+    start: int = Field(description="Character offset of the passage in the article text.")
+    end: int
+    article_id: str
+    title: str | None
+    url: str | None
+    source: str | None
+    published: str | None
+    category: str | None
+    other_matches: int = Field(description="Other passages of this article among the matches.")
+
+    @classmethod
+    def from_hit(cls, hit: Hit) -> "HitModel":
+        return cls(**{name: getattr(hit, name) for name in cls.model_fields})
+
+
+class SearchResponse(BaseModel):
+    """``GET/POST /search`` answer."""
+
+    query: str
+    mode: str
+    took_ms: float
+    total: int
+    results: list[HitModel]
+
+    @classmethod
+    def from_result(cls, result: SearchResult) -> "SearchResponse":
+        return cls(query=result.query, mode=result.mode, took_ms=result.took_ms, total=result.total,
+                   results=[HitModel.from_hit(h) for h in result.results])
+
+
+class SearchBody(BaseModel):
+    """``POST /search`` body: the same fields as the GET parameters."""
+
+    q: str = Field(description="The query (1–1000 characters).")
+    k: int = 10
+    offset: int = 0
+    mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
+    source: str | None = None
+    category: str | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+    group: bool = True
+
+
+class RetrieveBody(BaseModel):
+    """``POST /retrieve`` body (chatbots / RAG)."""
+
+    query: str
+    k: int = 5
+    max_chars: int = Field(default=4000, description="Character budget of all passages together.")
+    mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
+
+
+class RetrievedPassage(BaseModel):
+    citation: int
+    text: str
+    article_id: str
+    title: str | None
+    url: str | None
+    source: str | None
+    published: str | None
+    score: float
+
+
+class RetrieveResponse(BaseModel):
+    query: str
+    took_ms: float
+    passages: list[RetrievedPassage]
+    citations: list[str] = Field(description='"[1] title — url" lines, one per passage.')
+    context: str = Field(description="Passages with their [n] markers, ready for a prompt.")
+
+
+class PassageRef(BaseModel):
+    id: int
+    ordinal: int
+    start: int
+    end: int
+
+
+class ArticleResponse(BaseModel):
+    id: str
+    title: str | None
+    text: str
+    url: str | None
+    urls: list[str]
+    source: str | None
+    published: str | None
+    category: str | None
+    passages: list[PassageRef]
+
+    @classmethod
+    def from_view(cls, view: ArticleView) -> "ArticleResponse":
+        return cls(id=view.id, title=view.title, text=view.text, url=view.url, urls=view.urls,
+                   source=view.source, published=view.published, category=view.category,
+                   passages=[PassageRef(**p) for p in view.passages])
+
+
+class HealthResponse(BaseModel):
+    status: str
+    model: str
+    model_id: str
+    dimension: int
+    articles: int
+    passages: int
+    index_format: int
+    vector_index: str
+    generation: int
+    uptime_s: float
+
+
+class FacetsResponse(BaseModel):
+    sources: list[str]
+    categories: list[str]
+
+
+class ErrorBody(BaseModel):
+    status: int
+    error: str = Field(description="Machine-readable error kind, e.g. 'invalid_request'.")
+    message: str
+    field: str | None = None
+
+
+class ErrorResponse(BaseModel):
+    """The one error shape of every 4xx/5xx answer."""
+
+    error: ErrorBody

@@ -1,0 +1,387 @@
+"""Hybrid Vietnamese retrieval over an index directory: dense + lexical, fused, filtered.
+
+* dense: FAISS inner product of the query vector (E5 ``query:`` prompt) with passages;
+* lexical: SQLite FTS5 BM25 over syllable tokens. Every passage has a tone-kept column
+  and a tone-folded column (đ→d). A query typed without tones searches the folded column
+  only; a query with tones searches both, so exact-tone matches score above mere folded
+  matches ("án" vs "an");
+* fusion: reciprocal rank fusion of the two candidate lists (weights in settings);
+* filters (source, category, date range) are applied inside both searches (FAISS id
+  selector, SQL join), so a filtered query still fills k results when k passages match.
+
+Query text only ever reaches FTS5 as double-quoted syllable tokens, and SQL as bound
+parameters.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from indexer import store
+from indexer.cleaning import normalize_unicode
+from indexer.encoders import Encoder
+from indexer.errors import NotFoundError, QueryError
+from indexer.settings import Settings
+from indexer.snapshot import Snapshot, open_snapshot
+from indexer.vietnamese import fold, has_tones, token_spans, tokenize
+
+MODES = ("hybrid", "dense", "lexical")
+MAX_QUERY_TOKENS = 64
+
+
+@dataclass
+class SearchRequest:
+    """One search; validated by :meth:`Searcher.validate`."""
+
+    query: str
+    k: int = 10
+    offset: int = 0
+    mode: str = "hybrid"
+    source: str | None = None
+    category: str | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+    group: bool = True
+
+
+@dataclass
+class Hit:
+    """One result: a passage and its article."""
+
+    rank: int
+    score: float
+    passage_id: int
+    text: str
+    highlighted: str
+    start: int
+    end: int
+    article_id: str
+    title: str | None
+    url: str | None
+    source: str | None
+    published: str | None
+    category: str | None
+    other_matches: int = 0
+    urls: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SearchResult:
+    """The answer to a :class:`SearchRequest`."""
+
+    query: str
+    mode: str
+    took_ms: float
+    total: int
+    results: list[Hit]
+
+
+@dataclass
+class ArticleView:
+    """A whole cleaned article with its passages' offsets."""
+
+    id: str
+    title: str | None
+    text: str
+    url: str | None
+    urls: list[str]
+    source: str | None
+    published: str | None
+    category: str | None
+    passages: list[dict]
+
+
+def normalize_query(text: str) -> str:
+    return " ".join(normalize_unicode(text).split())
+
+
+def _parse_date(value: str | None, name: str) -> str | None:
+    if value is None or value == "":
+        return None
+    try:
+        return date.fromisoformat(value).isoformat()
+    except (TypeError, ValueError):
+        raise QueryError(f"{name}: not an ISO date (YYYY-MM-DD): {value!r}", field=name) from None
+
+
+def fts_query(query: str) -> str | None:
+    """FTS5 MATCH expression for ``query``: quoted syllables only, never raw user syntax."""
+    tokens = list(dict.fromkeys(tokenize(query)))[:MAX_QUERY_TOKENS]
+    if not tokens:
+        return None
+    folded = list(dict.fromkeys(fold(t) for t in tokens))
+    quote = lambda t: '"' + t.replace('"', '""') + '"'  # noqa: E731
+    folded_expr = "folded : (" + " OR ".join(quote(t) for t in folded) + ")"
+    if not has_tones(query):
+        return folded_expr
+    return folded_expr + " OR toned : (" + " OR ".join(quote(t) for t in tokens) + ")"
+
+
+def highlight(text: str, query: str) -> str:
+    """HTML-escaped ``text`` with the query's words (tone-insensitive) in ``<mark>``."""
+    wanted = {fold(t) for t in tokenize(query)}
+    out: list[str] = []
+    pos = 0
+    for start, end in token_spans(text):
+        if fold(text[start:end]) in wanted:
+            out.append(html.escape(text[pos:start]))
+            out.append("<mark>" + html.escape(text[start:end]) + "</mark>")
+            pos = end
+    out.append(html.escape(text[pos:]))
+    return "".join(out)
+
+
+class QueryVectorCache:
+    """A small thread-safe LRU of query vectors (repeated queries skip the encoder)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._data: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> np.ndarray | None:
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+            return value
+
+    def put(self, key: str, value: np.ndarray) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+
+
+class Searcher:
+    """Answers searches on one index directory; reloads when a writer commits."""
+
+    def __init__(self, directory: Path, settings: Settings, encoder: Encoder) -> None:
+        self.directory = Path(directory)
+        self.settings = settings
+        self.encoder = encoder
+        self._snapshot = open_snapshot(self.directory, encoder.info.model_id)
+        self._swap_lock = threading.Lock()
+        self._local = threading.local()
+        self._last_check = time.monotonic()
+        self.query_cache = QueryVectorCache(settings.query_cache_size)
+        self.started = time.time()
+
+    # -- snapshot management --------------------------------------------------------------
+    @property
+    def snapshot(self) -> Snapshot:
+        return self._snapshot
+
+    def _conn(self):
+        """A read-only SQLite connection for the calling thread."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = store.connect(self.directory, readonly=True)
+            self._local.conn = conn
+        return conn
+
+    def maybe_reload(self, min_interval_s: float = 1.0) -> bool:
+        """Swap in a new snapshot when the store's generation moved (at most once a second)."""
+        now = time.monotonic()
+        if now - self._last_check < min_interval_s:
+            return False
+        self._last_check = now
+        with self._swap_lock:
+            current = self._snapshot
+            if not current.stale:
+                return False
+            fresh = open_snapshot(self.directory, self.encoder.info.model_id)
+            self._snapshot = fresh
+        current.close()
+        return True
+
+    def close(self) -> None:
+        self._snapshot.close()
+
+    # -- validation -----------------------------------------------------------------------
+    def validate(self, req: SearchRequest) -> SearchRequest:
+        """Normalise and check a request; raises QueryError naming the bad field."""
+        if not isinstance(req.query, str):
+            raise QueryError("q: must be a string", field="q")
+        if len(req.query) > self.settings.max_query_chars:
+            raise QueryError(f"q: longer than {self.settings.max_query_chars} characters", field="q")
+        query = normalize_query(req.query)
+        if not query:
+            raise QueryError("q: empty query", field="q")
+        if not 1 <= req.k <= self.settings.max_k:
+            raise QueryError(f"k: must be between 1 and {self.settings.max_k}", field="k")
+        if not 0 <= req.offset <= self.settings.max_offset:
+            raise QueryError(f"offset: must be between 0 and {self.settings.max_offset}",
+                             field="offset")
+        if req.mode not in MODES:
+            raise QueryError(f"mode: must be one of {', '.join(MODES)}", field="mode")
+        date_from = _parse_date(req.date_from, "date_from")
+        date_to = _parse_date(req.date_to, "date_to")
+        return SearchRequest(query=query, k=req.k, offset=req.offset, mode=req.mode,
+                             source=req.source or None, category=req.category or None,
+                             date_from=date_from, date_to=date_to, group=req.group)
+
+    # -- retrieval ------------------------------------------------------------------------
+    def _filter_sql(self, req: SearchRequest) -> tuple[str, list]:
+        clauses, params = [], []
+        if req.source:
+            clauses.append("a.source = ?")
+            params.append(req.source)
+        if req.category:
+            clauses.append("a.category = ?")
+            params.append(req.category)
+        if req.date_from:
+            clauses.append("substr(a.published, 1, 10) >= ?")
+            params.append(req.date_from)
+        if req.date_to:
+            clauses.append("substr(a.published, 1, 10) <= ?")
+            params.append(req.date_to)
+        return " AND ".join(clauses), params
+
+    def _allowed_ids(self, req: SearchRequest) -> np.ndarray | None:
+        where, params = self._filter_sql(req)
+        if not where:
+            return None
+        rows = self._conn().execute(
+            f"SELECT p.id FROM passages p JOIN articles a ON a.id = p.article_id WHERE {where}",
+            params).fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    def query_vector(self, query: str) -> np.ndarray:
+        vector = self.query_cache.get(query)
+        if vector is None:
+            vector = self.encoder.encode_queries([query])[0]
+            self.query_cache.put(query, vector)
+        return vector
+
+    def dense(self, req: SearchRequest, n: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
+        hits = self._snapshot.vectors.search(self.query_vector(req.query), n, allowed)
+        return [(int(i), float(s)) for i, s in zip(hits.ids, hits.scores)]
+
+    def lexical(self, req: SearchRequest, n: int) -> list[tuple[int, float]]:
+        match = fts_query(req.query)
+        if match is None:
+            return []
+        where, params = self._filter_sql(req)
+        if where:
+            sql = ("SELECT f.rowid, -bm25(passages_fts, 1.0, 1.0) AS s FROM passages_fts f "
+                   "JOIN passages p ON p.id = f.rowid JOIN articles a ON a.id = p.article_id "
+                   f"WHERE passages_fts MATCH ? AND {where} ORDER BY bm25(passages_fts, 1.0, 1.0) "
+                   "LIMIT ?")
+            rows = self._conn().execute(sql, [match, *params, n]).fetchall()
+        else:
+            rows = self._conn().execute(
+                "SELECT rowid, -bm25(passages_fts, 1.0, 1.0) FROM passages_fts "
+                "WHERE passages_fts MATCH ? ORDER BY bm25(passages_fts, 1.0, 1.0) LIMIT ?",
+                (match, n)).fetchall()
+        return [(int(r[0]), float(r[1])) for r in rows]
+
+    def fuse(self, dense: list[tuple[int, float]], lexical: list[tuple[int, float]]
+             ) -> list[tuple[int, float]]:
+        """Reciprocal rank fusion: sum of weight / (rrf_k + rank) over both lists."""
+        k = self.settings.rrf_k
+        scores: dict[int, float] = {}
+        for weight, ranked in ((self.settings.dense_weight, dense),
+                               (self.settings.lexical_weight, lexical)):
+            for rank, (pid, _) in enumerate(ranked, start=1):
+                scores[pid] = scores.get(pid, 0.0) + weight / (k + rank)
+        return sorted(scores.items(), key=lambda item: -item[1])
+
+    def ranked_passages(self, req: SearchRequest, n: int) -> list[tuple[int, float]]:
+        """Passage ids with scores, best first, for a validated request."""
+        allowed = self._allowed_ids(req)
+        if req.mode == "dense":
+            return self.dense(req, n, allowed)
+        if req.mode == "lexical":
+            return self.lexical(req, n)
+        return self.fuse(self.dense(req, n, allowed), self.lexical(req, n))
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        """Run a search: validate, retrieve, fuse, group by article, paginate, highlight."""
+        started = time.perf_counter()
+        self.maybe_reload()
+        req = self.validate(request)
+        want = req.offset + req.k
+        n = max(self.settings.candidates, want * (3 if req.group else 1))
+        ranked = self.ranked_passages(req, n)
+        rows = self._passage_rows([pid for pid, _ in ranked])
+        ranked = [(pid, s) for pid, s in ranked if pid in rows]
+        if req.group:
+            best: dict[str, tuple[int, float]] = {}
+            others: dict[str, int] = {}
+            order: list[str] = []
+            for pid, score in ranked:
+                art = rows[pid]["article_id"]
+                if art in best:
+                    others[art] += 1
+                else:
+                    best[art] = (pid, score)
+                    others[art] = 0
+                    order.append(art)
+            entries = [(best[a][0], best[a][1], others[a]) for a in order]
+        else:
+            entries = [(pid, score, 0) for pid, score in ranked]
+        page = entries[req.offset: req.offset + req.k]
+        hits = []
+        for i, (pid, score, other) in enumerate(page):
+            row = rows[pid]
+            hits.append(Hit(
+                rank=req.offset + i + 1, score=round(score, 6), passage_id=pid, text=row["text"],
+                highlighted=highlight(row["text"], req.query), start=row["start"], end=row["end"],
+                article_id=row["article_id"], title=row["title"], url=row["url"],
+                source=row["source"], published=row["published"], category=row["category"],
+                other_matches=other))
+        took = (time.perf_counter() - started) * 1000
+        return SearchResult(query=req.query, mode=req.mode, took_ms=round(took, 2),
+                            total=len(entries), results=hits)
+
+    def _passage_rows(self, ids: list[int]) -> dict[int, dict]:
+        out: dict[int, dict] = {}
+        conn = self._conn()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in conn.execute(
+                    "SELECT p.id, p.article_id, p.text, p.start, p.end, a.title, a.url, a.source, "
+                    "a.published, a.category FROM passages p JOIN articles a ON a.id = p.article_id "
+                    f"WHERE p.id IN ({marks})", chunk):
+                out[row[0]] = {"article_id": row[1], "text": row[2], "start": row[3],
+                               "end": row[4], "title": row[5], "url": row[6], "source": row[7],
+                               "published": row[8], "category": row[9]}
+        return out
+
+    # -- articles ---------------------------------------------------------------------------
+    def article(self, article_id: str) -> ArticleView:
+        """The whole cleaned article; raises NotFoundError."""
+        conn = self._conn()
+        row = conn.execute("SELECT id, title, text, url, source, published, category FROM articles "
+                           "WHERE id = ?", (article_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"article {article_id!r} not found")
+        urls = [r[0] for r in conn.execute("SELECT url FROM article_urls WHERE article_id=? "
+                                           "ORDER BY url", (article_id,))]
+        passages = [{"id": r[0], "ordinal": r[1], "start": r[2], "end": r[3]} for r in conn.execute(
+            "SELECT id, ordinal, start, end FROM passages WHERE article_id=? ORDER BY ordinal",
+            (article_id,))]
+        return ArticleView(id=row[0], title=row[1], text=row[2], url=row[3], urls=urls,
+                           source=row[4], published=row[5], category=row[6], passages=passages)
+
+    def facets(self) -> dict[str, list[str]]:
+        """Distinct sources and categories (for the web page's filters)."""
+        conn = self._conn()
+        sources = [r[0] for r in conn.execute(
+            "SELECT source FROM articles WHERE source IS NOT NULL GROUP BY source "
+            "ORDER BY count(*) DESC LIMIT 200")]
+        categories = [r[0] for r in conn.execute(
+            "SELECT category FROM articles WHERE category IS NOT NULL GROUP BY category "
+            "ORDER BY count(*) DESC LIMIT 200")]
+        return {"sources": sources, "categories": categories}
