@@ -101,8 +101,10 @@ class IndexWriter:
         self._vectors: VectorIndex | None = None
         self._dirty = False
         self.manifest: store.Manifest | None = None
-        self.cache = EmbeddingCache(settings.embedding_cache_path, encoder.info.model_id,
-                                    encoder.info.dimension)
+        # int8 vectors differ slightly from fp32 ones: each backend has its own cache entries.
+        cache_id = encoder.info.model_id if encoder.info.backend in ("torch", "none") \
+            else f"{encoder.info.model_id}+{encoder.info.backend}"
+        self.cache = EmbeddingCache(settings.embedding_cache_path, cache_id, encoder.info.dimension)
 
     # -- lifecycle -------------------------------------------------------------------------
     def __enter__(self) -> "IndexWriter":

@@ -8,6 +8,8 @@ Every 4xx/5xx answer has one JSON shape: ``{"error": {"status", "error", "messag
 from __future__ import annotations
 
 import asyncio
+import hmac
+import threading
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,16 +22,24 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from indexer.errors import QueryError, VnsearchError
+from indexer.errors import NotFoundError, QueryError, VnsearchError
 from indexer.settings import Settings
 
-from .schemas import (ArticleResponse, ErrorResponse, FacetsResponse, HealthResponse,
-                      RetrieveBody, RetrievedPassage, RetrieveResponse, SearchBody,
-                      SearchResponse)
+from .schemas import (ArticleIn, ArticleResponse, ArticlesIn, ErrorResponse, FacetsResponse,
+                      HealthResponse, RetrieveBody, RetrievedPassage, RetrieveResponse,
+                      SearchBody, SearchResponse, WriteResponse)
 from .search import SearchRequest, Searcher
 
 STATIC_DIR = Path(__file__).parent / "static"
 ERROR_RESPONSES = {code: {"model": ErrorResponse} for code in (400, 404, 413, 422, 500, 503)}
+
+
+class AuthError(VnsearchError):
+    """Missing (401) or wrong (403) admin token, or writes disabled (403)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.http_status = status
 
 
 def error_response(status: int, kind: str, message: str, field: str | None = None) -> JSONResponse:
@@ -39,8 +49,8 @@ def error_response(status: int, kind: str, message: str, field: str | None = Non
 
 
 def _kind(exc: VnsearchError) -> str:
-    return {422: "invalid_request", 404: "not_found", 409: "conflict"}.get(exc.http_status,
-                                                                          "index_error")
+    return {422: "invalid_request", 404: "not_found", 409: "conflict", 401: "unauthorized",
+            403: "forbidden", 503: "timeout"}.get(exc.http_status, "index_error")
 
 
 def create_app(settings: Settings, index_dir: Path, searcher: Searcher | None = None) -> FastAPI:
@@ -112,7 +122,9 @@ def create_app(settings: Settings, index_dir: Path, searcher: Searcher | None = 
             return await asyncio.wait_for(run_in_threadpool(searcher.search, req),
                                           timeout=settings.request_timeout_s)
         except asyncio.TimeoutError:
-            raise VnsearchError("search took longer than the per-request timeout") from None
+            exc = VnsearchError(f"search took longer than {settings.request_timeout_s} s")
+            exc.http_status = 503
+            raise exc from None
 
     @app.get("/search", response_model=SearchResponse, summary="Search (query parameters)")
     async def search_get(
@@ -195,6 +207,56 @@ def create_app(settings: Settings, index_dir: Path, searcher: Searcher | None = 
                               vector_index=snap.manifest.vector_index,
                               generation=snap.generation,
                               uptime_s=round(time.time() - searcher.started, 1))
+
+    write_lock = threading.Lock()
+
+    def require_admin(request: Request) -> None:
+        """Writes are off unless VNSEARCH_ADMIN_TOKEN is set; compare in constant time."""
+        token = settings.admin_token.get_secret_value() if settings.admin_token else ""
+        if not token:
+            raise AuthError("writes are disabled (set VNSEARCH_ADMIN_TOKEN to enable them)", 403)
+        header = request.headers.get("authorization", "")
+        if not header.lower().startswith("bearer "):
+            raise AuthError("missing 'Authorization: Bearer <token>' header", 401)
+        if not hmac.compare_digest(header[7:].strip().encode(), token.encode()):
+            raise AuthError("wrong admin token", 403)
+
+    def write(searcher: Searcher, action) -> WriteResponse:
+        from indexer.writer import IndexWriter
+
+        with write_lock, IndexWriter(searcher.directory, settings, searcher.encoder) as writer:
+            summary = action(writer)
+            generation = writer.manifest.generation
+        searcher.maybe_reload(0.0)
+        return WriteResponse(added=summary.added, updated=summary.updated,
+                             unchanged=summary.unchanged, duplicates=summary.duplicates,
+                             skipped=summary.skipped, deleted=summary.deleted,
+                             passages_added=summary.passages_added,
+                             passages_removed=summary.passages_removed,
+                             article_ids=summary.article_ids, generation=generation)
+
+    @app.post("/articles", response_model=WriteResponse, dependencies=[Depends(require_admin)],
+              summary="Add or update articles (admin token); durable when acknowledged")
+    async def post_articles(body: ArticlesIn | ArticleIn, searcher: SearcherDep) -> WriteResponse:
+        from indexer.article import Article
+
+        items = body.articles if isinstance(body, ArticlesIn) else [body]
+        if not items:
+            raise QueryError("articles: empty batch", field="articles")
+        if len(items) > settings.max_batch_articles:
+            raise QueryError(f"articles: at most {settings.max_batch_articles} per request",
+                             field="articles")
+        articles = [Article(id=a.id or "", title=a.title, text=a.text, url=a.url, source=a.source,
+                            published=a.published, category=a.category) for a in items]
+        return await run_in_threadpool(write, searcher, lambda w: w.add_articles(articles))
+
+    @app.delete("/articles/{article_id}", response_model=WriteResponse,
+                dependencies=[Depends(require_admin)], summary="Delete an article (admin token)")
+    async def delete_article(article_id: str, searcher: SearcherDep) -> WriteResponse:
+        result = await run_in_threadpool(write, searcher, lambda w: w.delete([article_id]))
+        if not result.deleted:
+            raise NotFoundError(f"article {article_id!r} not found")
+        return result
 
     @app.get("/", include_in_schema=False)
     async def page() -> FileResponse:

@@ -143,3 +143,36 @@ class ErrorResponse(BaseModel):
     """The one error shape of every 4xx/5xx answer."""
 
     error: ErrorBody
+
+
+class ArticleIn(BaseModel):
+    """An article sent by a CMS (``POST /articles``); ``text`` is the raw body."""
+
+    id: str | None = Field(default=None, description="Your id for it (kept as an alias).")
+    title: str | None = None
+    text: str = Field(min_length=1)
+    url: str | None = None
+    source: str | None = None
+    published: str | None = None
+    category: str | None = None
+
+
+class ArticlesIn(BaseModel):
+    """A batch of articles."""
+
+    articles: list[ArticleIn]
+
+
+class WriteResponse(BaseModel):
+    """Acknowledgement of a committed write (durable once this is returned)."""
+
+    added: int
+    updated: int
+    unchanged: int
+    duplicates: int
+    skipped: int
+    deleted: int
+    passages_added: int
+    passages_removed: int
+    article_ids: list[str]
+    generation: int
