@@ -60,11 +60,16 @@ def build_precompiled_charsmap(mapping: dict[str, str]) -> bytes:
         slots = ([0] if node.value is not None else []) + labels
         if not slots:
             continue
-        base = max(next_free - (next_free & 0xFF), 256)
+        # Only try bases that put the first slot on a free unit (as darts-clone does):
+        # scanning every base from next_free made a build take ~30 s instead of ~3 s.
+        free = next_free
         while True:
-            if base not in used_bases and all((base ^ s) not in used for s in slots):
+            base = free ^ slots[0]
+            if base >= 256 and base not in used_bases and all((base ^ s) not in used for s in slots):
                 break
-            base += 1
+            free += 1
+            while free in used:
+                free += 1
         if (pos ^ base) >= _MAX_OFFSET:
             raise ValueError("charsmap too large for a simple double array")
         used_bases.add(base)

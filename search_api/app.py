@@ -42,6 +42,15 @@ class AuthError(VnsearchError):
         self.http_status = status
 
 
+def get_searcher(request: Request) -> Searcher:
+    """The app's one Searcher (model and index loaded in the lifespan)."""
+    return request.app.state.searcher
+
+
+# Module level: with postponed annotations FastAPI resolves this name in module globals.
+SearcherDep = Annotated[Searcher, Depends(get_searcher)]
+
+
 def error_response(status: int, kind: str, message: str, field: str | None = None) -> JSONResponse:
     return JSONResponse(status_code=status,
                         content={"error": {"status": status, "error": kind, "message": message,
@@ -111,11 +120,6 @@ def create_app(settings: Settings, index_dir: Path, searcher: Searcher | None = 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception):  # pragma: no cover - a bug
         return error_response(500, "internal_error", f"{type(exc).__name__}: internal error")
-
-    def get_searcher(request: Request) -> Searcher:
-        return request.app.state.searcher
-
-    SearcherDep = Annotated[Searcher, Depends(get_searcher)]
 
     async def run_search(searcher: Searcher, req: SearchRequest):
         try:

@@ -1,0 +1,426 @@
+"""The ``vnsearch`` command line, run as a real subprocess (``python -m indexer``).
+
+Commands that load the model (``index``) cost ~8-15 s each for the model load on 2 cores,
+so there are few of them; the others (stats, export, check, delete, --help) are cheap.
+Every run shares the suite's VNSEARCH_HOME so the embedding cache makes indexing free.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from indexer import store
+from indexer.article import Article
+from indexer.readers import iter_inputs
+from indexer.settings import Settings
+from indexer.snapshot import check_index, open_snapshot
+from indexer.writer import IndexWriter, index_articles
+
+from conftest import REPO, SEED, read_jsonl_head
+from test_indexer import FakeEncoder
+
+SUBCOMMANDS = ["model", "index", "delete", "stats", "export", "check", "query", "serve", "eval"]
+
+
+def run_cli(settings, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    env = dict(os.environ, VNSEARCH_HOME=str(settings.home), PYTHONIOENCODING="utf-8")
+    return subprocess.run([sys.executable, "-m", "indexer", *map(str, args)], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def messages(stderr: str) -> list[str]:
+    """vnsearch's own stderr lines (the model loader's progress bars are not ours)."""
+    return [line for line in stderr.splitlines() if line.startswith("vnsearch:")]
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess) -> str:
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stdout
+    errors = [m for m in messages(proc.stderr) if "error" in m or "failed" in m]
+    assert len(errors) == 1, proc.stderr
+    return errors[0]
+
+
+def stats(settings, directory: Path) -> dict:
+    proc = run_cli(settings, "stats", "--index", directory, "--json")
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def export(settings, directory: Path) -> list[dict]:
+    proc = run_cli(settings, "export", "--index", directory)
+    assert proc.returncode == 0, proc.stderr
+    return [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+
+
+def check(settings, directory: Path) -> subprocess.CompletedProcess:
+    return run_cli(settings, "check", "--index", directory)
+
+
+@pytest.fixture(scope="module")
+def dantri_clean(tmp_path_factory, settings, encoder, dantri300) -> Path:
+    """dantri300 indexed by the library: the reference for the CLI runs."""
+    directory = tmp_path_factory.mktemp("cli-dantri") / "index"
+    summary = index_articles(directory, iter_inputs([dantri300]), settings, encoder)
+    assert summary.added == 300
+    return directory
+
+
+def copy_index(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("write.lock"))
+    return dst
+
+
+# -- help and README ------------------------------------------------------------------------------
+
+def test_help() -> None:
+    proc = subprocess.run([sys.executable, "-m", "indexer", "--help"], cwd=REPO,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0
+    for name in SUBCOMMANDS:
+        assert re.search(rf"^\s+{name}\s", proc.stdout, re.M), name
+
+
+@pytest.mark.parametrize("name", SUBCOMMANDS)
+def test_subcommand_help(name: str) -> None:
+    proc = subprocess.run([sys.executable, "-m", "indexer", name, "--help"], cwd=REPO,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "Usage:" in proc.stdout
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.xfail(not (REPO / "README.md").exists(), reason="README.md not written yet",
+                   strict=False)
+def test_readme_names_every_subcommand() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for name in SUBCOMMANDS:
+        assert f"vnsearch {name}" in readme, name
+
+
+# -- index the seed article -----------------------------------------------------------------------
+
+def test_index_seed_txt(tmp_path, settings) -> None:
+    directory = tmp_path / "seed-index"
+    proc = run_cli(settings, "index", SEED, "--index", directory, "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert "1 added" in proc.stdout
+    data = stats(settings, directory)
+    assert data["articles"] == 1
+    assert data["passages"] >= 1
+    records = export(settings, directory)
+    assert len(records) == 1
+    rec = records[0]
+    assert rec["url"] is None
+    assert rec["urls"] == []
+    assert rec["source"] == "Báo Gia Lai"
+    assert rec["title"].startswith("Phó Chủ tịch UBND tỉnh Nguyễn Hữu Quế")
+    assert len(rec["passages"]) == data["passages"]
+    joined = "\n".join(p["text"] for p in rec["passages"])
+    for junk in ("Theo dõi Báo Gia Lai", ".jpg", "Ảnh: Bảo Long", "Có thể bạn quan tâm",
+                 "Kiểm soát an ninh hàng không", "null"):
+        assert junk not in joined, junk
+    for content in ("12.368/27.745 việc", "hết việc chứ không hết giờ"):
+        assert content in joined, content
+    for p in rec["passages"]:
+        assert rec["text"][p["start"]:p["end"]] == p["text"]
+    proc = check(settings, directory)
+    assert proc.returncode == 0 and proc.stdout.startswith("ok: 1 articles")
+
+
+# -- re-index: nothing embedded ---------------------------------------------------------------------
+
+def test_cli_reindex_embeds_nothing(tmp_path, settings, dantri300, dantri_clean) -> None:
+    directory = copy_index(dantri_clean, tmp_path / "index")
+    before = stats(settings, directory)
+    proc = run_cli(settings, "index", dantri300, "--index", directory, "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert "embedded: 0 " in proc.stdout
+    assert "0 added, 0 updated, 300 unchanged" in proc.stdout
+    after = stats(settings, directory)
+    assert (after["articles"], after["passages"]) == (before["articles"], before["passages"]) \
+        == (300, before["passages"])
+
+
+# -- delete -------------------------------------------------------------------------------------------
+
+def test_cli_delete(tmp_path, settings, dantri300, dantri_clean) -> None:
+    directory = copy_index(dantri_clean, tmp_path / "index")
+    recs = read_jsonl_head(dantri300, 3)
+    before = stats(settings, directory)
+    by_url = export(settings, directory)
+    ids = {r["url"]: r["id"] for r in by_url}
+    n_removed = sum(len(r["passages"]) for r in by_url if r["url"] in (recs[0]["url"], recs[1]["url"]))
+
+    proc = run_cli(settings, "delete", "--index", directory, recs[0]["url"], ids[recs[1]["url"]])
+    assert proc.returncode == 0, proc.stderr
+    assert "deleted 2 articles" in proc.stdout
+    after = stats(settings, directory)
+    assert after["articles"] == before["articles"] - 2
+    assert after["passages"] == before["passages"] - n_removed
+    assert check(settings, directory).returncode == 0
+    remaining = {r["id"] for r in export(settings, directory)}
+    assert ids[recs[0]["url"]] not in remaining and ids[recs[1]["url"]] not in remaining
+
+    # by input id
+    proc = run_cli(settings, "delete", "--index", directory, recs[2]["id"])
+    assert proc.returncode == 0, proc.stderr
+    assert stats(settings, directory)["articles"] == before["articles"] - 3
+
+    # unknown key: exit 1, nothing changes
+    proc = run_cli(settings, "delete", "--index", directory, "no-such-article")
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert "not found" in proc.stdout + proc.stderr
+    assert stats(settings, directory)["articles"] == before["articles"] - 3
+    assert check(settings, directory).returncode == 0
+
+
+def test_cli_export_lists_syndicated_urls(tmp_path, settings, encoder, dantri300) -> None:
+    rec = read_jsonl_head(dantri300, 1)[0]
+    directory = tmp_path / "index"
+    fields = {k: rec.get(k) for k in ("title", "text", "source", "published", "category")}
+    with IndexWriter(directory, settings, encoder) as writer:
+        writer.add_articles([Article(id=rec["id"], url=rec["url"], **fields)])
+        summary = writer.add_articles([Article(id="", url="https://baomoi.com/a/1.epi", **fields)])
+    assert summary.duplicates == 1
+    records = export(settings, directory)
+    assert len(records) == 1
+    assert records[0]["url"] == rec["url"]
+    assert sorted(records[0]["urls"]) == sorted([rec["url"], "https://baomoi.com/a/1.epi"])
+    assert stats(settings, directory)["urls"] == 2
+
+
+def test_cli_update_in_place_then_check(tmp_path, settings, encoder, dantri300) -> None:
+    recs = read_jsonl_head(dantri300, 3)
+    directory = tmp_path / "index"
+    fields = lambda r: {k: r.get(k) for k in ("id", "title", "url", "source", "published",  # noqa: E731
+                                                "category")}
+    with IndexWriter(directory, settings, encoder) as writer:
+        writer.add_articles([Article(text=r["text"], **fields(r)) for r in recs])
+    before = {r["url"]: r for r in export(settings, directory)}
+    new_text = recs[0]["text"].split("\n\n")[0] + "\n\nĐoạn mới: giá sữa tươi tăng nhẹ trong tháng này."
+    with IndexWriter(directory, settings, encoder) as writer:
+        summary = writer.add_articles([Article(text=new_text, **fields(recs[0]))])
+    assert summary.updated == 1
+    after = {r["url"]: r for r in export(settings, directory)}
+    old, new = before[recs[0]["url"]], after[recs[0]["url"]]
+    assert new["id"] == old["id"]
+    assert "Đoạn mới" in new["text"]
+    assert {p["id"] for p in old["passages"]}.isdisjoint({p["id"] for p in new["passages"]})
+    assert [p["ordinal"] for p in new["passages"]] == list(range(len(new["passages"])))
+    assert after[recs[1]["url"]] == before[recs[1]["url"]]
+    assert stats(settings, directory)["passages"] == sum(len(r["passages"]) for r in after.values())
+    proc = check(settings, directory)
+    assert proc.returncode == 0, proc.stderr
+
+
+# -- check on a damaged index -------------------------------------------------------------------------
+
+def _corrupt_fts(directory: Path) -> None:
+    conn = sqlite3.connect(directory / store.DATABASE)
+    pid = conn.execute("SELECT min(id) FROM passages").fetchone()[0]
+    conn.execute("DELETE FROM passages_fts WHERE rowid=?", (pid,))
+    conn.commit()
+    conn.close()
+
+
+def _corrupt_passage(directory: Path) -> None:
+    conn = sqlite3.connect(directory / store.DATABASE)
+    pid = conn.execute("SELECT max(id) FROM passages").fetchone()[0]
+    conn.execute("DELETE FROM passages WHERE id=?", (pid,))
+    conn.commit()
+    conn.close()
+
+
+def _drop_article_passages(directory: Path) -> None:
+    conn = sqlite3.connect(directory / store.DATABASE)
+    aid = conn.execute("SELECT id FROM articles LIMIT 1").fetchone()[0]
+    ids = [r[0] for r in conn.execute("SELECT id FROM passages WHERE article_id=?", (aid,))]
+    for pid in ids:
+        conn.execute("DELETE FROM passages_fts WHERE rowid=?", (pid,))
+        conn.execute("DELETE FROM passages WHERE id=?", (pid,))
+    conn.commit()
+    conn.close()
+
+
+def _garbage_vectors(directory: Path) -> None:
+    for f in directory.glob("vectors.*.faiss"):
+        f.write_bytes(b"not a faiss file at all")
+
+
+@pytest.mark.parametrize("damage, words", [
+    (_corrupt_fts, "full-text"),
+    (_corrupt_passage, "vector"),
+    (_drop_article_passages, "without passages"),
+    (_garbage_vectors, "faiss"),
+])
+def test_check_detects_damage(tmp_path, settings, dantri_clean, damage, words) -> None:
+    directory = copy_index(dantri_clean, tmp_path / "index")
+    proc = check(settings, directory)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("ok: 300 articles")
+    damage(directory)
+    proc = check(settings, directory)
+    assert proc.returncode == 1
+    line = assert_one_line_error(proc)
+    assert words.lower() in line.lower()
+
+
+def test_check_on_missing_and_non_index_dirs(tmp_path, settings) -> None:
+    proc = check(settings, tmp_path / "nope")
+    assert proc.returncode == 1
+    assert "no such index" in assert_one_line_error(proc)
+    (tmp_path / "empty").mkdir()
+    proc = check(settings, tmp_path / "empty")
+    assert proc.returncode == 1
+    assert "not a vnsearch index" in assert_one_line_error(proc)
+
+
+# -- manifest checks in the CLI ----------------------------------------------------------------------------
+
+def test_cli_refuses_future_format(tmp_path, settings, dantri_clean) -> None:
+    directory = copy_index(dantri_clean, tmp_path / "index")
+    path = directory / store.MANIFEST
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["format_version"] = 999
+    path.write_text(json.dumps(data), encoding="utf-8")
+    for command in ("stats", "export", "check"):
+        proc = run_cli(settings, command, "--index", directory)
+        assert proc.returncode == 1
+        line = assert_one_line_error(proc)
+        assert "upgrade" in line, line
+    proc = run_cli(settings, "delete", "--index", directory, "x")
+    assert proc.returncode == 1
+    assert "upgrade" in assert_one_line_error(proc)
+
+
+def test_cli_refuses_garbage_manifest(tmp_path, settings, dantri_clean) -> None:
+    directory = copy_index(dantri_clean, tmp_path / "index")
+    (directory / store.MANIFEST).write_text("{not json", encoding="utf-8")
+    proc = run_cli(settings, "stats", "--index", directory)
+    assert proc.returncode == 1
+    assert "manifest" in assert_one_line_error(proc)
+
+
+# -- a second writer ----------------------------------------------------------------------------------------
+
+def test_second_writer_refused(tmp_path, settings, dantri300) -> None:
+    directory = tmp_path / "index"
+    with IndexWriter(directory, Settings(home=tmp_path / "home"), FakeEncoder()) as writer:
+        writer.add_articles([Article(id="a", title="Tin", text="Nội dung ngắn của bài báo.")])
+        proc = run_cli(settings, "index", dantri300, "--index", directory, "--quiet")
+        assert proc.returncode != 0
+        line = assert_one_line_error(proc)
+        assert "another vnsearch process" in line
+        assert str(os.getpid()) in line
+    # nothing was written by the refused run
+    conn = sqlite3.connect(directory / store.DATABASE)
+    assert store.counts(conn)["articles"] == 1
+    conn.close()
+
+
+# -- bad input -------------------------------------------------------------------------------------------------
+
+@pytest.fixture()
+def bad_jsonl(tmp_path, dantri300) -> Path:
+    good = read_jsonl_head(dantri300, 2)[1]
+    path = tmp_path / "bad.jsonl"
+    path.write_text("\n".join([
+        '{"title": "hỏng", "text": "thiếu ngoặc"',
+        json.dumps({"title": "Không có nội dung", "url": "https://example.com/x"}, ensure_ascii=False),
+        json.dumps(good, ensure_ascii=False),
+    ]) + "\n", encoding="utf-8")
+    return path
+
+
+def test_bad_input_skipped_with_file_and_line(tmp_path, settings, bad_jsonl) -> None:
+    directory = tmp_path / "index"
+    proc = run_cli(settings, "index", bad_jsonl, "--index", directory, "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "1 added" in proc.stdout and "2 skipped" in proc.stdout
+    skipped = [m for m in messages(proc.stderr) if "skipped" in m]
+    assert len(skipped) == 2
+    assert f"{bad_jsonl}:1" in skipped[0] and "malformed JSON" in skipped[0]
+    assert f"{bad_jsonl}:2" in skipped[1] and "no text" in skipped[1]
+    assert stats(settings, directory)["articles"] == 1
+
+
+def test_bad_input_strict(tmp_path, settings, bad_jsonl) -> None:
+    directory = tmp_path / "index"
+    proc = run_cli(settings, "index", bad_jsonl, "--index", directory, "--quiet", "--strict")
+    assert proc.returncode != 0
+    line = assert_one_line_error(proc)
+    assert f"{bad_jsonl}:1" in line and "--strict" in line
+    # nothing indexed
+    if (directory / store.MANIFEST).exists():
+        assert stats(settings, directory)["articles"] == 0
+
+
+# -- kill -9 in the middle of indexing ------------------------------------------------------------------------
+
+def _generation(directory: Path) -> int | None:
+    try:
+        return json.loads((directory / store.MANIFEST).read_text(encoding="utf-8"))["generation"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+@pytest.mark.parametrize("min_generation, delay", [(0, 0.3), (2, 0.0), (3, 0.2)])
+def test_kill_during_indexing(tmp_path, settings, encoder, dantri300, dantri_clean,
+                              min_generation: int, delay: float) -> None:
+    reference = store.Manifest.load(dantri_clean).counts
+    directory = tmp_path / "index"
+    env = dict(os.environ, VNSEARCH_HOME=str(settings.home))
+    proc = subprocess.Popen([sys.executable, "-m", "indexer", "index", str(dantri300), "--index",
+                             str(directory), "--batch-size", "8", "--quiet"], cwd=REPO, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and proc.poll() is None:
+            g = _generation(directory)
+            if g is not None and g >= min_generation:
+                break
+            time.sleep(0.005)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, "the indexer finished before it could be killed"
+
+    # the store is at a batch boundary, and check (which rolls derived files forward) says ok
+    proc = check(settings, directory)
+    assert proc.returncode == 0, proc.stderr
+    snap = open_snapshot(directory, encoder.info.model_id)
+    try:
+        n = store.counts(snap.conn)
+        assert len(snap.vectors) == n["passages"]
+        assert n["articles"] < 300
+    finally:
+        snap.close()
+
+    # a rerun completes the index, identical in size to a clean run
+    summary = index_articles(directory, iter_inputs([dantri300]), settings, encoder)
+    assert summary.added + summary.unchanged == 300
+    assert summary.updated == 0
+    conn = sqlite3.connect(directory / store.DATABASE)
+    try:
+        assert store.counts(conn) == reference
+    finally:
+        conn.close()
+    report = check_index(directory)
+    assert report.ok, report.problems
+    assert (report.articles, report.passages) == (300, reference["passages"])
