@@ -39,6 +39,20 @@ def run_cli(settings, *args: str, timeout: float = 300) -> subprocess.CompletedP
                           capture_output=True, text=True, timeout=timeout)
 
 
+def run_cli_many(settings, *commands: tuple, timeout: float = 300
+                 ) -> list[subprocess.CompletedProcess]:
+    """Run several CLI commands at once (each loads the model: overlap the loads)."""
+    env = dict(os.environ, VNSEARCH_HOME=str(settings.home), PYTHONIOENCODING="utf-8")
+    procs = [(args, subprocess.Popen([sys.executable, "-m", "indexer", *map(str, args)], cwd=REPO,
+                                     env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True)) for args in commands]
+    out = []
+    for args, proc in procs:
+        stdout, stderr = proc.communicate(timeout=timeout)
+        out.append(subprocess.CompletedProcess(args, proc.returncode, stdout, stderr))
+    return out
+
+
 def messages(stderr: str) -> list[str]:
     """vnsearch's own stderr lines (the model loader's progress bars are not ours)."""
     return [line for line in stderr.splitlines() if line.startswith("vnsearch:")]
@@ -112,10 +126,23 @@ def test_readme_names_every_subcommand() -> None:
 
 # -- index the seed article -----------------------------------------------------------------------
 
-def test_index_seed_txt(tmp_path, settings) -> None:
-    directory = tmp_path / "seed-index"
-    proc = run_cli(settings, "index", SEED, "--index", directory, "--quiet")
+@pytest.fixture(scope="module")
+def seed_and_reindex_runs(tmp_path_factory, settings, dantri300, dantri_clean):
+    """Two model-loading CLI runs at once: the seed into a new index, dantri300 again."""
+    seed_dir = tmp_path_factory.mktemp("cli-seed") / "index"
+    re_dir = copy_index(dantri_clean, tmp_path_factory.mktemp("cli-reindex") / "index")
+    before = stats(settings, re_dir)
+    seed_run, re_run = run_cli_many(
+        settings,
+        ("index", SEED, "--index", seed_dir, "--quiet"),
+        ("index", dantri300, "--index", re_dir, "--quiet"))
+    return {"seed": (seed_dir, seed_run), "reindex": (re_dir, re_run, before)}
+
+
+def test_index_seed_txt(settings, seed_and_reindex_runs) -> None:
+    directory, proc = seed_and_reindex_runs["seed"]
     assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
     assert "1 added" in proc.stdout
     data = stats(settings, directory)
     assert data["articles"] == 1
@@ -142,16 +169,15 @@ def test_index_seed_txt(tmp_path, settings) -> None:
 
 # -- re-index: nothing embedded ---------------------------------------------------------------------
 
-def test_cli_reindex_embeds_nothing(tmp_path, settings, dantri300, dantri_clean) -> None:
-    directory = copy_index(dantri_clean, tmp_path / "index")
-    before = stats(settings, directory)
-    proc = run_cli(settings, "index", dantri300, "--index", directory, "--quiet")
+def test_cli_reindex_embeds_nothing(settings, seed_and_reindex_runs) -> None:
+    directory, proc, before = seed_and_reindex_runs["reindex"]
     assert proc.returncode == 0, proc.stderr
     assert "embedded: 0 " in proc.stdout
     assert "0 added, 0 updated, 300 unchanged" in proc.stdout
     after = stats(settings, directory)
     assert (after["articles"], after["passages"]) == (before["articles"], before["passages"]) \
         == (300, before["passages"])
+    assert check(settings, directory).returncode == 0
 
 
 # -- delete -------------------------------------------------------------------------------------------
@@ -346,9 +372,17 @@ def bad_jsonl(tmp_path, dantri300) -> Path:
     return path
 
 
-def test_bad_input_skipped_with_file_and_line(tmp_path, settings, bad_jsonl) -> None:
-    directory = tmp_path / "index"
-    proc = run_cli(settings, "index", bad_jsonl, "--index", directory, "--quiet")
+@pytest.fixture()
+def bad_input_runs(tmp_path, settings, bad_jsonl):
+    plain, strict = tmp_path / "plain", tmp_path / "strict"
+    runs = run_cli_many(settings, ("index", bad_jsonl, "--index", plain, "--quiet"),
+                        ("index", bad_jsonl, "--index", strict, "--quiet", "--strict"))
+    return {"plain": (plain, runs[0]), "strict": (strict, runs[1])}
+
+
+def test_bad_input(settings, bad_jsonl, bad_input_runs) -> None:
+    # without --strict: the good record is indexed, the two bad ones reported with file:line
+    directory, proc = bad_input_runs["plain"]
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "1 added" in proc.stdout and "2 skipped" in proc.stdout
@@ -358,14 +392,11 @@ def test_bad_input_skipped_with_file_and_line(tmp_path, settings, bad_jsonl) -> 
     assert f"{bad_jsonl}:2" in skipped[1] and "no text" in skipped[1]
     assert stats(settings, directory)["articles"] == 1
 
-
-def test_bad_input_strict(tmp_path, settings, bad_jsonl) -> None:
-    directory = tmp_path / "index"
-    proc = run_cli(settings, "index", bad_jsonl, "--index", directory, "--quiet", "--strict")
+    # --strict: non-zero exit, one line naming file:line, no traceback, nothing indexed
+    directory, proc = bad_input_runs["strict"]
     assert proc.returncode != 0
     line = assert_one_line_error(proc)
     assert f"{bad_jsonl}:1" in line and "--strict" in line
-    # nothing indexed
     if (directory / store.MANIFEST).exists():
         assert stats(settings, directory)["articles"] == 0
 
@@ -379,48 +410,61 @@ def _generation(directory: Path) -> int | None:
         return None
 
 
-@pytest.mark.parametrize("min_generation, delay", [(0, 0.3), (2, 0.0), (3, 0.2)])
-def test_kill_during_indexing(tmp_path, settings, encoder, dantri300, dantri_clean,
-                              min_generation: int, delay: float) -> None:
+KILL_POINTS = [(0, 0.3), (2, 0.0), (3, 0.2)]  # (manifest generation reached, then wait s)
+
+
+def test_kill_during_indexing(tmp_path, settings, encoder, dantri300, dantri_clean) -> None:
+    """SIGKILL three indexers (run at once) at different points; each index stays usable."""
     reference = store.Manifest.load(dantri_clean).counts
-    directory = tmp_path / "index"
     env = dict(os.environ, VNSEARCH_HOME=str(settings.home))
-    proc = subprocess.Popen([sys.executable, "-m", "indexer", "index", str(dantri300), "--index",
-                             str(directory), "--batch-size", "8", "--quiet"], cwd=REPO, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    dirs = [tmp_path / f"index{i}" for i in range(len(KILL_POINTS))]
+    procs = [subprocess.Popen([sys.executable, "-m", "indexer", "index", str(dantri300), "--index",
+                               str(d), "--batch-size", "8", "--quiet"], cwd=REPO, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for d in dirs]
+    kill_at: list[float | None] = [None] * len(procs)
     try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline and proc.poll() is None:
-            g = _generation(directory)
-            if g is not None and g >= min_generation:
-                break
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and any(p.poll() is None for p in procs):
+            now = time.monotonic()
+            for i, (proc, (min_generation, delay)) in enumerate(zip(procs, KILL_POINTS)):
+                if proc.poll() is not None:
+                    continue
+                if kill_at[i] is None:
+                    g = _generation(dirs[i])
+                    if g is not None and g >= min_generation:
+                        kill_at[i] = now + delay
+                if kill_at[i] is not None and now >= kill_at[i]:
+                    proc.send_signal(signal.SIGKILL)
             time.sleep(0.005)
-        time.sleep(delay)
-        proc.send_signal(signal.SIGKILL)
     finally:
-        proc.wait(timeout=60)
-    assert proc.returncode == -signal.SIGKILL, "the indexer finished before it could be killed"
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait(timeout=60)
+    for proc, point in zip(procs, KILL_POINTS):
+        assert proc.returncode == -signal.SIGKILL, f"indexer {point} finished before the kill"
 
-    # the store is at a batch boundary, and check (which rolls derived files forward) says ok
-    proc = check(settings, directory)
-    assert proc.returncode == 0, proc.stderr
-    snap = open_snapshot(directory, encoder.info.model_id)
-    try:
-        n = store.counts(snap.conn)
-        assert len(snap.vectors) == n["passages"]
-        assert n["articles"] < 300
-    finally:
-        snap.close()
+    for directory, point in zip(dirs, KILL_POINTS):
+        # the store is at a batch boundary; check (which rolls derived files forward) says ok
+        proc = check(settings, directory)
+        assert proc.returncode == 0, (point, proc.stderr)
+        snap = open_snapshot(directory, encoder.info.model_id)
+        try:
+            n = store.counts(snap.conn)
+            assert len(snap.vectors) == n["passages"]
+            assert n["articles"] < 300
+        finally:
+            snap.close()
 
-    # a rerun completes the index, identical in size to a clean run
-    summary = index_articles(directory, iter_inputs([dantri300]), settings, encoder)
-    assert summary.added + summary.unchanged == 300
-    assert summary.updated == 0
-    conn = sqlite3.connect(directory / store.DATABASE)
-    try:
-        assert store.counts(conn) == reference
-    finally:
-        conn.close()
-    report = check_index(directory)
-    assert report.ok, report.problems
-    assert (report.articles, report.passages) == (300, reference["passages"])
+        # a rerun completes the index, identical in size to a clean run
+        summary = index_articles(directory, iter_inputs([dantri300]), settings, encoder)
+        assert summary.added + summary.unchanged == 300
+        assert summary.updated == 0
+        conn = sqlite3.connect(directory / store.DATABASE)
+        try:
+            assert store.counts(conn) == reference
+        finally:
+            conn.close()
+        report = check_index(directory)
+        assert report.ok, (point, report.problems)
+        assert (report.articles, report.passages) == (300, reference["passages"])
