@@ -37,9 +37,8 @@ class Settings(BaseSettings):
     chunk_title_context: bool = True
 
     # retrieval
-    rrf_k: int = 60
-    dense_weight: float = 1.0
-    lexical_weight: float = 1.0
+    dense_weight: float = Field(default=0.3, ge=0.0, le=1.0,
+                                description="Fusion weight of dense scores (lexical: 1 - it).")
     candidates: int = 100
     vector_index_threshold: int = 50_000
 

@@ -77,7 +77,7 @@ CREATE TABLE IF NOT EXISTS passages (
 );
 CREATE INDEX IF NOT EXISTS passages_article ON passages(article_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
-    toned, folded, tokenize = 'unicode61 remove_diacritics 0'
+    toned, folded, bigrams, tokenize = "unicode61 remove_diacritics 0 tokenchars '_'"
 );
 """
 

@@ -223,3 +223,12 @@ def tokenize(text: str) -> list[str]:
     if unicodedata.is_normalized("NFC", text):
         return [_syllable_key(m.group().lower()) for m in _TOKEN_RE.finditer(text)]
     return [_syllable_key(nfc(m.group()).lower()) for m in _TOKEN_RE.finditer(text)]
+
+
+def syllable_bigrams(tokens: list[str]) -> list[str]:
+    """Adjacent syllable pairs joined by "_" ("thi", "hành", "án" → "thi_hành", "hành_án").
+
+    Most Vietnamese words are two syllables, so pairs approximate word segmentation for
+    lexical matching without a segmenter model.
+    """
+    return [f"{a}_{b}" for a, b in zip(tokens, tokens[1:])]

@@ -7,16 +7,12 @@ its lifespan (``with TestClient(app)``).
 import json
 import sqlite3
 from datetime import date
-from typing import Annotated
 
 import pytest
-from fastapi import Depends, Request
 from fastapi.testclient import TestClient
 
-import search_api.app as app_module
 from indexer import store
 from search_api.app import create_app
-from search_api.search import Searcher
 
 from conftest import read_jsonl_head
 
@@ -27,26 +23,9 @@ VINAMILK_URL = ("https://dantri.com.vn/kinh-doanh/vinamilk-lot-top-1000-thuong-h
 ERROR_KEYS = {"status", "error", "message", "field"}
 
 
-def _get_searcher(request: Request) -> Searcher:
-    return request.app.state.searcher
-
-
-def _searcher_dep_is_broken() -> bool:
-    """True while create_app's ``SearcherDep`` (a local Annotated alias under ``from __future__
-    import annotations``) cannot be resolved by FastAPI: see test_searcher_dependency_resolves."""
-    return "SearcherDep" not in vars(app_module)
-
-
 @pytest.fixture(scope="module")
 def app(settings, demo_index, searcher):
-    # Work around the SearcherDep bug (test_searcher_dependency_resolves) so the rest of the
-    # API can be tested: give the module the global the string annotations refer to. Only while
-    # the routes are built; harmless once the bug is fixed.
-    with pytest.MonkeyPatch.context() as mp:
-        if _searcher_dep_is_broken():
-            mp.setattr(app_module, "SearcherDep", Annotated[Searcher, Depends(_get_searcher)],
-                       raising=False)
-        return create_app(settings, demo_index, searcher=searcher)
+    return create_app(settings, demo_index, searcher=searcher)
 
 
 @pytest.fixture(scope="module")
@@ -75,20 +54,17 @@ def assert_error(r, status: int, field: str | None = "__any__") -> dict:
     return err
 
 
-# -- the bug that breaks every endpoint without the workaround ---------------------------------------
+# -- the searcher is injected, not a request parameter ------------------------------------------------
 
-@pytest.mark.xfail(reason="BUG: search_api/app.py uses `from __future__ import annotations` and a "
-                          "local alias `SearcherDep = Annotated[Searcher, Depends(get_searcher)]` "
-                          "inside create_app; FastAPI resolves the string annotation "
-                          "'SearcherDep' in the module globals, fails, and treats `searcher` as "
-                          "a required query parameter: every /search, /retrieve, /articles, "
-                          "/facets, /health request answers 422 'searcher: Field required'",
-                   strict=True)
 def test_searcher_dependency_resolves(settings, demo_index, searcher) -> None:
-    app = create_app(settings, demo_index, searcher=searcher)  # no workaround here
+    """Regression: a create_app-local ``SearcherDep`` alias under ``from __future__ import
+    annotations`` made FastAPI treat ``searcher`` as a required query parameter (every
+    endpoint answered 422 'searcher: Field required')."""
+    app = create_app(settings, demo_index, searcher=searcher)
     with TestClient(app) as c:
         assert c.get("/health").status_code == 200
         assert c.get("/search", params={"q": "Vinamilk"}).status_code == 200
+        assert c.post("/search", json={"q": "Vinamilk"}).status_code == 200
 
 
 # -- search quality on real data ------------------------------------------------------------------------
@@ -209,15 +185,20 @@ def test_modes(client, mode: str) -> None:
 
 
 def test_toneless_lexical_matches_toned_text(client) -> None:
-    data = search(client, q="thi hanh an dan su", mode="lexical")
+    data = search(client, q="thi hanh an dan su gia lai", mode="lexical")
     top = data["results"][0]
     assert top["source"] == "Báo Gia Lai"
-    assert "Thi hành án dân sự" in top["title"] or "thi hành án dân sự" in top["text"].lower()
-    assert "<mark>" in top["highlighted"]
-    lowered = top["highlighted"].lower()
-    assert "<mark>hành</mark>" in lowered or "<mark>án</mark>" in lowered
+    assert "Thi hành án dân sự" in top["text"]
+    # the toned words of the text are what gets marked
+    for word in ("Thi", "hành", "án", "Gia", "Lai"):
+        assert f"<mark>{word}</mark>" in top["highlighted"], word
+    # the toned and the toneless query find the same passages (a toned query adds the
+    # exact-tone column, so the order may differ)
+    toned = search(client, q="thi hành án dân sự Gia Lai", mode="lexical", k=5)["results"]
+    assert top["passage_id"] in {h["passage_id"] for h in toned}
     dantri = search(client, q="vinamilk lot top thuong hieu hang dau chau a", mode="lexical")
     assert dantri["results"][0]["url"] == VINAMILK_URL
+    assert "<mark>Vinamilk</mark>" in dantri["results"][0]["highlighted"]
 
 
 def test_highlight_is_html_escaped(client) -> None:
@@ -261,7 +242,14 @@ def test_retrieve_tiny_budget(client) -> None:
     ({"query": ""}, "query"),
     ({"query": "x", "max_chars": 0}, "max_chars"),
     ({"query": "x", "k": 0}, "k"),
-    ({"k": 3}, "query"),
+    pytest.param({"k": 3}, "query", marks=pytest.mark.xfail(
+        reason="BUG: search_api/app.py validation_error() drops every loc item equal to "
+               "'query'/'body'/'path', so the missing body field 'query' of /retrieve vanishes "
+               "from the error: field None, message 'request: Field required'. Should strip "
+               "only the location prefix loc[0]", strict=True)),
+    pytest.param({"query": 123}, "query", marks=pytest.mark.xfail(
+        reason="BUG: same as above (validation_error strips the field name 'query')",
+        strict=True)),
 ])
 def test_retrieve_errors(client, body: dict, field: str) -> None:
     err = assert_error(client.post("/retrieve", json=body), 422, field)
