@@ -92,7 +92,7 @@ def _balance(text: str, pieces: list[tuple[int, int]], max_words: int) -> list[t
     if len(pieces) >= 2:
         last_words = _words(text, *pieces[-1])
         prev_words = _words(text, *pieces[-2])
-        if last_words < max_words // 4 and prev_words + last_words <= max_words * 5 // 4:
+        if last_words < max_words // 4 and prev_words + last_words <= max_words:
             pieces[-2:] = [(pieces[-2][0], pieces[-1][1])]
     return pieces
 

@@ -107,7 +107,12 @@ def create_app(settings: Settings, index_dir: Path, searcher: Searcher | None = 
     async def validation_error(request: Request, exc: RequestValidationError):
         errors = exc.errors()
         first = errors[0] if errors else {}
-        loc = [str(p) for p in first.get("loc", ()) if p not in ("query", "body", "path")]
+        loc = [str(p) for p in first.get("loc", ())]
+        if loc and loc[0] in ("query", "body", "path", "header"):
+            loc = loc[1:]  # the location kind, not a field (a body field may be named "query")
+        if first.get("type") == "json_invalid":
+            return error_response(422, "invalid_request",
+                                  f"body: not valid JSON ({first.get('msg', 'decode error')})", None)
         field = loc[0] if loc else None
         message = f"{'.'.join(loc) or 'request'}: {first.get('msg', 'invalid')}"
         return error_response(422, "invalid_request", message, field)

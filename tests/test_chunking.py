@@ -80,9 +80,6 @@ def test_seed_article_passages() -> None:
     assert "Có thể bạn quan tâm" not in joined
 
 
-@pytest.mark.xfail(reason="BUG: chunking._balance merges a short last piece into the previous one "
-                          "up to max_words*5//4, so real passages exceed max_words (up to 181 > 160)",
-                   strict=True)
 def test_no_passage_over_max_words_on_real_articles(real_texts: list[str]) -> None:
     over = [words(p.text) for text in real_texts for p in chunk_text(text, DEFAULT)
             if words(p.text) > DEFAULT.max_words]
@@ -153,10 +150,6 @@ def test_600_word_paragraph_split_at_sentences(sentence_words: int) -> None:
         assert p.text[0].isupper()
 
 
-@pytest.mark.xfail(reason="BUG: chunking._balance (chunking.py:85-92) merges a last piece of "
-                          "< max_words//4 words into the previous piece whenever the sum is "
-                          "<= max_words*5//4, giving a 168-word passage with max_words=160",
-                   strict=True)
 def test_600_word_paragraph_never_over_max_words() -> None:
     # 33 sentences of 18 words + one of 6: greedy pieces 144,144,144,144,24 -> balanced 144×3,168
     text, _ = _sentences_paragraph(18)

@@ -1,0 +1,399 @@
+"""Query service benchmark: latency and throughput of ``GET /search`` under concurrency.
+
+    .venv/bin/python bench/query.py --passages 2000                 # build + measure
+    .venv/bin/python bench/query.py --index /tmp/bench-20k          # reuse (or build) DIR
+    .venv/bin/python bench/query.py --index DIR --passages 20000 --max-embed 20000
+
+Builds (or reuses, with ``--index DIR`` pointing at an existing index) an index of real
+news from ../shared/data/news (the four files, interleaved round-robin so every outlet and
+article length is represented), stops at ``--passages`` passages or ``--max-articles``
+articles, starts ``vnsearch serve`` as a subprocess on 127.0.0.1, waits for /health, and
+drives ``GET /search`` with 1, 8 and 32 keep-alive HTTP clients (threads), a fixed number
+of requests each, using real questions of ../shared/data/eval/vinewsqa-dev.jsonl.
+
+Rows per concurrency level:
+
+* ``distinct``: every request a query not sent before in this run (the server's query-vector
+  LRU never hits, so each request pays query encoding);
+* ``repeated``: the same 16 queries over and over (after one warm pass: cache hits, no
+  encoding) — the difference is the encoder's share;
+* ``health`` (baseline, once): ``GET /health`` at concurrency 1 — HTTP + framework overhead.
+
+Each row is the median of ``--runs`` runs (p50/p95/p99 latency, requests/s); ratios are
+against the concurrency-1 row of the same run (throughput scaling) and distinct/repeated.
+Also printed: the server's peak RSS (VmHWM), the server-side ``took_ms`` median,
+bytes on disk per passage (``vnsearch stats --json``).
+
+Building: embedding dominates (the default model on 2 cores embeds a few tens of passages a
+second, so 20k passages take ~15-20 min and 200k ~2-3 h). Embeddings are cached in
+``$VNSEARCH_HOME/embeddings.sqlite`` by text, so before building the script counts how many
+passages are NOT in the cache and refuses when that exceeds ``--max-embed`` (default 5000):
+a large index is built cheaply only from cached embeddings (e.g. after an earlier, resumable
+run — every batch of 64 articles is committed, so an interrupted build resumes where it
+stopped). The four news files hold ~19.7k articles; see bench/README.md for the big sizes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import itertools
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SHARED = ROOT.parent / "shared" / "data"
+NEWS = [SHARED / "news" / name for name in
+        ("dantri-unc.jsonl", "baomoi.jsonl.gz", "crawlnews-2026.jsonl", "danes-headlines.jsonl")]
+QUERIES = SHARED / "eval" / "vinewsqa-dev.jsonl"
+VNSEARCH = [sys.executable, "-m", "indexer"]
+
+
+# -- corpus / index -------------------------------------------------------------------------
+def interleaved_articles():
+    """Articles of the news files, round-robin (one of each file in turn)."""
+    from indexer.article import Article
+    from indexer.readers import iter_inputs
+
+    streams = [(a for a in iter_inputs([p]) if isinstance(a, Article)) for p in NEWS if p.exists()]
+    for group in itertools.zip_longest(*streams):
+        for article in group:
+            if article is not None:
+                yield article
+
+
+def plan_corpus(encoder, settings, max_articles: int | None, max_passages: int | None):
+    """Pick articles until the limits; count their passages and those missing from the cache.
+
+    Chunks exactly as the writer does (same functions, same token limit) so the counts match.
+    """
+    from indexer.chunking import ChunkSettings, chunk_text
+    from indexer.cleaning import clean_text
+    from indexer.embed_cache import EmbeddingCache
+    from indexer.writer import clean_title, embedding_text
+
+    chunking = ChunkSettings(min_words=settings.chunk_min_words, max_words=settings.chunk_max_words)
+    articles, texts = [], []
+    for raw in interleaved_articles():
+        if max_articles is not None and len(articles) >= max_articles:
+            break
+        if max_passages is not None and len(texts) >= max_passages:
+            break
+        title = clean_title(raw.title)
+        text = clean_text(raw.text or "", title=title)
+        if not text.strip():
+            continue
+        passages = chunk_text(text, chunking, encoder.count_tokens, encoder.info.max_tokens - 24)
+        articles.append(raw)
+        texts.extend(embedding_text(title, p.text, settings.chunk_title_context) for p in passages)
+    unique = list(dict.fromkeys(texts))
+    cache = EmbeddingCache(settings.embedding_cache_path, encoder.info.model_id,
+                           encoder.info.dimension)
+    try:
+        missing = len(unique) - len(cache.get_many(unique))
+    finally:
+        cache.close()
+    return articles, len(texts), missing
+
+
+def build_index(index_dir: Path, args) -> None:
+    from indexer.encoders import create_encoder
+    from indexer.settings import Settings
+    from indexer.writer import index_articles
+
+    settings = Settings()
+    encoder = create_encoder(settings)
+    t = time.perf_counter()
+    articles, n_passages, missing = plan_corpus(encoder, settings, args.max_articles, args.passages)
+    print(f"corpus: {len(articles)} articles, ~{n_passages} passages; {missing} not in the "
+          f"embedding cache ({settings.embedding_cache_path}) [planned in "
+          f"{time.perf_counter() - t:.0f} s]", flush=True)
+    if missing > args.max_embed:
+        sys.exit(f"refusing to embed {missing} passages (> --max-embed {args.max_embed}): at a few "
+                 f"tens of passages/s on 2 cores that is ~{missing / 25 / 60:.0f} min. Build it once "
+                 "with a larger --max-embed (resumable: re-running skips committed articles and "
+                 "cached embeddings), or use a smaller --passages.")
+
+    def progress(total, n_new):
+        done = total.added + total.updated + total.unchanged + total.duplicates
+        if done and done % 640 == 0:
+            print(f"  {done} articles, {total.passages_added} passages, {total.embedded} embedded",
+                  file=sys.stderr, flush=True)
+
+    summary = index_articles(index_dir, articles, settings, encoder, progress=progress)
+    rate = summary.embedded / summary.seconds if summary.seconds else 0.0
+    print(f"indexed: {summary.added} added, {summary.unchanged} unchanged, {summary.duplicates} "
+          f"duplicates; {summary.passages_added} passages; embedded {summary.embedded} "
+          f"(+{summary.embedded_from_cache} cached) in {summary.seconds:.0f} s "
+          f"({rate:.1f} embedded/s)", flush=True)
+
+
+def index_stats(index_dir: Path) -> dict:
+    out = subprocess.run([*VNSEARCH, "stats", "--index", str(index_dir), "--json"], cwd=ROOT,
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+# -- server ---------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def vm_hwm_mib(pid: int) -> float | None:
+    """Peak resident set size of a process (VmHWM), MiB."""
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    try:
+        import psutil
+
+        return psutil.Process(pid).memory_info().rss / 2**20  # current, not peak
+    except Exception:
+        return None
+
+
+def vm_rss_mib(pid: int) -> float | None:
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+class Server:
+    def __init__(self, index_dir: Path, port: int, log: Path) -> None:
+        self.port = port
+        self.log = log.open("w")
+        self.proc = subprocess.Popen([*VNSEARCH, "serve", "--index", str(index_dir), "--host",
+                                      "127.0.0.1", "--port", str(port)], cwd=ROOT,
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+
+    def wait_ready(self, timeout: float = 600) -> float:
+        t = time.perf_counter()
+        while time.perf_counter() - t < timeout:
+            if self.proc.poll() is not None:
+                sys.exit(f"server exited with {self.proc.returncode}; see {self.log.name}")
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                conn.request("GET", "/health")
+                resp = conn.getresponse()
+                resp.read()
+                conn.close()
+                if resp.status == 200:
+                    return time.perf_counter() - t
+            except OSError:
+                pass
+            time.sleep(0.25)
+        sys.exit(f"server not ready after {timeout} s; see {self.log.name}")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+# -- load -----------------------------------------------------------------------------------
+def load_queries() -> list[str]:
+    out = []
+    with QUERIES.open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                out.append(json.loads(line)["query"])
+    return list(dict.fromkeys(" ".join(q.split()) for q in out))
+
+
+def drive(port: int, paths: list[str], concurrency: int) -> dict:
+    """Send every path once with ``concurrency`` keep-alive clients; latencies in ms."""
+    lock = threading.Lock()
+    todo = iter(paths)
+    latencies: list[float] = []
+    took: list[float] = []
+    errors: dict[str, int] = {}
+
+    def worker():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        while True:
+            with lock:
+                path = next(todo, None)
+            if path is None:
+                break
+            t = time.perf_counter()
+            try:
+                conn.request("GET", path)
+                resp = conn.getresponse()
+                body = resp.read()
+                ms = (time.perf_counter() - t) * 1000
+                with lock:
+                    if resp.status == 200:
+                        latencies.append(ms)
+                        if b'"took_ms"' in body:
+                            took.append(json.loads(body)["took_ms"])
+                    else:
+                        errors[str(resp.status)] = errors.get(str(resp.status), 0) + 1
+            except (OSError, http.client.HTTPException) as exc:
+                with lock:
+                    errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conn.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    t = time.perf_counter()
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    wall = time.perf_counter() - t
+    q = statistics.quantiles(latencies, n=100, method="inclusive") if len(latencies) > 1 \
+        else [latencies[0]] * 99 if latencies else [float("nan")] * 99
+    return {"p50": q[49], "p95": q[94], "p99": q[98], "rps": len(latencies) / wall,
+            "took": statistics.median(took) if took else float("nan"), "ok": len(latencies),
+            "errors": errors}
+
+
+def search_path(query: str, mode: str, k: int) -> str:
+    return "/search?" + urllib.parse.urlencode({"q": query, "mode": mode, "k": k})
+
+
+def median_row(runs: list[dict]) -> dict:
+    out = {key: statistics.median(r[key] for r in runs) for key in ("p50", "p95", "p99", "rps",
+                                                                      "took")}
+    out["ok"] = sum(r["ok"] for r in runs)
+    errors: dict[str, int] = {}
+    for r in runs:
+        for key, value in r["errors"].items():
+            errors[key] = errors.get(key, 0) + value
+    out["errors"] = errors
+    return out
+
+
+def fmt_row(label: str, c: int, row: dict, base_rps: float | None) -> str:
+    ratio = f"{row['rps'] / base_rps:5.2f}x" if base_rps else "    – "
+    err = ",".join(f"{k}:{v}" for k, v in row["errors"].items()) or "0"
+    return (f"{label:9s} {c:4d} {row['p50']:9.1f} {row['p95']:9.1f} {row['p99']:9.1f} "
+            f"{row['rps']:8.1f} {ratio:>7s} {row['took']:9.1f} {row['ok']:6d}  {err}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--index", type=Path, default=None,
+                        help="Index directory: reused when it holds an index, else built there "
+                             "(default: a temporary directory).")
+    parser.add_argument("--passages", type=int, default=None,
+                        help="Build: stop adding articles once this many passages are planned.")
+    parser.add_argument("--max-articles", type=int, default=None, help="Build: at most N articles.")
+    parser.add_argument("--max-embed", type=int, default=5000,
+                        help="Build: refuse when more passages than this need embedding (not cached).")
+    parser.add_argument("--concurrency", default="1,8,32", help="Comma-separated client counts.")
+    parser.add_argument("--requests", type=int, default=200, help="Requests per row and run.")
+    parser.add_argument("--runs", type=int, default=3, help="Runs per row (median reported).")
+    parser.add_argument("--mode", choices=["hybrid", "dense", "lexical"], default="hybrid")
+    parser.add_argument("-k", type=int, default=10)
+    parser.add_argument("--port", type=int, default=None)
+    args = parser.parse_args()
+    levels = [int(x) for x in args.concurrency.split(",") if x.strip()]
+    if args.passages is None and args.max_articles is None and args.index is None:
+        args.passages = 2000
+
+    tmp = None
+    index_dir = args.index
+    if index_dir is None:
+        tmp = tempfile.TemporaryDirectory(prefix="vnsearch-bench-query-")
+        index_dir = Path(tmp.name) / "index"
+    try:
+        if (index_dir / "manifest.json").exists() and args.passages is None \
+                and args.max_articles is None:
+            print(f"reusing index {index_dir}", flush=True)
+        else:
+            if args.passages is None and args.max_articles is None:
+                args.passages = 2000
+            build_index(index_dir, args)
+        stats = index_stats(index_dir)
+        print(f"index: {stats['articles']} articles, {stats['passages']} passages, vector index "
+              f"{stats['vector_index']}, {stats['bytes'] / 2**20:.1f} MiB on disk, "
+              f"{stats['bytes_per_passage']:.0f} bytes/passage", flush=True)
+
+        queries = load_queries()
+        port = args.port or free_port()
+        log = Path(tempfile.gettempdir()) / f"vnsearch-bench-serve-{port}.log"
+        server = Server(index_dir, port, log)
+        try:
+            ready_s = server.wait_ready()
+            pid = server.proc.pid
+            rss_idle = vm_rss_mib(pid)
+            print(f"server pid {pid} ready in {ready_s:.1f} s, RSS {rss_idle:.0f} MiB; mode "
+                  f"{args.mode}, k {args.k}, {args.requests} requests per row, median of "
+                  f"{args.runs} runs; {len(queries)} distinct queries available", flush=True)
+            fresh = iter(queries)
+            warm = [search_path(q, args.mode, args.k) for q in itertools.islice(fresh, 16)]
+            drive(port, warm, 1)  # warm-up (first-request costs); these 16 become "repeated"
+            needed = args.requests * args.runs * len(levels)
+            if needed > len(queries) - 16:
+                print(f"warning: {needed} distinct requests wanted, {len(queries) - 16} available: "
+                      "queries repeat, some hit the query-vector cache", flush=True)
+                fresh = itertools.cycle(queries[16:])
+
+            health = median_row([drive(port, ["/health"] * args.requests, 1)
+                                 for _ in range(args.runs)])
+            print("\nrow       conc   p50 ms    p95 ms    p99 ms    req/s   vs c=1  took ms     ok  errors")
+            print(fmt_row("health", 1, health, None), flush=True)
+            distinct_rows, repeated_rows, peaks = {}, {}, {}
+            for c in levels:
+                runs = []
+                for _ in range(args.runs):
+                    paths = [search_path(q, args.mode, args.k)
+                             for q in itertools.islice(fresh, args.requests)]
+                    runs.append(drive(port, paths, c))
+                distinct_rows[c] = median_row(runs)
+                repeated_rows[c] = median_row(
+                    [drive(port, [warm[i % len(warm)] for i in range(args.requests)], c)
+                     for _ in range(args.runs)])
+                peaks[c] = vm_hwm_mib(pid)
+                base = distinct_rows[levels[0]]["rps"]
+                print(fmt_row("distinct", c, distinct_rows[c], base), flush=True)
+                print(fmt_row("repeated", c, repeated_rows[c],
+                              repeated_rows[levels[0]]["rps"]), flush=True)
+        finally:
+            server.stop()
+
+        print("\nlatency p50 distinct/repeated (encoder share) and distinct/health (vs bare HTTP):")
+        for c in levels:
+            d, r = distinct_rows[c], repeated_rows[c]
+            print(f"  c={c:<3d} p50 {d['p50'] / r['p50']:5.2f}x of repeated, "
+                  f"{d['p50'] / health['p50']:6.1f}x of /health; req/s distinct/repeated "
+                  f"{d['rps'] / r['rps']:.2f}; server peak RSS after this level "
+                  f"{peaks[c]:.0f} MiB")
+        print(f"server RSS after load {rss_idle:.0f} MiB, peak (VmHWM) {max(peaks.values()):.0f} MiB; "
+              f"{stats['bytes_per_passage']:.0f} bytes/passage on disk "
+              f"({stats['passages']} passages); server log {log}")
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+
+
+if __name__ == "__main__":
+    main()

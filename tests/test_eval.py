@@ -1,0 +1,97 @@
+"""`vnsearch eval`: metrics, the JSON contract, and pinned quality on a small real slice.
+
+Like pyserini's regression tests, the slice's scores are pinned to the third decimal so
+retrieval quality cannot drop silently. Lexical scores are exact (no floating-point model
+in the loop); dense/hybrid get ±0.005 because BLAS summation order may differ across CPUs.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import SHARED, needs_shared
+from search_api.evaluation import article_metrics, run_eval
+
+EVAL = SHARED / "data" / "eval"
+SLICE_ARTICLES = 60
+
+# Measured with the default model on the first 60 vinewsqa-dev articles and their queries.
+PINNED = {
+    "hybrid": {"ndcg@10": 0.960, "tolerance": 0.005},
+    "dense": {"ndcg@10": 0.880, "tolerance": 0.005},
+    "lexical": {"ndcg@10": 0.952, "tolerance": 0.0015},
+}
+
+
+def test_article_metrics_by_hand():
+    m = article_metrics(["x", "a", "y"], {"a"})
+    assert m["mrr10"] == pytest.approx(0.5)
+    assert m["ndcg10"] == pytest.approx(1 / 1.584962500721156)
+    assert m["recall1"] == 0.0 and m["recall10"] == 1.0
+    assert article_metrics([], {"a"})["ndcg10"] == 0.0
+    two = article_metrics(["a", "b"], {"a", "b"})
+    assert two["ndcg10"] == pytest.approx(1.0)
+
+
+@pytest.fixture(scope="module")
+def vinewsqa_slice(tmp_path_factory):
+    if not (EVAL / "vinewsqa-dev.jsonl").exists():
+        pytest.skip("../shared/data/eval/vinewsqa-dev is not present")
+    out = tmp_path_factory.mktemp("slice")
+    docs = [json.loads(l) for l in (EVAL / "vinewsqa-dev.corpus.jsonl").open(encoding="utf-8")]
+    docs = docs[:SLICE_ARTICLES]
+    ids = {d["id"] for d in docs}
+    queries = [json.loads(l) for l in (EVAL / "vinewsqa-dev.jsonl").open(encoding="utf-8")]
+    queries = [q for q in queries if set(q["relevant"]) <= ids]
+    corpus = out / "corpus.jsonl"
+    qfile = out / "queries.jsonl"
+    corpus.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs), encoding="utf-8")
+    qfile.write_text("".join(json.dumps(q, ensure_ascii=False) + "\n" for q in queries), encoding="utf-8")
+    return qfile, corpus, len(queries)
+
+
+@needs_shared
+def test_pinned_quality_on_slice(vinewsqa_slice, settings, encoder, tmp_path):
+    qfile, corpus, n = vinewsqa_slice
+    rows = run_eval(qfile, corpus, [], settings, modes=["hybrid", "dense", "lexical"],
+                    index_dir=tmp_path / "idx", progress=False, encoder=encoder)
+    got = {r.mode: r.as_json() for r in rows}
+    print(json.dumps(got, indent=1))
+    for mode, pin in PINNED.items():
+        assert got[mode]["queries"] == n
+        assert got[mode]["ndcg@10"] == pytest.approx(pin["ndcg@10"], abs=pin["tolerance"]), mode
+        assert got[mode]["passage_recall@10"] is not None
+    # The shape of the system: fusion must beat both of its parts.
+    assert got["hybrid"]["ndcg@10"] > got["lexical"]["ndcg@10"] > got["dense"]["ndcg@10"]
+
+
+@needs_shared
+def test_toneless_queries_lose_little(vinewsqa_slice, settings, encoder, tmp_path):
+    qfile, corpus, _ = vinewsqa_slice
+    toned = run_eval(qfile, corpus, [], settings, modes=["hybrid"], index_dir=tmp_path / "i",
+                     progress=False, encoder=encoder)[0]
+    toneless = run_eval(qfile, corpus, [], settings, modes=["hybrid"], toneless=True,
+                        index_dir=tmp_path / "i", progress=False, encoder=encoder)[0]
+    assert toneless.toneless
+    assert toned.ndcg10 - toneless.ndcg10 <= 0.05
+
+
+@needs_shared
+def test_eval_cli_json_contract(vinewsqa_slice, settings, tmp_path):
+    qfile, corpus, n = vinewsqa_slice
+    env = {"VNSEARCH_HOME": str(settings.home), "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run([sys.executable, "-m", "indexer", "eval", str(qfile), "--corpus",
+                           str(corpus), "--mode", "all", "--limit", "40", "--json"],
+                          capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    data = json.loads(proc.stdout)
+    assert [d["mode"] for d in data] == ["hybrid", "dense", "lexical"]
+    for row in data:
+        assert set(row) >= {"mode", "ndcg@10", "mrr@10", "recall@1", "recall@10", "recall@100",
+                            "passage_recall@10", "queries", "qps"}
+        assert row["queries"] == 40
+        assert 0.0 <= row["ndcg@10"] <= 1.0
