@@ -309,7 +309,8 @@ def main() -> None:
     parser.add_argument("--max-embed", type=int, default=5000,
                         help="Build: refuse when more passages than this need embedding (not cached).")
     parser.add_argument("--concurrency", default="1,8,32", help="Comma-separated client counts.")
-    parser.add_argument("--requests", type=int, default=200, help="Requests per row and run.")
+    parser.add_argument("--requests", type=int, default=200,
+                        help="Requests per row and run (0: build the index only).")
     parser.add_argument("--runs", type=int, default=3, help="Runs per row (median reported).")
     parser.add_argument("--mode", choices=["hybrid", "dense", "lexical"], default="hybrid")
     parser.add_argument("-k", type=int, default=10)
@@ -337,6 +338,8 @@ def main() -> None:
               f"{stats['vector_index']}, {stats['bytes'] / 2**20:.1f} MiB on disk, "
               f"{stats['bytes_per_passage']:.0f} bytes/passage", flush=True)
 
+        if args.requests <= 0:
+            return  # build only
         queries = load_queries()
         port = args.port or free_port()
         log = Path(tempfile.gettempdir()) / f"vnsearch-bench-serve-{port}.log"
@@ -387,7 +390,7 @@ def main() -> None:
                   f"{d['p50'] / health['p50']:6.1f}x of /health; req/s distinct/repeated "
                   f"{d['rps'] / r['rps']:.2f}; server peak RSS after this level "
                   f"{peaks[c]:.0f} MiB")
-        print(f"server RSS after load {rss_idle:.0f} MiB, peak (VmHWM) {max(peaks.values()):.0f} MiB; "
+        print(f"server RSS idle after startup {rss_idle:.0f} MiB, peak (VmHWM) {max(peaks.values()):.0f} MiB; "
               f"{stats['bytes_per_passage']:.0f} bytes/passage on disk "
               f"({stats['passages']} passages); server log {log}")
     finally:

@@ -7,6 +7,7 @@ stderr and a non-zero exit; no traceback for bad input.
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,6 +50,10 @@ class VnsearchGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("vnsearch: interrupted", err=True)
             ctx.exit(130)
+        except sqlite3.DatabaseError as exc:
+            click.echo(f"vnsearch: error: damaged SQLite store (store.sqlite: {exc}); restore it "
+                       "from a backup — vnsearch will not overwrite it", err=True)
+            ctx.exit(1)
 
 
 @click.group(cls=VnsearchGroup)

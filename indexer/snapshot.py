@@ -24,6 +24,8 @@ def recover(directory: Path) -> store.Manifest:
     and the manifest are rebuilt from it when a writer died before writing them.
     """
     manifest = store.Manifest.load(directory)
+    if not _needs_recovery(directory, manifest):
+        return manifest  # the common case: no lock taken, so no writer is ever refused
     lock = store.WriteLock(directory)
     try:
         lock.acquire()
@@ -57,6 +59,22 @@ def recover(directory: Path) -> store.Manifest:
     finally:
         lock.release()
     return store.Manifest.load(directory)
+
+
+def _needs_recovery(directory: Path, manifest: store.Manifest) -> bool:
+    """True when the derived files lag behind the store (a writer died after a commit)."""
+    try:
+        conn = store.connect(directory, readonly=True)
+    except IndexFormatError:
+        return True
+    try:
+        generation = store.read_generation(conn)
+    except sqlite3.DatabaseError:
+        return True
+    finally:
+        conn.close()
+    return generation != manifest.generation \
+        or not store.vector_path(directory, generation).exists()
 
 
 @dataclass
@@ -127,10 +145,15 @@ def check_index(directory: Path) -> CheckReport:
     conn = store.connect(directory, readonly=True)
     try:
         store.check_schema(conn, directory)
-        conn.execute("BEGIN")
-        result = conn.execute("PRAGMA quick_check").fetchone()[0]
+        try:
+            result = conn.execute("PRAGMA quick_check").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            return CheckReport(False, [f"{store.DATABASE}: damaged SQLite store ({exc}); restore "
+                                       "it from a backup"], 0, 0, manifest.generation)
         if result != "ok":
-            problems.append(f"{store.DATABASE}: SQLite quick_check: {result}")
+            return CheckReport(False, [f"{store.DATABASE}: SQLite quick_check: {result}"],
+                               0, 0, manifest.generation)
+        conn.execute("BEGIN")
         generation = store.read_generation(conn)
         n = store.counts(conn)
         passage_ids = {r[0] for r in conn.execute("SELECT id FROM passages")}

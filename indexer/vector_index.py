@@ -183,8 +183,8 @@ def load_vector_index(path: Path, kind: str, dimension: int,
     except Exception as exc:  # faiss raises RuntimeError with a C++ trace
         raise IndexFormatError(
             f"{path}: damaged or truncated vector file ({str(exc).splitlines()[0][:120]}); "
-            "move it away and run `vnsearch check --repair --index DIR` to rebuild it "
-            "from the SQLite store") from None
+            "move it away and run `vnsearch check --index DIR`, which rebuilds it from "
+            "the SQLite store") from None
     if index.d != dimension:
         raise IndexFormatError(f"{path}: dimension {index.d}, manifest says {dimension}")
     if kind == "flat":

@@ -119,9 +119,10 @@ class IndexWriter:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def open(self) -> None:
+    def open(self, wait_s: float = 0.0) -> None:
+        """Take the write lock (waiting up to ``wait_s``) and open or create the index."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        self._lock.acquire()
+        self._lock.acquire(wait_s)
         try:
             self._open_locked()
         except BaseException:
@@ -132,7 +133,8 @@ class IndexWriter:
         info = self.encoder.info
         manifest_path = self.directory / store.MANIFEST
         fresh = not manifest_path.exists()
-        if fresh and (self.directory / store.DATABASE).exists():
+        if fresh and (self.directory / store.DATABASE).exists() \
+                and not self._empty_store_from_killed_create():
             raise IndexFormatError(f"{manifest_path}: missing although {store.DATABASE} exists; "
                                    "refusing to overwrite — restore the manifest or use a new directory")
         if fresh:
@@ -158,6 +160,21 @@ class IndexWriter:
         self._vectors = self._load_vectors()
         if fresh:
             self._write_derived()
+
+    def _empty_store_from_killed_create(self) -> bool:
+        """A store at generation 0 with no manifest: a creation killed before its manifest."""
+        try:
+            conn = store.connect(self.directory)
+            try:
+                empty = store.read_generation(conn) == 0 and store.counts(conn)["articles"] == 0
+            finally:
+                conn.close()
+        except Exception:
+            return False
+        if empty:
+            for name in (store.DATABASE, store.DATABASE + "-wal", store.DATABASE + "-shm"):
+                (self.directory / name).unlink(missing_ok=True)
+        return empty
 
     def _load_vectors(self) -> VectorIndex:
         assert self._conn is not None and self.manifest is not None

@@ -221,7 +221,8 @@ def create_app(settings: Settings, index_dir: Path, searcher: Searcher | None = 
 
     def require_admin(request: Request) -> None:
         """Writes are off unless VNSEARCH_ADMIN_TOKEN is set; compare in constant time."""
-        token = settings.admin_token.get_secret_value() if settings.admin_token else ""
+        secret = settings.admin_token
+        token = secret.get_secret_value() if hasattr(secret, "get_secret_value") else (secret or "")
         if not token:
             raise AuthError("writes are disabled (set VNSEARCH_ADMIN_TOKEN to enable them)", 403)
         header = request.headers.get("authorization", "")
@@ -233,10 +234,15 @@ def create_app(settings: Settings, index_dir: Path, searcher: Searcher | None = 
     def write(searcher: Searcher, action) -> WriteResponse:
         from indexer.writer import IndexWriter
 
-        with write_lock, IndexWriter(searcher.directory, settings, searcher.encoder) as writer:
-            summary = action(writer)
-            generation = writer.manifest.generation
-        searcher.maybe_reload(0.0)
+        with write_lock:
+            writer = IndexWriter(searcher.directory, settings, searcher.encoder)
+            writer.open(wait_s=5.0)  # another writer's batch is short: wait, don't fail
+            try:
+                summary = action(writer)
+                generation = writer.manifest.generation
+            finally:
+                writer.close()
+            searcher.maybe_reload(0.0)
         return WriteResponse(added=summary.added, updated=summary.updated,
                              unchanged=summary.unchanged, duplicates=summary.duplicates,
                              skipped=summary.skipped, deleted=summary.deleted,

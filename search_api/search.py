@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import html
 import threading
+from collections import Counter
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -321,14 +322,58 @@ class Searcher:
                 scores[pid] = scores.get(pid, 0.0) + weight * norm
         return sorted(scores.items(), key=lambda item: -item[1])
 
+    def restore_tones(self, query: str, lexical: list[tuple[int, float]], top: int = 10) -> str:
+        """Put tones back on a toneless query using the best lexical hits' own words.
+
+        The embedding model reads toneless Vietnamese badly (dense nDCG@10 0.15 instead of
+        0.71 on vinewsqa-dev). Each query syllable takes the toned form that the top lexical
+        passages use for it, preferring the form inside a matching syllable pair.
+        """
+        if has_tones(query) or not lexical:
+            return query
+        ids = [pid for pid, _ in lexical[:top]]
+        marks = ",".join("?" * len(ids))
+        texts = [r[0] for r in self._conn().execute(
+            f"SELECT toned FROM passages_fts WHERE rowid IN ({marks})", ids)]
+        unigrams: dict[str, Counter] = {}
+        pairs: dict[tuple[str, str], Counter] = {}
+        for text in texts:
+            toks = text.split()
+            for a, b in zip(toks, toks[1:] + [""]):
+                unigrams.setdefault(fold(a), Counter())[a] += 1
+                if b:
+                    pairs.setdefault((fold(a), fold(b)), Counter())[(a, b)] += 1
+        words = tokenize(query)
+        folded = [fold(w) for w in words]
+        out: list[str] = []
+        for i, word in enumerate(folded):
+            choice, best = None, 0
+            for key, pos in (((word, folded[i + 1]) if i + 1 < len(folded) else None, 0),
+                             ((folded[i - 1], word) if i > 0 else None, 1)):
+                if key is not None and key in pairs:
+                    form, count = pairs[key].most_common(1)[0]
+                    if count > best:
+                        choice, best = form[pos], count
+            if choice is None and word in unigrams:
+                choice = unigrams[word].most_common(1)[0][0]
+            out.append(choice or words[i])
+        return " ".join(out)
+
     def ranked_passages(self, req: SearchRequest, n: int) -> list[tuple[int, float]]:
         """Passage ids with scores, best first, for a validated request."""
         allowed = self._allowed_ids(req)
-        if req.mode == "dense":
-            return self.dense(req, n, allowed)
         if req.mode == "lexical":
             return self.lexical(req, n)
-        return self.fuse(self.dense(req, n, allowed), self.lexical(req, n))
+        if has_tones(req.query):
+            dense_req = req
+            lexical = self.lexical(req, n) if req.mode == "hybrid" else []
+        else:
+            lexical = self.lexical(req, n)
+            dense_req = replace(req, query=self.restore_tones(req.query, lexical))
+        dense = self.dense(dense_req, n, allowed)
+        if req.mode == "dense":
+            return dense
+        return self.fuse(dense, lexical)
 
     def search(self, request: SearchRequest) -> SearchResult:
         """Run a search: validate, retrieve, fuse, group by article, paginate, highlight."""
