@@ -584,6 +584,9 @@ def test_http_write_not_refused_by_concurrent_reader_recovery(write_index, setti
 
     monkeypatch.setattr(snapshot.store, "check_schema", slow_check)
     with client_for(write_index, token_settings(settings), encoder) as client:
+        # Make recovery necessary (it only takes the lock then): drop the vector file.
+        for path in Path(write_index).glob("vectors.*.faiss"):
+            path.unlink()
         reader = threading.Thread(target=recover, args=(write_index,), name="reader-recover")
         reader.start()
         assert inside.wait(10)
