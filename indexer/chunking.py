@@ -103,6 +103,8 @@ def chunk_text(text: str, settings: ChunkSettings = ChunkSettings(),
     """Split cleaned ``text`` (paragraphs separated by blank lines) into passages."""
     spans: list[tuple[int, int]] = []
     for p_start, p_end in _spans(_PARAGRAPH, text, 0, len(text)):
+        if not text[p_start:p_end].strip():
+            continue
         if _words(text, p_start, p_end) > settings.max_words:
             spans.extend(_split_long(text, p_start, p_end, settings.max_words))
         else:

@@ -136,15 +136,19 @@ def index_cmd(paths: tuple[str, ...], index_dir: Path, model: str | None, batch_
     settings = _settings(model=model, batch_size=batch_size)
     field_map = _parse_mapping(mapping)
     encoder = _encoder(settings)
-    bar = tqdm(unit=" articles", disable=quiet or None, file=sys.stderr, dynamic_ncols=True)
+    from .readers import estimate_records
+
+    total = None if quiet else estimate_records(paths, fmt=fmt)
+    bar = tqdm(total=total, unit=" articles", disable=quiet or None, file=sys.stderr,
+               dynamic_ncols=True)
     import time
     started = time.perf_counter()
 
-    def progress(total, n_new: int) -> None:
-        bar.update(n_new)
+    def progress(summary, n_new: int) -> None:
+        bar.update(n_new if n_new else 1)  # a skipped record is progress too
         elapsed = max(time.perf_counter() - started, 1e-6)
-        bar.set_postfix(passages=total.passages_added,
-                        rate=f"{total.embedded / elapsed:.1f} emb/s", refresh=False)
+        bar.set_postfix(passages=summary.passages_added,
+                        rate=f"{summary.passages_added / elapsed:.1f} passages/s", refresh=False)
 
     try:
         summary = index_articles(index_dir, _records(paths, fmt, field_map, strict), settings,

@@ -549,3 +549,30 @@ def iter_inputs(
             yield from _read_file(path, file_fmt, mapping)
         else:
             yield SkippedRecord(str(path), None, "file not found")
+
+
+def estimate_records(paths: Iterable[str | Path], *, fmt: str | None = None) -> int | None:
+    """A quick count of the records ``iter_inputs`` will yield (for a progress bar's ETA).
+
+    JSONL: non-empty lines; CSV: lines minus the header (multi-line fields make it an
+    overestimate); txt/html: one per file. None when a path cannot be read.
+    """
+    total = 0
+    try:
+        for raw_path in paths:
+            path = Path(raw_path)
+            files = _files_in(path, FORMATS[fmt] if fmt else tuple(
+                s for group in FORMATS.values() for s in group)) if path.is_dir() else [path]
+            for file in files:
+                kind = fmt or _format_of(file)
+                if kind in ("txt", "html"):
+                    total += 0 if _is_sidecar(file) else 1
+                elif kind in ("jsonl", "csv"):
+                    if _is_sidecar(file):
+                        continue
+                    with _open_binary(file) as handle:
+                        lines = sum(1 for line in handle if line.strip())
+                    total += max(lines - 1, 0) if kind == "csv" else lines
+    except OSError:
+        return None
+    return total
