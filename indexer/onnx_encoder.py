@@ -6,7 +6,8 @@ with ``torch.onnx.export(..., dynamo=False)``, quantised with
 ``onnxruntime.quantization.quantize_dynamic`` (int8 weights, MatMul/Gemm only) and run with
 onnxruntime directly. Pooling (mean over all tokens, prompt included) and L2
 normalisation are done in numpy, exactly as the sentence-transformers pipeline does.
-The files are cached next to the model: ``<model dir>/onnx-int8/model.onnx``.
+The files are cached next to the model: ``<model dir>/onnx-int8-v2/model.onnx``. Per-channel
+weight scales: per-tensor scales gave cosine 0.985 (min 0.979) to fp32 on real passages.
 """
 
 from __future__ import annotations
@@ -24,12 +25,12 @@ from .errors import ModelError
 from .settings import Settings
 
 ONNX_SUBDIR = "onnx-int8"
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2
 
 
 def ensure_onnx_int8(model_dir: Path) -> Path:
     """Return ``model_dir/onnx-int8/model.onnx``, exporting and quantising it if needed."""
-    target = Path(model_dir) / ONNX_SUBDIR
+    target = Path(model_dir) / f"{ONNX_SUBDIR}-v{EXPORT_VERSION}"
     done = target / "export.json"
     if done.is_file():
         return target / "model.onnx"
@@ -74,10 +75,10 @@ def _export(model_dir: Path, out: Path) -> None:
                                         "attention_mask": {0: "batch", 1: "seq"},
                                         "last_hidden_state": {0: "batch", 1: "seq"}})
     quantize_dynamic(str(fp32), str(out / "model.onnx"), weight_type=QuantType.QInt8,
-                     op_types_to_quantize=["MatMul", "Gemm"], per_channel=False)
+                     op_types_to_quantize=["MatMul", "Gemm"], per_channel=True)
     fp32.unlink()
     (out / "export.json").write_text(json.dumps({"export_version": EXPORT_VERSION,
-                                                 "quantisation": "dynamic int8 (MatMul, Gemm)"}))
+                                                 "quantisation": "dynamic int8 per-channel (MatMul, Gemm)"}))
 
 
 class OnnxInt8Encoder(Encoder):
