@@ -6,7 +6,8 @@ import hashlib
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -335,8 +336,7 @@ class IndexWriter:
         added_ids: list[int] = []
         added_vecs: list[np.ndarray] = []
         conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction():
             for p_index, (article_id, item, action) in enumerate(plans):
                 art = item.article
                 if action == "same":
@@ -386,11 +386,7 @@ class IndexWriter:
                 summary.passages_added += len(item.passages)
                 summary.article_ids.append(article_id)
             if removed_ids or added_ids or summary.updated:
-                conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='generation'")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+                self._bump_generation()
         if removed_ids:
             self._vectors.remove(np.asarray(removed_ids, np.int64))
         if added_ids:
@@ -399,6 +395,21 @@ class IndexWriter:
             self._dirty = True
             self._save_manifest()
         return summary
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One batch = one SQLite transaction: all of it commits or none of it."""
+        assert self._conn is not None
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+
+    def _bump_generation(self) -> None:
+        self._conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='generation'")
 
     def _is_new_alias(self, art: Article) -> bool:
         """True when this copy reaches a stored article under a URL it did not have yet."""
@@ -452,8 +463,7 @@ class IndexWriter:
         summary = IndexSummary()
         conn = self._conn
         removed: list[int] = []
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction():
             for key in keys:
                 article_id = self.resolve_key(key)
                 if article_id is None:
@@ -470,11 +480,7 @@ class IndexWriter:
                 summary.passages_removed += len(old)
                 summary.article_ids.append(article_id)
             if summary.deleted:
-                conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='generation'")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+                self._bump_generation()
         if removed:
             self._vectors.remove(np.asarray(removed, np.int64))
         if summary.deleted:
