@@ -315,19 +315,20 @@ def query_cmd(text: str, index_dir: Path, model: str | None, k: int, offset: int
 @model_option
 @click.option("--host", default=None, help="Bind address [default 127.0.0.1].")
 @click.option("--port", type=int, default=None, help="Port [default 8000].")
-@click.option("--workers", type=int, default=1, show_default=True,
-              help="Processes (each loads the model; 1 suits 2 cores).")
-def serve_cmd(index_dir: Path, model: str | None, host: str | None, port: int | None,
-              workers: int) -> None:
-    """Serve the search API and web page."""
+def serve_cmd(index_dir: Path, model: str | None, host: str | None, port: int | None) -> None:
+    """Serve the search API and web page (one process: model and index loaded once).
+
+    One uvicorn process with a thread pool: a second worker would load a second model and
+    index and fight the first for the same two cores.
+    """
     import uvicorn
 
     from search_api.app import create_app
 
     settings = _settings(model=model, host=host, port=port)
     app = create_app(settings, index_dir)
-    uvicorn.run(app, host=settings.host, port=settings.port, workers=1 if workers < 2 else None,
-                log_level="info", timeout_keep_alive=5)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info",
+                timeout_keep_alive=5)
 
 
 @main.command("eval")

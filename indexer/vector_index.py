@@ -2,9 +2,10 @@
 
 Vectors are L2-normalised, so inner product = cosine. Every backend maps FAISS ids to
 passage ids (``IndexIDMap2``) and supports removal, so deletes and updates never need a
-full rebuild. ``flat`` is exact; ``hnsw`` (HNSW over SQ8... kept simple: HNSWFlat) is the
+full rebuild. ``flat`` is exact; ``hnsw`` (``IndexHNSWFlat``, M=32) is the
 approximate choice above ``Settings.vector_index_threshold`` passages; FAISS HNSW cannot
-remove ids, so the HNSW backend keeps a tombstone set and filters it at search time.
+remove ids, so the HNSW backend keeps a tombstone set and filters it at search time; the
+writer rebuilds the graph from the store's vectors before saving it when it has any.
 """
 
 from __future__ import annotations

@@ -208,7 +208,9 @@ class IndexWriter:
         n = len(self._vectors)
         kind = choose_kind(n, self.settings.vector_index_threshold)
         tombstoned = getattr(self._vectors, "tombstones", None)
-        if kind != self._vectors.kind or tombstoned and len(tombstoned) > 0.1 * max(n, 1):
+        # HNSW tombstones live in memory only: rebuild before saving rather than persist a
+        # graph whose deleted ids would come back on the next load.
+        if kind != self._vectors.kind or tombstoned:
             ids, vectors = store.load_all_vectors(self._conn, self.manifest.dimension)
             self._vectors = build_vector_index(kind, self.manifest.dimension, ids, vectors)
             self.manifest.vector_index = kind
