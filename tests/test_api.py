@@ -450,3 +450,19 @@ def test_search_sees_consistent_demo_records(client, dantri300) -> None:
     for rec in recs:
         data = search(client, q=rec["title"], k=3)
         assert rec["url"] in {h["url"] for h in data["results"]}, rec["title"]
+
+
+def test_slow_request_times_out_in_error_shape(settings, demo_index, searcher) -> None:
+    """A request over the per-request timeout gets a 503 in the one error shape, and the
+    service keeps answering (a slow request cannot hold the others)."""
+    from fastapi.testclient import TestClient
+
+    from search_api.app import create_app
+
+    hurried = settings.model_copy(update={"request_timeout_s": 1e-6})
+    with TestClient(create_app(hurried, demo_index, searcher=searcher)) as client:
+        r = client.get("/search", params={"q": "một truy vấn chưa từng gặp về thời tiết Hà Nội",
+                                          "mode": "hybrid"})
+        assert r.status_code == 503
+        assert set(r.json()["error"]) == {"status", "error", "message", "field"}
+        assert client.get("/health").status_code == 200
