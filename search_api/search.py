@@ -379,9 +379,9 @@ class Searcher:
 
     def ranked_passages(self, req: SearchRequest, n: int) -> list[tuple[int, float]]:
         """Passage ids with scores, best first, for a validated request."""
-        allowed = self._allowed_ids(req)
         if req.mode == "lexical":
-            return self.lexical(req, n)
+            return self.lexical(req, n)  # filters are a SQL join there
+        allowed = self._allowed_ids(req)
         if has_tones(req.query):
             dense_req = req
             lexical = self.lexical(req, n) if req.mode == "hybrid" else []
