@@ -401,14 +401,15 @@ class Searcher:
         want = req.offset + req.k
         n = max(self.settings.candidates, want * (3 if req.group else 1))
         ranked = self.ranked_passages(req, n)
-        rows = self._passage_rows([pid for pid, _ in ranked])
-        ranked = [(pid, s) for pid, s in ranked if pid in rows]
+        # Candidates only need their article for grouping; full rows only for the page.
+        article_of = self._article_ids([pid for pid, _ in ranked])
+        ranked = [(pid, s) for pid, s in ranked if pid in article_of]
         if req.group:
             best: dict[str, tuple[int, float]] = {}
             others: dict[str, int] = {}
             order: list[str] = []
             for pid, score in ranked:
-                art = rows[pid]["article_id"]
+                art = article_of[pid]
                 if art in best:
                     others[art] += 1
                 else:
@@ -419,6 +420,8 @@ class Searcher:
         else:
             entries = [(pid, score, 0) for pid, score in ranked]
         page = entries[req.offset: req.offset + req.k]
+        rows = self._passage_rows([pid for pid, _, _ in page])
+        page = [entry for entry in page if entry[0] in rows]  # deleted since the ranking
         hits = []
         for i, (pid, score, other) in enumerate(page):
             row = rows[pid]
@@ -431,6 +434,16 @@ class Searcher:
         took = (time.perf_counter() - started) * 1000
         return SearchResult(query=req.query, mode=req.mode, took_ms=round(took, 2),
                             total=len(entries), results=hits)
+
+    def _article_ids(self, ids: list[int]) -> dict[int, str]:
+        out: dict[int, str] = {}
+        conn = self._conn()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            out.update(conn.execute(f"SELECT id, article_id FROM passages WHERE id IN ({marks})",
+                                    chunk).fetchall())
+        return out
 
     def _passage_rows(self, ids: list[int]) -> dict[int, dict]:
         out: dict[int, dict] = {}
