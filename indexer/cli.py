@@ -333,6 +333,8 @@ def serve_cmd(index_dir: Path, model: str | None, host: str | None, port: int | 
 
 @main.command("eval")
 @click.argument("queries", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("more_distractors", nargs=-1, metavar="",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--corpus", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--distractors", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="News JSONL(.gz) added to the corpus as distractors.")
@@ -345,11 +347,20 @@ def serve_cmd(index_dir: Path, model: str | None, host: str | None, port: int | 
               help="Keep the evaluation index here (default: a temporary directory).")
 @model_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list, one object per mode.")
-def eval_cmd(queries: Path, corpus: Path, distractors: tuple[Path, ...], max_distractors: int | None,
+def eval_cmd(queries: Path, more_distractors: tuple[Path, ...], corpus: Path,
+             distractors: tuple[Path, ...], max_distractors: int | None,
              mode: str, toneless: bool, limit: int | None, index_dir: Path | None,
              model: str | None, as_json: bool) -> None:
-    """Measure retrieval quality (nDCG@10, MRR@10, Recall@k) on an evaluation set."""
+    """Measure retrieval quality (nDCG@10, MRR@10, Recall@k) on an evaluation set.
+
+    ``--distractors A B C`` and ``--distractors A --distractors B`` both work.
+    """
     from search_api.evaluation import format_table, run_eval
+
+    if more_distractors and not distractors:
+        raise InputError(f"unexpected argument {str(more_distractors[0])!r} "
+                         "(extra files are only allowed after --distractors)")
+    distractors = tuple(distractors) + tuple(more_distractors)
 
     settings = _settings(model=model)
     modes = ["hybrid", "dense", "lexical"] if mode == "all" else [mode]
