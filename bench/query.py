@@ -39,7 +39,6 @@ import argparse
 import http.client
 import itertools
 import json
-import os
 import socket
 import statistics
 import subprocess

@@ -266,27 +266,3 @@ class WriteLock:
             yield
         finally:
             self.release()
-
-
-def try_roll_forward(directory: Path, manifest: Manifest) -> Manifest:
-    """Bring the derived manifest up to the store after a crash, if nobody is writing."""
-    lock = WriteLock(directory)
-    try:
-        lock.acquire()
-    except IndexLockedError:
-        return manifest
-    try:
-        conn = connect(directory)
-        try:
-            generation = read_generation(conn)
-            if generation == manifest.generation and manifest.counts == counts(conn):
-                return manifest
-            manifest.generation = generation
-            manifest.counts = counts(conn)
-            manifest.updated = utc_now()
-            manifest.save(directory)
-            return manifest
-        finally:
-            conn.close()
-    finally:
-        lock.release()

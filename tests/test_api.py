@@ -4,7 +4,6 @@ Real model, real FAISS, real SQLite; the app reuses the session's ``searcher`` a
 its lifespan (``with TestClient(app)``).
 """
 
-import json
 import sqlite3
 from datetime import date
 

@@ -8,7 +8,6 @@ costs ~20 ms a query on 2 cores); a few use hybrid/dense.
 
 from __future__ import annotations
 
-import json
 from urllib.parse import quote
 
 import pytest

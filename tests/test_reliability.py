@@ -37,7 +37,7 @@ from indexer.settings import Settings
 from indexer.snapshot import check_index, open_snapshot, recover
 from indexer.writer import IndexWriter, index_articles
 
-from conftest import REPO, SHARED, needs_shared, read_jsonl_head
+from conftest import REPO, needs_shared, read_jsonl_head
 
 pytestmark = needs_shared
 
