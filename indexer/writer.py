@@ -90,7 +90,7 @@ def embedding_text(title: str | None, passage: str, title_context: bool) -> str:
 class _Prepared:
     article: Article
     chash: str
-    passages: list[Passage]
+    passages: list[Passage] = field(default_factory=list)  # chunked only when (re)indexed
 
 
 class IndexWriter:
@@ -249,9 +249,12 @@ class IndexWriter:
             return SkippedRecord(path=raw.id or (raw.url or "?"), line=None, reason="no text after cleaning")
         article = Article(id=raw.id, title=title, text=text, url=(raw.url or None),
                           source=raw.source, published=raw.published, category=raw.category)
-        passages = chunk_text(text, self.chunk_settings, self._count_tokens,
-                              self.encoder.info.max_tokens - 24)
-        return _Prepared(article, content_hash(title, text), passages)
+        return _Prepared(article, content_hash(title, text))
+
+    def _chunk(self, item: _Prepared) -> None:
+        """Cut an article that will be (re)indexed; unchanged ones are never chunked."""
+        item.passages = chunk_text(item.article.text, self.chunk_settings, self._count_tokens,
+                                   self.encoder.info.max_tokens - 24)
 
     def _count_tokens(self, text: str) -> int:
         return self.encoder.count_tokens(text)
@@ -328,6 +331,7 @@ class IndexWriter:
         owners: list[tuple[int, int]] = []
         for p_index, (_, item, action) in enumerate(plans):
             if action in ("add", "replace"):
+                self._chunk(item)
                 for q_index, passage in enumerate(item.passages):
                     to_embed.append(embedding_text(item.article.title, passage.text, self.title_context))
                     owners.append((p_index, q_index))
