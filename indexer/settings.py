@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     dense_weight: float = Field(default=0.3, ge=0.0, le=1.0,
                                 description="Fusion weight of dense scores (lexical: 1 - it).")
     candidates: int = 100
-    lexical_max_df: float = Field(default=0.05, gt=0.0, le=1.0,
+    lexical_max_df: float = Field(default=0.2, gt=0.0, le=1.0,
                                   description="Drop query syllables found in more than this "
                                               "share of passages (their bigrams stay)...")
     lexical_prune_min_passages: int = Field(default=5000,
