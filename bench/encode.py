@@ -44,7 +44,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--passages", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="default: each backend's own (torch 32, onnx-int8 8)")
     args = parser.parse_args()
     if not NEWS.exists():
         sys.exit(f"{NEWS} not found (needs ../shared beside the repo)")

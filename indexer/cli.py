@@ -295,7 +295,7 @@ def query_cmd(text: str, index_dir: Path, model: str | None, k: int, offset: int
     from search_api.schemas import SearchResponse
 
     settings = _settings(model=model)
-    searcher = Searcher(index_dir, settings, _encoder(settings))
+    searcher = Searcher(index_dir, settings, _encoder(settings), lexical_matrix=False)
     result = searcher.search(SearchRequest(query=text, k=k, offset=offset, mode=mode, source=source,
                                            category=category, date_from=date_from,
                                            date_to=date_to, group=not no_group))

@@ -37,14 +37,16 @@ class Encoder(ABC):
     """Turns queries and passages into L2-normalised float32 vectors."""
 
     info: ModelInfo
+    #: Passages per forward pass when the caller does not choose (measured per backend).
+    default_batch_size: int = 32
 
     @abstractmethod
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         """Embed search queries, shape (len(texts), dimension)."""
 
     @abstractmethod
-    def encode_passages(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        """Embed passages, shape (len(texts), dimension)."""
+    def encode_passages(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
+        """Embed passages, shape (len(texts), dimension); ``batch_size`` None: the backend's."""
 
     @abstractmethod
     def count_tokens(self, text: str) -> int:
@@ -110,8 +112,9 @@ class SentenceTransformerEncoder(Encoder):
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, self._query_prompt, batch_size=32)
 
-    def encode_passages(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        return self._encode(texts, self._passage_prompt, batch_size=batch_size)
+    def encode_passages(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
+        return self._encode(texts, self._passage_prompt,
+                            batch_size=batch_size or self.default_batch_size)
 
     def count_tokens(self, text: str) -> int:
         full = (self._passage_prompt or "") + text

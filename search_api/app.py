@@ -214,6 +214,7 @@ def create_app(settings: Settings, index_dir: Path, searcher: Searcher | None = 
                               articles=n["articles"], passages=n["passages"],
                               index_format=snap.manifest.format_version,
                               vector_index=snap.manifest.vector_index,
+                              lexical_index=searcher.lexical_backend,
                               generation=snap.generation,
                               uptime_s=round(time.time() - searcher.started, 1))
 

@@ -176,6 +176,7 @@ def run_eval(queries_path: Path, corpus_path: Path, distractors: list[Path], set
             f"{summary.embedded} embedded (+{summary.embedded_from_cache} cached) in "
             f"{time.perf_counter() - started:.0f} s")
         searcher = Searcher(index_dir, settings, encoder)
+        searcher.wait_for_lexical()  # measure what the service serves once warm
         try:
             return _measure(searcher, queries, raw_texts, modes, toneless, log)
         finally:

@@ -123,6 +123,7 @@ class HealthResponse(BaseModel):
     passages: int
     index_format: int
     vector_index: str
+    lexical_index: str = Field(description="'memory' (in-memory BM25 matrix) or 'fts5'")
     generation: int
     uptime_s: float
 

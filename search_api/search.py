@@ -16,6 +16,7 @@ parameters.
 from __future__ import annotations
 
 import html
+import logging
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -35,6 +36,10 @@ from indexer.errors import NotFoundError, QueryError
 from indexer.settings import Settings
 from indexer.snapshot import Snapshot, open_snapshot
 from indexer.vietnamese import fold, has_tones, syllable_bigrams, token_spans, tokenize
+
+from .lexical_matrix import LexicalMatrix, LexicalQuery
+
+logger = logging.getLogger("vnsearch.search")
 
 MODES = ("hybrid", "dense", "lexical")
 # Question words and function words dropped from the lexical unigrams of a query (bigrams
@@ -121,8 +126,9 @@ def _parse_date(value: str | None, name: str) -> str | None:
         raise QueryError(f"{name}: not an ISO date (YYYY-MM-DD): {value!r}", field=name) from None
 
 
-def fts_query(query: str, too_common: Callable[[str, str], bool] | None = None) -> str | None:
-    """FTS5 MATCH expression for ``query``: quoted syllables only, never raw user syntax.
+def lexical_query(query: str,
+                  too_common: Callable[[str, str], bool] | None = None) -> LexicalQuery | None:
+    """The lexical terms of ``query``: syllables only, never raw user syntax.
 
     Folded syllables and folded syllable bigrams always; tone-kept syllables too when the
     query carries tones, so exact-tone matches add score on top of folded ones.
@@ -140,15 +146,27 @@ def fts_query(query: str, too_common: Callable[[str, str], bool] | None = None) 
         # Syllables in a large share of passages add little BM25 score but long posting
         # lists; their bigrams stay. vinewsqa-dev + 6,750 distractors (17k passages), lexical:
         # max df 1.0 / 0.2 / 0.1 / 0.05 → nDCG@10 0.772 / 0.772 / 0.765 / 0.761 at
-        # 35 / 26 / 14 / 10 ms a query. Default 0.2: no quality cost.
+        # 35 / 26 / 14 / 10 ms a query (FTS5). Default 0.2: no quality cost.
         folded = [t for t in folded if not too_common("folded", t)] or folded
         tokens = [t for t in tokens if not too_common("toned", t)] or tokens
+    return LexicalQuery(folded=folded, toned=tokens if has_tones(query) else [],
+                        bigrams=bigrams)
+
+
+def fts_query(query: str, too_common: Callable[[str, str], bool] | None = None) -> str | None:
+    """FTS5 MATCH expression for ``query``: an OR of quoted terms, one group per column."""
+    terms = lexical_query(query, too_common)
+    return None if terms is None else fts_expression(terms)
+
+
+def fts_expression(terms: LexicalQuery) -> str:
+    """``terms`` as an FTS5 MATCH expression (every term quoted)."""
     quote = lambda t: '"' + t.replace('"', '""') + '"'  # noqa: E731
-    parts = ["folded : (" + " OR ".join(quote(t) for t in folded) + ")"]
-    if has_tones(query):
-        parts.append("toned : (" + " OR ".join(quote(t) for t in tokens) + ")")
-    if bigrams:
-        parts.append("bigrams : (" + " OR ".join(quote(t) for t in bigrams) + ")")
+    parts = ["folded : (" + " OR ".join(quote(t) for t in terms.folded) + ")"]
+    if terms.toned:
+        parts.append("toned : (" + " OR ".join(quote(t) for t in terms.toned) + ")")
+    if terms.bigrams:
+        parts.append("bigrams : (" + " OR ".join(quote(t) for t in terms.bigrams) + ")")
     return " OR ".join(parts)
 
 
@@ -198,7 +216,15 @@ class QueryVectorCache:
 class Searcher:
     """Answers searches on one index directory; reloads when a writer commits."""
 
-    def __init__(self, directory: Path, settings: Settings, encoder: Encoder) -> None:
+    def __init__(self, directory: Path, settings: Settings, encoder: Encoder,
+                 lexical_matrix: bool = True) -> None:
+        """Open ``directory`` for searching.
+
+        ``lexical_matrix``: keep an in-memory BM25 matrix of indexes with at least
+        ``settings.lexical_matrix_min_passages`` passages, built by a background thread on
+        open and after every write (FTS5 answers until it is ready). False for one-shot use
+        (the CLI's ``query``), where building it would cost more than one FTS5 query.
+        """
         self.directory = Path(directory)
         self.settings = settings
         self.encoder = encoder
@@ -216,6 +242,16 @@ class Searcher:
         # A single query over a flat index is a few ms of work; OpenMP thread start-up cost
         # more than that (24 ms vs 0.1 ms at 2,000 vectors, measured).
         faiss.omp_set_num_threads(1)
+        self._matrix: LexicalMatrix | None = None
+        self._matrix_ready = threading.Condition()
+        self._matrix_wanted = threading.Event()
+        self._closed = False
+        self._matrix_thread: threading.Thread | None = None
+        if lexical_matrix:
+            self._matrix_wanted.set()
+            self._matrix_thread = threading.Thread(target=self._matrix_loop, daemon=True,
+                                                   name="vnsearch-lexical-matrix")
+            self._matrix_thread.start()
 
     # -- snapshot management --------------------------------------------------------------
     @property
@@ -242,11 +278,70 @@ class Searcher:
                 return False
             fresh = open_snapshot(self.directory, self.encoder.info.model_id)
             self._snapshot = fresh
+        self._matrix_wanted.set()
         current.close()
         return True
 
     def close(self) -> None:
+        self._closed = True
+        self._matrix_wanted.set()
         self._snapshot.close()
+
+    # -- in-memory lexical index ------------------------------------------------------------
+    def _matrix_loop(self) -> None:
+        while True:
+            self._matrix_wanted.wait()
+            self._matrix_wanted.clear()
+            if self._closed:
+                return
+            snap = self._snapshot
+            if self._matrix is not None and self._matrix.generation != snap.generation:
+                self._matrix = None  # stale: never used again, free it before building
+            if len(snap.vectors) < self.settings.lexical_matrix_min_passages:
+                with self._matrix_ready:
+                    self._matrix_ready.notify_all()
+                continue
+            try:
+                conn = store.connect(self.directory, readonly=True)
+                try:
+                    matrix = LexicalMatrix.build(conn, snap.generation)
+                finally:
+                    conn.close()
+            except Exception:  # noqa: BLE001 - FTS5 keeps answering; logged, retried on next write
+                logger.exception("building the in-memory lexical index failed; using FTS5")
+                continue
+            with self._matrix_ready:
+                self._matrix = matrix
+                self._matrix_ready.notify_all()
+
+    def lexical_matrix(self) -> LexicalMatrix | None:
+        """The in-memory BM25 matrix of the current snapshot, if it is built."""
+        matrix = self._matrix
+        if matrix is not None and matrix.generation == self._snapshot.generation:
+            return matrix
+        return None
+
+    @property
+    def lexical_backend(self) -> str:
+        """'memory' when lexical search uses the matrix, else 'fts5'."""
+        return "memory" if self.lexical_matrix() is not None else "fts5"
+
+    def wait_for_lexical(self, timeout: float | None = None) -> bool:
+        """Block until the matrix for the current snapshot is built, or the index is too
+        small to get one; True if so within ``timeout``."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+
+        def ready() -> bool:
+            return (self._matrix_thread is None or self.lexical_matrix() is not None
+                    or len(self._snapshot.vectors) < self.settings.lexical_matrix_min_passages)
+
+        with self._matrix_ready:
+            while not ready():
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return False
+                self._matrix_ready.wait(timeout=1.0 if left is None else min(left, 1.0))
+        return True
 
     # -- validation -----------------------------------------------------------------------
     def validate(self, req: SearchRequest) -> SearchRequest:
@@ -311,17 +406,20 @@ class Searcher:
         hits = self._snapshot.vectors.search(self.query_vector(req.query), n, allowed)
         return [(int(i), float(s)) for i, s in zip(hits.ids, hits.scores)]
 
-    def _too_common_filter(self) -> Callable[[str, str], bool] | None:
+    def _too_common_filter(self, matrix: LexicalMatrix | None = None
+                           ) -> Callable[[str, str], bool] | None:
         """A document-frequency test for query syllables, on large indexes only."""
         passages = len(self._snapshot.vectors)
         if passages < self.settings.lexical_prune_min_passages:
             return None
+        limit = self.settings.lexical_max_df * passages
+        if matrix is not None:
+            return lambda column, term: matrix.doc_freq(column, term) > limit
         conn = self._conn()
         if not getattr(self._local, "vocab", False):
             conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.passages_vocab "
                          "USING fts5vocab(main, passages_fts, 'col')")
             self._local.vocab = True
-        limit = self.settings.lexical_max_df * passages
 
         def too_common(column: str, term: str) -> bool:
             row = conn.execute("SELECT doc FROM temp.passages_vocab WHERE col = ? AND term = ?",
@@ -331,9 +429,13 @@ class Searcher:
         return too_common
 
     def lexical(self, req: SearchRequest, n: int) -> list[tuple[int, float]]:
-        match = fts_query(req.query, self._too_common_filter())
-        if match is None:
+        matrix = self.lexical_matrix()
+        terms = lexical_query(req.query, self._too_common_filter(matrix))
+        if terms is None:
             return []
+        if matrix is not None:
+            return matrix.top(terms, n, self._allowed_ids(req))
+        match = fts_expression(terms)
         where, params = self._filter_sql(req)
         if where:
             sql = ("SELECT f.rowid, -bm25(passages_fts) AS s FROM passages_fts f "
