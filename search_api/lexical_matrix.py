@@ -132,7 +132,7 @@ class LexicalMatrix:
                        np.zeros(n_terms + 1, np.int64), np.zeros(0, np.int32),
                        np.zeros(0, np.float32))
         tf = sparse.vstack(_resized(blocks, n_terms), format="csr")
-        del blocks
+        blocks.clear()
         doc_len = np.asarray(lengths, dtype=np.float64)
         avgdl = float(doc_len.sum()) / n_rows
         # Per-(column, term) document frequency: FTS5 counts rows matching the phrase in its

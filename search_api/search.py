@@ -18,13 +18,12 @@ from __future__ import annotations
 import html
 import logging
 import threading
-from collections import Counter
-from collections.abc import Callable
-from functools import lru_cache
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -161,7 +160,7 @@ def fts_query(query: str, too_common: Callable[[str, str], bool] | None = None) 
 
 def fts_expression(terms: LexicalQuery) -> str:
     """``terms`` as an FTS5 MATCH expression (every term quoted)."""
-    quote = lambda t: '"' + t.replace('"', '""') + '"'  # noqa: E731
+    quote = lambda t: '"' + t.replace('"', '""') + '"'
     parts = ["folded : (" + " OR ".join(quote(t) for t in terms.folded) + ")"]
     if terms.toned:
         parts.append("toned : (" + " OR ".join(quote(t) for t in terms.toned) + ")")
@@ -307,7 +306,7 @@ class Searcher:
                     matrix = LexicalMatrix.build(conn, snap.generation)
                 finally:
                     conn.close()
-            except Exception:  # noqa: BLE001 - FTS5 keeps answering; logged, retried on next write
+            except Exception:  # FTS5 keeps answering; logged, retried on the next write
                 logger.exception("building the in-memory lexical index failed; using FTS5")
                 continue
             with self._matrix_ready:

@@ -11,12 +11,11 @@ import sqlite3
 
 import numpy as np
 import pytest
+from conftest import SHARED, needs_shared
 
 from indexer import store
 from search_api.lexical_matrix import LexicalMatrix, LexicalQuery
-from search_api.search import SearchRequest, Searcher, fts_expression, lexical_query
-
-from conftest import SHARED, needs_shared
+from search_api.search import Searcher, SearchRequest, fts_expression, lexical_query
 
 QUERIES = [
     "kết quả thi hành án dân sự Gia Lai",
