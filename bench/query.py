@@ -39,6 +39,7 @@ import argparse
 import http.client
 import itertools
 import json
+import os
 import socket
 import statistics
 import subprocess
@@ -180,14 +181,15 @@ def vm_rss_mib(pid: int) -> float | None:
 
 
 class Server:
-    def __init__(self, index_dir: Path, port: int, log: Path) -> None:
+    def __init__(self, index_dir: Path, port: int, log: Path, env: dict[str, str]) -> None:
         self.port = port
         self.log = log.open("w")
         self.proc = subprocess.Popen([*VNSEARCH, "serve", "--index", str(index_dir), "--host",
                                       "127.0.0.1", "--port", str(port)], cwd=ROOT,
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+                                     stdout=self.log, stderr=subprocess.STDOUT,
+                                     env={**os.environ, **env})
 
-    def wait_ready(self, timeout: float = 600) -> float:
+    def wait_ready(self, want_lexical: str, timeout: float = 900) -> float:
         t = time.perf_counter()
         while time.perf_counter() - t < timeout:
             if self.proc.poll() is not None:
@@ -196,9 +198,10 @@ class Server:
                 conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
                 conn.request("GET", "/health")
                 resp = conn.getresponse()
-                resp.read()
+                body = resp.read()
                 conn.close()
-                if resp.status == 200:
+                # Ready = answering and, when the index gets one, its lexical matrix built.
+                if resp.status == 200 and json.loads(body)["lexical_index"] == want_lexical:
                     return time.perf_counter() - t
             except OSError:
                 pass
@@ -296,6 +299,64 @@ def fmt_row(label: str, c: int, row: dict, base_rps: float | None) -> str:
             f"{row['rps']:8.1f} {ratio:>7s} {row['took']:9.1f} {row['ok']:6d}  {err}")
 
 
+def measure(index_dir: Path, args, levels: list[int], queries: list[str], stats: dict,
+            lexical: str, env: dict[str, str]) -> dict:
+    """Start a server, drive it at every concurrency level; distinct-query rows by level."""
+    port = args.port or free_port()
+    log = Path(tempfile.gettempdir()) / f"vnsearch-bench-serve-{port}.log"
+    server = Server(index_dir, port, log, env)
+    try:
+        ready_s = server.wait_ready(lexical)
+        pid = server.proc.pid
+        rss_idle = vm_rss_mib(pid)
+        print(f"server pid {pid} ready in {ready_s:.1f} s (lexical index {lexical}), RSS {rss_idle:.0f} MiB; mode "
+              f"{args.mode}, k {args.k}, {args.requests} requests per row, median of "
+              f"{args.runs} runs; {len(queries)} distinct queries available", flush=True)
+        fresh = iter(queries)
+        warm = [search_path(q, args.mode, args.k) for q in itertools.islice(fresh, 16)]
+        drive(port, warm, 1)  # warm-up (first-request costs); these 16 become "repeated"
+        needed = args.requests * args.runs * len(levels)
+        if needed > len(queries) - 16:
+            print(f"warning: {needed} distinct requests wanted, {len(queries) - 16} available: "
+                  "queries repeat, some hit the query-vector cache", flush=True)
+            fresh = itertools.cycle(queries[16:])
+
+        health = median_row([drive(port, ["/health"] * args.requests, 1)
+                             for _ in range(args.runs)])
+        print("\nrow       conc   p50 ms    p95 ms    p99 ms    req/s   vs c=1  took ms     ok  errors")
+        print(fmt_row("health", 1, health, None), flush=True)
+        distinct_rows, repeated_rows, peaks = {}, {}, {}
+        for c in levels:
+            runs = []
+            for _ in range(args.runs):
+                paths = [search_path(q, args.mode, args.k)
+                         for q in itertools.islice(fresh, args.requests)]
+                runs.append(drive(port, paths, c))
+            distinct_rows[c] = median_row(runs)
+            repeated_rows[c] = median_row(
+                [drive(port, [warm[i % len(warm)] for i in range(args.requests)], c)
+                 for _ in range(args.runs)])
+            peaks[c] = vm_hwm_mib(pid)
+            base = distinct_rows[levels[0]]["rps"]
+            print(fmt_row("distinct", c, distinct_rows[c], base), flush=True)
+            print(fmt_row("repeated", c, repeated_rows[c],
+                          repeated_rows[levels[0]]["rps"]), flush=True)
+    finally:
+        server.stop()
+
+    print("\nlatency p50 distinct/repeated (encoder share) and distinct/health (vs bare HTTP):")
+    for c in levels:
+        d, r = distinct_rows[c], repeated_rows[c]
+        print(f"  c={c:<3d} p50 {d['p50'] / r['p50']:5.2f}x of repeated, "
+              f"{d['p50'] / health['p50']:6.1f}x of /health; req/s distinct/repeated "
+              f"{d['rps'] / r['rps']:.2f}; server peak RSS after this level "
+              f"{peaks[c]:.0f} MiB")
+    print(f"server RSS idle after startup {rss_idle:.0f} MiB, peak (VmHWM) {max(peaks.values()):.0f} MiB; "
+          f"{stats['bytes_per_passage']:.0f} bytes/passage on disk "
+          f"({stats['passages']} passages); server log {log}")
+    return distinct_rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -314,6 +375,9 @@ def main() -> None:
     parser.add_argument("--mode", choices=["hybrid", "dense", "lexical"], default="hybrid")
     parser.add_argument("-k", type=int, default=10)
     parser.add_argument("--port", type=int, default=None)
+    parser.add_argument("--compare-fts", action="store_true",
+                        help="Then measure again with lexical search on FTS5 (no in-memory "
+                             "matrix) and print the ratios.")
     args = parser.parse_args()
     levels = [int(x) for x in args.concurrency.split(",") if x.strip()]
     if args.passages is None and args.max_articles is None and args.index is None:
@@ -339,59 +403,25 @@ def main() -> None:
 
         if args.requests <= 0:
             return  # build only
+        from indexer.settings import Settings
+
         queries = load_queries()
-        port = args.port or free_port()
-        log = Path(tempfile.gettempdir()) / f"vnsearch-bench-serve-{port}.log"
-        server = Server(index_dir, port, log)
-        try:
-            ready_s = server.wait_ready()
-            pid = server.proc.pid
-            rss_idle = vm_rss_mib(pid)
-            print(f"server pid {pid} ready in {ready_s:.1f} s, RSS {rss_idle:.0f} MiB; mode "
-                  f"{args.mode}, k {args.k}, {args.requests} requests per row, median of "
-                  f"{args.runs} runs; {len(queries)} distinct queries available", flush=True)
-            fresh = iter(queries)
-            warm = [search_path(q, args.mode, args.k) for q in itertools.islice(fresh, 16)]
-            drive(port, warm, 1)  # warm-up (first-request costs); these 16 become "repeated"
-            needed = args.requests * args.runs * len(levels)
-            if needed > len(queries) - 16:
-                print(f"warning: {needed} distinct requests wanted, {len(queries) - 16} available: "
-                      "queries repeat, some hit the query-vector cache", flush=True)
-                fresh = itertools.cycle(queries[16:])
-
-            health = median_row([drive(port, ["/health"] * args.requests, 1)
-                                 for _ in range(args.runs)])
-            print("\nrow       conc   p50 ms    p95 ms    p99 ms    req/s   vs c=1  took ms     ok  errors")
-            print(fmt_row("health", 1, health, None), flush=True)
-            distinct_rows, repeated_rows, peaks = {}, {}, {}
+        configs = [("memory", {})]
+        if args.compare_fts:
+            configs.append(("fts5", {"VNSEARCH_LEXICAL_MATRIX_MIN_PASSAGES": str(10**12)}))
+        elif stats["passages"] < Settings().lexical_matrix_min_passages:  # noqa: SIM114
+            configs = [("fts5", {})]
+        results = {}
+        for lexical, env in configs:
+            print(f"\n=== lexical index: {lexical} ===", flush=True)
+            results[lexical] = measure(index_dir, args, levels, queries, stats, lexical, env)
+        if len(results) == 2:
+            print("\nin-memory lexical vs FTS5, same run (distinct queries):")
             for c in levels:
-                runs = []
-                for _ in range(args.runs):
-                    paths = [search_path(q, args.mode, args.k)
-                             for q in itertools.islice(fresh, args.requests)]
-                    runs.append(drive(port, paths, c))
-                distinct_rows[c] = median_row(runs)
-                repeated_rows[c] = median_row(
-                    [drive(port, [warm[i % len(warm)] for i in range(args.requests)], c)
-                     for _ in range(args.runs)])
-                peaks[c] = vm_hwm_mib(pid)
-                base = distinct_rows[levels[0]]["rps"]
-                print(fmt_row("distinct", c, distinct_rows[c], base), flush=True)
-                print(fmt_row("repeated", c, repeated_rows[c],
-                              repeated_rows[levels[0]]["rps"]), flush=True)
-        finally:
-            server.stop()
-
-        print("\nlatency p50 distinct/repeated (encoder share) and distinct/health (vs bare HTTP):")
-        for c in levels:
-            d, r = distinct_rows[c], repeated_rows[c]
-            print(f"  c={c:<3d} p50 {d['p50'] / r['p50']:5.2f}x of repeated, "
-                  f"{d['p50'] / health['p50']:6.1f}x of /health; req/s distinct/repeated "
-                  f"{d['rps'] / r['rps']:.2f}; server peak RSS after this level "
-                  f"{peaks[c]:.0f} MiB")
-        print(f"server RSS idle after startup {rss_idle:.0f} MiB, peak (VmHWM) {max(peaks.values()):.0f} MiB; "
-              f"{stats['bytes_per_passage']:.0f} bytes/passage on disk "
-              f"({stats['passages']} passages); server log {log}")
+                m, f = results["memory"][c], results["fts5"][c]
+                print(f"  c={c:<3d} p50 {f['p50']:.1f} -> {m['p50']:.1f} ms "
+                      f"({f['p50'] / m['p50']:.2f}x), p99 {f['p99']:.1f} -> {m['p99']:.1f} ms, "
+                      f"req/s {f['rps']:.1f} -> {m['rps']:.1f} ({m['rps'] / f['rps']:.2f}x)")
     finally:
         if tmp is not None:
             tmp.cleanup()

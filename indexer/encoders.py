@@ -31,6 +31,9 @@ class ModelInfo:
     query_prompt: str | None
     passage_prompt: str | None
     backend: str
+    #: Changes whenever the backend's vectors change (e.g. a new int8 export): part of the
+    #: embedding-cache key, so cached vectors always come from the same weights.
+    revision: str = ""
 
 
 class Encoder(ABC):

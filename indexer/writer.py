@@ -109,7 +109,7 @@ class IndexWriter:
         self.manifest: store.Manifest | None = None
         # int8 vectors differ slightly from fp32 ones: each backend has its own cache entries.
         cache_id = encoder.info.model_id if encoder.info.backend in ("torch", "none") \
-            else f"{encoder.info.model_id}+{encoder.info.backend}"
+            else f"{encoder.info.model_id}+{encoder.info.backend}{encoder.info.revision}"
         self.cache = EmbeddingCache(settings.embedding_cache_path, cache_id, encoder.info.dimension)
 
     # -- lifecycle -------------------------------------------------------------------------

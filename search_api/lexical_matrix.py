@@ -59,11 +59,11 @@ class LexicalQuery:
 class LexicalMatrix:
     """BM25 weights of every (column, term) in every passage, for one index generation."""
 
-    def __init__(self, generation: int, rowids: np.ndarray, vocab: list[dict[str, int]],
+    def __init__(self, generation: int, rowids: np.ndarray, vocab: _Vocabulary,
                  indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray) -> None:
         self.generation = generation
         self.rowids = rowids            # passage id of each matrix row, ascending
-        self._vocab = vocab             # per column: term -> matrix column
+        self._vocab = vocab             # (column, term) -> matrix column
         self._indptr = indptr           # CSC: the rows of column j are indices[indptr[j]:indptr[j+1]]
         self._indices = indices
         self._weights = weights
@@ -73,13 +73,13 @@ class LexicalMatrix:
 
     @property
     def nbytes(self) -> int:
-        """Bytes held by the numpy arrays (the vocabulary dicts come on top)."""
+        """Bytes held by the numpy arrays, vocabulary included."""
         return int(self.rowids.nbytes + self._indptr.nbytes + self._indices.nbytes
-                   + self._weights.nbytes)
+                   + self._weights.nbytes + self._vocab.nbytes)
 
     @property
     def terms(self) -> int:
-        return sum(len(v) for v in self._vocab)
+        return len(self._vocab)
 
     # -- building ---------------------------------------------------------------------------
     @classmethod
@@ -128,7 +128,7 @@ class LexicalMatrix:
         n_rows = len(rowids)
         n_terms = sum(len(v) for v in vocab)
         if n_rows == 0:
-            return cls(generation, np.zeros(0, np.int64), [dict(v) for v in vocab],
+            return cls(generation, np.zeros(0, np.int64), _Vocabulary(vocab),
                        np.zeros(n_terms + 1, np.int64), np.zeros(0, np.int32),
                        np.zeros(0, np.float32))
         tf = sparse.vstack(_resized(blocks, n_terms), format="csr")
@@ -148,13 +148,13 @@ class LexicalMatrix:
         csc = tf.tocsc()
         del tf
         csc.sort_indices()
-        return cls(generation, np.asarray(rowids, dtype=np.int64), [dict(v) for v in vocab],
+        return cls(generation, np.asarray(rowids, dtype=np.int64), _Vocabulary(vocab),
                    csc.indptr.astype(np.int64), csc.indices.astype(np.int32),
                    csc.data.astype(np.float32))
 
     # -- querying ---------------------------------------------------------------------------
     def _column(self, column: str, term: str) -> int | None:
-        return self._vocab[COLUMNS.index(column)].get(term)
+        return self._vocab.get(COLUMNS.index(column), term)
 
     def doc_freq(self, column: str, term: str) -> int:
         """Passages that hold ``term`` in ``column`` (FTS5's fts5vocab 'col' ``doc``)."""
@@ -190,6 +190,44 @@ class LexicalMatrix:
         ids = self.rowids[hit]
         order = np.lexsort((ids, -scores[hit]))[:n]
         return [(int(ids[i]), float(scores[hit][i])) for i in order]
+
+
+class _Vocabulary:
+    """(column, term) -> matrix column, as a sorted array of 64-bit hashes.
+
+    At 200k passages there are ~1.5M distinct terms (mostly bigrams): Python dicts of them
+    hold ~150 MB, the hashes 18 MB. Python's str hash is stable within a process, and the
+    matrix never leaves the process; should two keys collide, the dicts are kept instead.
+    """
+
+    def __init__(self, vocab: list[dict[str, int]]) -> None:
+        n = sum(len(v) for v in vocab)
+        keys = np.empty(n, dtype=np.int64)
+        for c, terms in enumerate(vocab):
+            for term, j in terms.items():
+                keys[j] = hash((c, term))
+        order = np.argsort(keys, kind="stable")
+        self._keys = keys[order]
+        self._columns = order.astype(np.int32)
+        self._dicts: list[dict[str, int]] | None = None
+        if n and bool(np.any(self._keys[1:] == self._keys[:-1])):
+            self._dicts = [dict(v) for v in vocab]
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self._keys.nbytes + self._columns.nbytes)
+
+    def get(self, column: int, term: str) -> int | None:
+        if self._dicts is not None:
+            return self._dicts[column].get(term)
+        key = hash((column, term))
+        i = int(np.searchsorted(self._keys, key))
+        if i < len(self._keys) and self._keys[i] == key:
+            return int(self._columns[i])
+        return None
 
 
 def _resized(blocks: list, n_terms: int) -> list:
