@@ -300,6 +300,7 @@ def test_health(client, demo_index) -> None:
     assert data["index_format"] == store.FORMAT_VERSION
     assert data["dimension"] == 384
     assert data["uptime_s"] >= 0
+    assert data["lexical_index"] == "fts5"  # ~3k passages: below the in-memory threshold
 
 
 def test_facets(client) -> None:

@@ -161,3 +161,20 @@ def test_matrix_follows_writes(demo_index, settings, encoder, tmp_path):
         assert hit.results[0].url == "https://example.vn/ca-tam-sapa"
     finally:
         searcher.close()
+
+
+@needs_shared
+def test_http_service_reports_and_uses_the_matrix(demo_index, settings, encoder):
+    from fastapi.testclient import TestClient
+
+    from search_api.app import create_app
+
+    on = settings.model_copy(update={"lexical_matrix_min_passages": 0})
+    searcher = Searcher(demo_index, on, encoder)
+    with TestClient(create_app(on, demo_index, searcher=searcher)) as client:
+        assert searcher.wait_for_lexical(timeout=120)
+        assert client.get("/health").json()["lexical_index"] == "memory"
+        for q in ("kết quả thi hành án dân sự Gia Lai", "thi hanh an dan su gia lai"):
+            r = client.get("/search", params={"q": q, "k": 3})
+            assert r.status_code == 200, r.text
+            assert r.json()["results"][0]["source"] == "Báo Gia Lai"
