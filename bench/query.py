@@ -227,10 +227,17 @@ def load_queries() -> list[str]:
     return list(dict.fromkeys(" ".join(q.split()) for q in out))
 
 
-def drive(port: int, paths: list[str], concurrency: int) -> dict:
-    """Send every path once with ``concurrency`` keep-alive clients; latencies in ms."""
+def drive(port: int, paths: list[str], concurrency: int, rate: float | None = None) -> dict:
+    """Send every path once with ``concurrency`` keep-alive clients; latencies in ms.
+
+    ``rate`` None: closed loop (each client sends its next request as soon as the last one
+    is answered: the server is saturated, latency = clients / throughput). ``rate`` R: open
+    loop, request i is due at start + i/R and its latency counts from that moment (so time
+    spent waiting for a free client is included: no coordinated omission).
+    """
     lock = threading.Lock()
-    todo = iter(paths)
+    todo = iter(enumerate(paths))
+    start = time.perf_counter() + 0.05
     latencies: list[float] = []
     took: list[float] = []
     errors: dict[str, int] = {}
@@ -239,10 +246,17 @@ def drive(port: int, paths: list[str], concurrency: int) -> dict:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         while True:
             with lock:
-                path = next(todo, None)
-            if path is None:
+                item = next(todo, None)
+            if item is None:
                 break
-            t = time.perf_counter()
+            i, path = item
+            if rate:
+                t = start + i / rate
+                wait = t - time.perf_counter()
+                if wait > 0:
+                    time.sleep(wait)
+            else:
+                t = time.perf_counter()
             try:
                 conn.request("GET", path)
                 resp = conn.getresponse()
@@ -263,7 +277,7 @@ def drive(port: int, paths: list[str], concurrency: int) -> dict:
         conn.close()
 
     threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    t = time.perf_counter()
+    t = start
     for th in threads:
         th.start()
     for th in threads:
@@ -309,9 +323,11 @@ def measure(index_dir: Path, args, levels: list[int], queries: list[str], stats:
         ready_s = server.wait_ready(lexical)
         pid = server.proc.pid
         rss_idle = vm_rss_mib(pid)
+        load = f"open loop, {args.rate:g} req/s offered" if args.rate else "closed loop"
         print(f"server pid {pid} ready in {ready_s:.1f} s (lexical index {lexical}), RSS {rss_idle:.0f} MiB; mode "
               f"{args.mode}, k {args.k}, {args.requests} requests per row, median of "
-              f"{args.runs} runs; {len(queries)} distinct queries available", flush=True)
+              f"{args.runs} runs; load: {load}; {len(queries)} distinct queries available",
+              flush=True)
         fresh = iter(queries)
         warm = [search_path(q, args.mode, args.k) for q in itertools.islice(fresh, 16)]
         drive(port, warm, 1)  # warm-up (first-request costs); these 16 become "repeated"
@@ -331,10 +347,10 @@ def measure(index_dir: Path, args, levels: list[int], queries: list[str], stats:
             for _ in range(args.runs):
                 paths = [search_path(q, args.mode, args.k)
                          for q in itertools.islice(fresh, args.requests)]
-                runs.append(drive(port, paths, c))
+                runs.append(drive(port, paths, c, args.rate))
             distinct_rows[c] = median_row(runs)
             repeated_rows[c] = median_row(
-                [drive(port, [warm[i % len(warm)] for i in range(args.requests)], c)
+                [drive(port, [warm[i % len(warm)] for i in range(args.requests)], c, args.rate)
                  for _ in range(args.runs)])
             peaks[c] = vm_hwm_mib(pid)
             base = distinct_rows[levels[0]]["rps"]
@@ -375,6 +391,10 @@ def main() -> None:
     parser.add_argument("--mode", choices=["hybrid", "dense", "lexical"], default="hybrid")
     parser.add_argument("-k", type=int, default=10)
     parser.add_argument("--port", type=int, default=None)
+    parser.add_argument("--rate", type=float, default=None,
+                        help="Open loop: offer R requests/s in all (spread over the clients) "
+                             "instead of saturating the server; latency counts from each "
+                             "request's due time.")
     parser.add_argument("--compare-fts", action="store_true",
                         help="Then measure again with lexical search on FTS5 (no in-memory "
                              "matrix) and print the ratios.")
