@@ -21,6 +21,7 @@ import threading
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import lru_cache
@@ -235,6 +236,8 @@ class Searcher:
         # One encode at a time: concurrent encodes each spin up torch's threads and thrash
         # the cores (bench/query.py: 32 clients got 2x the throughput of 1, at 16x latency).
         self._encode_lock = threading.Lock()
+        self._pending_lock = threading.Lock()
+        self._pending: dict[str, Future] = {}
         self.started = time.time()
         import faiss
 
@@ -392,14 +395,29 @@ class Searcher:
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
     def query_vector(self, query: str) -> np.ndarray:
+        """The query's vector: from the LRU, else encoded together with every other query
+        waiting at that moment (one encoder call for a burst of concurrent requests)."""
         vector = self.query_cache.get(query)
-        if vector is None:
-            with self._encode_lock:
-                vector = self.query_cache.get(query)
-                if vector is None:
-                    vector = self.encoder.encode_queries([query])[0]
-                    self.query_cache.put(query, vector)
-        return vector
+        if vector is not None:
+            return vector
+        with self._pending_lock:
+            future = self._pending.get(query)
+            if future is None:
+                future = self._pending[query] = Future()
+        with self._encode_lock:
+            if not future.done():
+                with self._pending_lock:
+                    batch, self._pending = self._pending, {}
+                try:
+                    vectors = self.encoder.encode_queries(list(batch))
+                except BaseException as exc:
+                    for waiting in batch.values():
+                        waiting.set_exception(exc)
+                    raise
+                for (text, waiting), vec in zip(batch.items(), vectors):
+                    self.query_cache.put(text, vec)
+                    waiting.set_result(vec)
+        return future.result()
 
     def dense(self, req: SearchRequest, n: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
         hits = self._snapshot.vectors.search(self.query_vector(req.query), n, allowed)

@@ -38,3 +38,39 @@ def test_pruned_search_still_finds_the_seed(demo_index, settings, encoder):
                 assert top.source == "Báo Gia Lai", (query, mode, top.title)
     finally:
         searcher.close()
+
+
+def test_concurrent_queries_share_one_encoder_call(demo_index, settings, encoder):
+    """Queries that arrive while the encoder is busy are embedded together, each getting its
+    own vector (the same as embedding it alone)."""
+    import threading
+    import time as _time
+
+    import numpy as np
+
+    calls: list[int] = []
+
+    class SlowCounting:
+        info = encoder.info
+
+        def encode_queries(self, texts):
+            calls.append(len(texts))
+            _time.sleep(0.3)  # a busy encoder: the other requests queue up meanwhile
+            return encoder.encode_queries(texts)
+
+    searcher = Searcher(demo_index, settings, SlowCounting(), lexical_matrix=False)
+    queries = [f"giá vàng hôm nay ngày {i}" for i in range(8)]
+    out: dict[str, np.ndarray] = {}
+    try:
+        threads = [threading.Thread(target=lambda q=q: out.__setitem__(q, searcher.query_vector(q)))
+                   for q in queries]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        searcher.close()
+    assert sum(calls) == len(queries) and len(calls) < len(queries)
+    alone = encoder.encode_queries(queries)
+    for q, vec in zip(queries, alone):
+        assert float(np.dot(out[q], vec)) > 0.9999
