@@ -29,7 +29,7 @@ class Settings(BaseSettings):
                                        description="Override the model's passage prompt.")
     encoder_backend: Literal["torch", "onnx-int8"] = Field(
         default="onnx-int8",
-        description="onnx-int8 (default: 6x faster queries, 1.2x faster indexing, same nDCG@10 "
+        description="onnx-int8 (default: 2.5-6x faster queries, 1.4x faster indexing, same nDCG@10 "
                     "within 0.002 on vinewsqa-dev) or torch (sentence-transformers fp32).")
     batch_size: int | None = Field(default=None, ge=1, le=1024,
                                    description="Passages per encoder forward pass; default: "
