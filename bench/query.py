@@ -19,13 +19,17 @@ Rows per concurrency level:
   encoding) — the difference is the encoder's share;
 * ``health`` (baseline, once): ``GET /health`` at concurrency 1 — HTTP + framework overhead.
 
+The server is measured once its lexical index is ready (``/health`` ``lexical_index``);
+``--compare-fts`` repeats everything with lexical search on FTS5 and prints the ratios;
+``--rate R`` offers R requests/s (open loop) instead of saturating the server.
+
 Each row is the median of ``--runs`` runs (p50/p95/p99 latency, requests/s); ratios are
 against the concurrency-1 row of the same run (throughput scaling) and distinct/repeated.
 Also printed: the server's peak RSS (VmHWM), the server-side ``took_ms`` median,
 bytes on disk per passage (``vnsearch stats --json``).
 
-Building: embedding dominates (the default model on 2 cores embeds a few tens of passages a
-second, so 20k passages take ~15-20 min and 200k ~2-3 h). Embeddings are cached in
+Building: embedding dominates (the int8 default embeds 40-90 passages/s on 2 cores, so 20k
+passages take ~5 min and 200k about an hour). Embeddings are cached in
 ``$VNSEARCH_HOME/embeddings.sqlite`` by text, so before building the script counts how many
 passages are NOT in the cache and refuses when that exceeds ``--max-embed`` (default 5000):
 a large index is built cheaply only from cached embeddings (e.g. after an earlier, resumable
