@@ -245,6 +245,7 @@ class Searcher:
         # more than that (24 ms vs 0.1 ms at 2,000 vectors, measured).
         faiss.omp_set_num_threads(1)
         self._matrix: LexicalMatrix | None = None
+        self._matrix_failed: int | None = None  # generation whose build raised
         self._matrix_ready = threading.Condition()
         self._matrix_wanted = threading.Event()
         self._closed = False
@@ -311,6 +312,9 @@ class Searcher:
                     conn.close()
             except Exception:  # FTS5 keeps answering; logged, retried on the next write
                 logger.exception("building the in-memory lexical index failed; using FTS5")
+                with self._matrix_ready:
+                    self._matrix_failed = snap.generation
+                    self._matrix_ready.notify_all()
                 continue
             with self._matrix_ready:
                 self._matrix = matrix
@@ -329,12 +333,14 @@ class Searcher:
         return "memory" if self.lexical_matrix() is not None else "fts5"
 
     def wait_for_lexical(self, timeout: float | None = None) -> bool:
-        """Block until the matrix for the current snapshot is built, or the index is too
-        small to get one; True if so within ``timeout``."""
+        """Block until lexical search is in its final state for the current snapshot: the
+        matrix built, or the index too small for one, or its build failed (FTS5 then);
+        True if so within ``timeout``."""
         deadline = None if timeout is None else time.monotonic() + timeout
 
         def ready() -> bool:
             return (self._matrix_thread is None or self.lexical_matrix() is not None
+                    or self._matrix_failed == self._snapshot.generation
                     or len(self._snapshot.vectors) < self.settings.lexical_matrix_min_passages)
 
         with self._matrix_ready:

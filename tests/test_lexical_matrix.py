@@ -178,3 +178,21 @@ def test_http_service_reports_and_uses_the_matrix(demo_index, settings, encoder)
             r = client.get("/search", params={"q": q, "k": 3})
             assert r.status_code == 200, r.text
             assert r.json()["results"][0]["source"] == "Báo Gia Lai"
+
+
+@needs_shared
+def test_failed_build_falls_back_to_fts5(demo_index, settings, encoder, monkeypatch):
+    """A matrix that cannot be built leaves FTS5 answering, and waiting does not hang."""
+    def broken(conn, generation):
+        raise MemoryError("simulated")
+
+    monkeypatch.setattr(LexicalMatrix, "build", staticmethod(broken))
+    on = settings.model_copy(update={"lexical_matrix_min_passages": 0})
+    searcher = Searcher(demo_index, on, encoder)
+    try:
+        assert searcher.wait_for_lexical(timeout=60)
+        assert searcher.lexical_backend == "fts5"
+        top = searcher.search(SearchRequest(query="thi hành án dân sự Gia Lai", k=1))
+        assert top.results[0].source == "Báo Gia Lai"
+    finally:
+        searcher.close()
