@@ -61,7 +61,7 @@ SHARED = ROOT.parent / "shared" / "data"
 NEWS = [SHARED / "news" / name for name in
         ("dantri-unc.jsonl", "baomoi.jsonl.gz", "crawlnews-2026.jsonl", "danes-headlines.jsonl")]
 QUERIES = SHARED / "eval" / "vinewsqa-dev.jsonl"
-VNSEARCH = [sys.executable, "-m", "indexer"]
+VNSEARCH = [sys.executable, "-m", "search_api"]
 
 
 # -- corpus / index -------------------------------------------------------------------------

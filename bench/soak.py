@@ -114,7 +114,7 @@ def main() -> int:
         env["VNSEARCH_HOME"] = str(args.home)
     log_path = work / "serve.log"
     log = log_path.open("w")
-    server = subprocess.Popen([sys.executable, "-m", "indexer", "serve", "--index", str(index),
+    server = subprocess.Popen([sys.executable, "-m", "search_api", "serve", "--index", str(index),
                                "--host", "127.0.0.1", "--port", str(port)], cwd=REPO, env=env,
                               stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -231,7 +231,7 @@ def main() -> int:
         print(f"errors: {len(errors)}")
         for line in Counter(errors).most_common(10):
             print(f"  {line[1]}× {line[0]}")
-        check = subprocess.run([sys.executable, "-m", "indexer", "check", "--index", str(index)],
+        check = subprocess.run([sys.executable, "-m", "search_api", "check", "--index", str(index)],
                                cwd=REPO, env=env, capture_output=True, text=True)
         print(f"check after soak (server still up): {(check.stdout or check.stderr).strip()}")
         return 1 if errors else 0

@@ -132,12 +132,12 @@ def load_jsonl(path: Path) -> list[dict]:
 
 # -- workers (each in its own process) ------------------------------------------------------
 def worker_vnsearch(work: Path, runs: int) -> dict:
-    from indexer import store
+    from indexer.db import IndexDB
     from indexer.article import Article
     from indexer.encoders import create_encoder
     from indexer.settings import Settings
     from indexer.writer import index_articles
-    from search_api.search import SearchRequest, Searcher
+    from search_api.retrieval import SearchRequest, Searcher
 
     out: dict = {}
     settings = Settings(query_cache_size=0)  # every query is encoded
@@ -157,15 +157,14 @@ def worker_vnsearch(work: Path, runs: int) -> dict:
     out["peak_reset"] = reset_peak()
     index_dir = work / "vnsearch-cold"
 
-    conn = store.connect(index_dir, readonly=True)
-    ext = dict(conn.execute("SELECT external_id, article_id FROM external_ids").fetchall())
+    with IndexDB(index_dir, readonly=True) as db, db.read_transaction():
+        ext = db.external_ids()
+        rows = sorted((p.id, art.id, art.title, p.text)
+                      for art in db.iter_articles() for p in art.passages)
     with (work / "passages.jsonl").open("w", encoding="utf-8") as handle:
-        for pid, art, title, text in conn.execute(
-                "SELECT p.id, p.article_id, a.title, p.text FROM passages p "
-                "JOIN articles a ON a.id = p.article_id ORDER BY p.id"):
+        for pid, art, title, text in rows:
             handle.write(json.dumps({"id": str(pid), "article_id": art, "title": title,
                                      "text": text}, ensure_ascii=False) + "\n")
-    conn.close()
     queries = load_jsonl(work / "queries.jsonl")
     for q in queries:
         q["relevant_articles"] = [ext[r] for r in q["relevant"] if r in ext]

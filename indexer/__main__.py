@@ -1,5 +1,5 @@
-"""``python -m indexer`` runs the ``vnsearch`` command line."""
+"""``python -m indexer`` runs the indexer's commands (index, delete, stats, export, check, model)."""
 
-from .cli import main
+from .commands import cli
 
-main()
+cli()

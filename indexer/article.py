@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+#: The fields of an :class:`Article`, in order: what ``--map FIELD=KEY`` may name and
+#: what the JSONL/CSV readers look up (one list, so a new field is added in one place).
+ARTICLE_FIELDS: tuple[str, ...] = ("id", "title", "text", "url", "source", "published", "category")
+
 
 @dataclass
 class Article:

@@ -1,4 +1,8 @@
-"""Domain exceptions. The CLI turns them into one-line messages, the API into JSON errors."""
+"""Domain exceptions. The CLI turns them into one-line messages, the API into JSON errors.
+
+Each class carries what a front end needs to report it: ``exit_code`` (CLI), ``http_status``
+and ``error_kind`` (the machine-readable ``error`` of the API's JSON error shape).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ class VnsearchError(Exception):
 
     exit_code: int = 1
     http_status: int = 400
+    error_kind: str = "index_error"
 
 
 class ModelError(VnsearchError):
@@ -20,6 +25,7 @@ class IndexNotFoundError(VnsearchError):
     """No index at the given directory."""
 
     http_status = 404
+    error_kind = "not_found"
 
 
 class IndexFormatError(VnsearchError):
@@ -38,6 +44,7 @@ class IndexLockedError(VnsearchError):
     """Another process is writing to the index."""
 
     http_status = 409
+    error_kind = "conflict"
 
 
 class InputError(VnsearchError):
@@ -48,6 +55,7 @@ class QueryError(VnsearchError):
     """A bad search request; ``field`` names the offending parameter."""
 
     http_status = 422
+    error_kind = "invalid_request"
 
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
@@ -58,3 +66,4 @@ class NotFoundError(VnsearchError):
     """A requested article does not exist."""
 
     http_status = 404
+    error_kind = "not_found"

@@ -17,21 +17,27 @@ import math
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from indexer.article import Article
 from indexer.cleaning import normalize_unicode
-from indexer.encoders import create_encoder
+from indexer.encoders import Encoder, create_encoder
 from indexer.settings import Settings
 from indexer.vietnamese import fold
 
-from .search import QueryVectorCache, SearchRequest, Searcher, normalize_query
+from indexer.db import IndexDB
+
+from .retrieval import SearchRequest, Searcher
+from .retrieval.dense import QueryVectorCache
+from .retrieval.request import normalize_query
 
 
 @dataclass
 class EvalQuery:
+    """One evaluation query: its id, text, relevant input ids and answer spans."""
+
     qid: str
     query: str
     relevant: list[str]
@@ -54,6 +60,7 @@ class EvalRow:
     toneless: bool = False
 
     def as_json(self) -> dict:
+        """The row as ``vnsearch eval --json`` prints it (metrics rounded to 4 places)."""
         return {"mode": self.mode, "ndcg@10": round(self.ndcg10, 4), "mrr@10": round(self.mrr10, 4),
                 "recall@1": round(self.recall1, 4), "recall@10": round(self.recall10, 4),
                 "recall@100": round(self.recall100, 4),
@@ -63,6 +70,7 @@ class EvalRow:
 
 
 def load_queries(path: Path, limit: int | None = None) -> list[EvalQuery]:
+    """The queries of an evaluation set (JSONL: qid, query, relevant, answers), at most ``limit``."""
     out: list[EvalQuery] = []
     with open(path, encoding="utf-8") as handle:
         for line in handle:
@@ -77,6 +85,7 @@ def load_queries(path: Path, limit: int | None = None) -> list[EvalQuery]:
 
 
 def corpus_articles(path: Path) -> Iterator[Article]:
+    """The articles of an evaluation corpus (JSONL), ids kept as given."""
     with open(path, encoding="utf-8") as handle:
         for line in handle:
             if line.strip():
@@ -87,6 +96,7 @@ def corpus_articles(path: Path) -> Iterator[Article]:
 
 
 def distractor_articles(paths: list[Path], limit: int | None) -> Iterator[Article]:
+    """Up to ``limit`` articles of news files (any input format), added as distractors."""
     from indexer.readers import iter_inputs
 
     n = 0
@@ -99,6 +109,7 @@ def distractor_articles(paths: list[Path], limit: int | None) -> Iterator[Articl
 
 
 def dcg(relevant_ranks: list[int]) -> float:
+    """Discounted cumulative gain of relevant items at these 1-based ranks."""
     return sum(1.0 / math.log2(r + 1) for r in relevant_ranks)
 
 
@@ -116,14 +127,13 @@ def article_metrics(ranking: list[str], relevant: set[str]) -> dict[str, float]:
     }
 
 
-def _answer_passages(conn, article_id: str, raw_text: str, answers: list[dict]) -> set[int]:
+def _answer_passages(db: IndexDB, article_id: str, raw_text: str,
+                     answers: list[dict]) -> set[int]:
     """Passage ids of ``article_id`` that contain an answer span (located after cleaning)."""
-    text = conn.execute("SELECT text FROM articles WHERE id=?", (article_id,)).fetchone()
-    if not text:
+    clean = db.article_text(article_id)
+    if clean is None:
         return set()
-    clean = text[0]
-    passages = conn.execute("SELECT id, start, end FROM passages WHERE article_id=?",
-                            (article_id,)).fetchall()
+    passages = [(p.id, p.start, p.end) for p in db.passage_spans(article_id)]
     out: set[int] = set()
     for answer in answers:
         needle = " ".join(normalize_unicode(answer.get("text") or "").split())
@@ -144,10 +154,24 @@ def _answer_passages(conn, article_id: str, raw_text: str, answers: list[dict]) 
     return out
 
 
+def _all_answer_passages(db: IndexDB, queries: list[EvalQuery], external: dict[str, str],
+                         raw_texts: dict[str, str]) -> dict[str, set[int]]:
+    """Query id → the passages holding one of its answers (empty without answer offsets)."""
+    answer_passages: dict[str, set[int]] = {}
+    for q in queries:
+        ids: set[int] = set()
+        for rel in q.relevant:
+            art = external.get(rel)
+            if art and q.answers:
+                ids |= _answer_passages(db, art, raw_texts.get(rel, ""), q.answers)
+        answer_passages[q.qid] = ids
+    return answer_passages
+
+
 def run_eval(queries_path: Path, corpus_path: Path, distractors: list[Path], settings: Settings,
              modes: list[str], toneless: bool = False, max_distractors: int | None = None,
              limit: int | None = None, index_dir: Path | None = None,
-             progress: bool = True, encoder=None) -> list[EvalRow]:
+             progress: bool = True, encoder: Encoder | None = None) -> list[EvalRow]:
     """Build (or reuse) the evaluation index and measure every mode."""
     from indexer.writer import index_articles
 
@@ -187,10 +211,12 @@ def run_eval(queries_path: Path, corpus_path: Path, distractors: list[Path], set
 
 
 def _measure(searcher: Searcher, queries: list[EvalQuery], raw_texts: dict[str, str],
-             modes: list[str], toneless: bool, log) -> list[EvalRow]:
-    conn = searcher._conn()
-    external = dict(conn.execute("SELECT external_id, article_id FROM external_ids").fetchall())
-    passage_article = dict(conn.execute("SELECT id, article_id FROM passages").fetchall())
+             modes: list[str], toneless: bool, log: Callable[[str], None]) -> list[EvalRow]:
+    """Run every query in every mode through the searcher's public API and score them."""
+    with IndexDB(searcher.directory, readonly=True) as db:
+        external = db.external_ids()
+        passage_article = db.passage_articles()
+        answer_passages = _all_answer_passages(db, queries, external, raw_texts)
     texts = [fold(q.query) if toneless else q.query for q in queries]
     normalised = [normalize_query(t) for t in texts]
 
@@ -205,15 +231,6 @@ def _measure(searcher: Searcher, queries: list[EvalQuery], raw_texts: dict[str, 
                 searcher.query_cache.put(text, vector)
     encode_s = time.perf_counter() - t0
     log(f"queries: {len(queries)} encoded in {encode_s:.1f} s")
-
-    answer_passages: dict[str, set[int]] = {}
-    for q in queries:
-        ids: set[int] = set()
-        for rel in q.relevant:
-            art = external.get(rel)
-            if art and q.answers:
-                ids |= _answer_passages(conn, art, raw_texts.get(rel, ""), q.answers)
-        answer_passages[q.qid] = ids
 
     rows: list[EvalRow] = []
     for mode in modes:
@@ -256,6 +273,7 @@ def _measure(searcher: Searcher, queries: list[EvalQuery], raw_texts: dict[str, 
 
 
 def format_table(rows: list[EvalRow]) -> str:
+    """The rows as a Markdown table (what ``vnsearch eval`` prints)."""
     head = "| mode | toneless | nDCG@10 | MRR@10 | R@1 | R@10 | R@100 | passage R@10 | queries | q/s |"
     lines = [head, "|" + "---|" * 10]
     for r in rows:

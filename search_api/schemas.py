@@ -1,4 +1,9 @@
-"""Pydantic request/response models of the HTTP API (also used by ``vnsearch query --json``)."""
+"""Pydantic request/response models of the HTTP API (also used by ``vnsearch query --json``).
+
+:func:`search_request` is the one conversion from the API's search parameters to a
+:class:`~search_api.retrieval.SearchRequest` (GET and POST ``/search``, ``/retrieve`` and the
+CLI's ``query`` all go through it).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,23 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from .search import ArticleView, Hit, SearchResult
+from .retrieval import SEARCH_MODES, ArticleView, Hit, SearchRequest, SearchResult
+
+# The body's mode type, built from the one list of modes (Literal of a tuple = of its items).
+SearchMode = Literal[SEARCH_MODES]
+
+
+def search_request(q: str = "", k: int = 10, offset: int = 0, mode: str = "hybrid",
+                   source: str | None = None, category: str | None = None,
+                   date_from: str | None = None, date_to: str | None = None,
+                   group: bool = True) -> SearchRequest:
+    """A SearchRequest from the API's parameter names (``q`` is the query text).
+
+    Not validated here: :meth:`Searcher.search` validates, so every caller reports the same
+    messages.
+    """
+    return SearchRequest(query=q, k=k, offset=offset, mode=mode, source=source,
+                         category=category, date_from=date_from, date_to=date_to, group=group)
 
 
 class HitModel(BaseModel):
@@ -47,13 +68,35 @@ class SearchResponse(BaseModel):
                    results=[HitModel.from_hit(h) for h in result.results])
 
 
-class SearchBody(BaseModel):
+class _SearchFields(BaseModel):
+    """What the GET parameters and the POST body share: the conversion to a request."""
+
+    def to_request(self) -> SearchRequest:
+        """This search as a :class:`SearchRequest` (through :func:`search_request`)."""
+        return search_request(**self.model_dump())
+
+
+class SearchParams(_SearchFields):
+    """``GET /search`` query parameters (the mode is checked by the searcher, not here)."""
+
+    q: str = Field(default="", description="Query text, 1–1000 characters.")
+    k: int = Field(default=10, description="Results per page, 1–100.")
+    offset: int = Field(default=0, description="Results to skip (pagination).")
+    mode: str = Field(default="hybrid", description=" | ".join(SEARCH_MODES))
+    source: str | None = None
+    category: str | None = None
+    date_from: str | None = Field(default=None, description="ISO date, inclusive.")
+    date_to: str | None = Field(default=None, description="ISO date, inclusive.")
+    group: bool = True
+
+
+class SearchBody(_SearchFields):
     """``POST /search`` body: the same fields as the GET parameters."""
 
     q: str = Field(description="The query (1–1000 characters).")
     k: int = 10
     offset: int = 0
-    mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
+    mode: SearchMode = "hybrid"
     source: str | None = None
     category: str | None = None
     date_from: str | None = None
@@ -67,9 +110,10 @@ class RetrieveBody(BaseModel):
     query: str
     k: int = 5
     max_chars: int = Field(default=4000, description="Character budget of all passages together.")
-    mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
+    mode: SearchMode = "hybrid"
 
 
+# Models without a docstring stay so: a docstring becomes the schema's OpenAPI description.
 class RetrievedPassage(BaseModel):
     citation: int
     text: str

@@ -90,7 +90,7 @@ def demo_index(tmp_path_factory, settings, encoder, dantri300) -> Path:
 
 @pytest.fixture(scope="session")
 def searcher(demo_index, settings, encoder):
-    from search_api.search import Searcher
+    from search_api.retrieval import Searcher
 
     s = Searcher(demo_index, settings, encoder)
     yield s

@@ -10,7 +10,10 @@ from datetime import date
 import pytest
 from fastapi.testclient import TestClient
 
-from indexer import store
+import storeutil
+from indexer import layout
+from indexer.lock import WriteLock
+from indexer.manifest import Manifest
 from search_api.app import create_app
 
 from conftest import read_jsonl_head
@@ -154,7 +157,7 @@ def test_filter_category(client, category: str) -> None:
 
 def test_filter_date_range(client, demo_index) -> None:
     date_from, date_to = "2021-04-20", "2021-04-22"
-    conn = sqlite3.connect(f"file:{demo_index / store.DATABASE}?mode=ro", uri=True)
+    conn = sqlite3.connect(f"file:{demo_index / layout.DATABASE}?mode=ro", uri=True)
     n_articles = conn.execute("SELECT count(*) FROM articles WHERE substr(published,1,10) "
                               "BETWEEN ? AND ?", (date_from, date_to)).fetchone()[0]
     conn.close()
@@ -294,10 +297,10 @@ def test_health(client, demo_index) -> None:
     data = r.json()
     assert data["status"] == "ok"
     assert data["articles"] == 301
-    manifest = store.Manifest.load(demo_index)
+    manifest = Manifest.load(demo_index)
     assert data["passages"] == manifest.counts["passages"]
     assert data["model"] == manifest.model_name and data["model_id"] == manifest.model_id
-    assert data["index_format"] == store.FORMAT_VERSION
+    assert data["index_format"] == layout.FORMAT_VERSION
     assert data["dimension"] == 384
     assert data["uptime_s"] >= 0
     assert data["lexical_index"] == "fts5"  # ~3k passages: below the in-memory threshold
@@ -402,8 +405,8 @@ HOSTILE = [
 
 @pytest.mark.parametrize("mode", ["hybrid", "lexical"])
 def test_hostile_queries_never_fail(client, demo_index, mode: str) -> None:
-    conn = sqlite3.connect(f"file:{demo_index / store.DATABASE}?mode=ro", uri=True)
-    before = store.counts(conn)
+    conn = sqlite3.connect(f"file:{demo_index / layout.DATABASE}?mode=ro", uri=True)
+    before = storeutil.counts(conn)
     # lexical is the FTS5 surface: every string; hybrid (encodes each query): a sample
     for q in (HOSTILE if mode == "lexical" else HOSTILE[::3]):
         r = client.get("/search", params={"q": q, "mode": mode})
@@ -413,7 +416,7 @@ def test_hostile_queries_never_fail(client, demo_index, mode: str) -> None:
             assert not q.strip(" \u200b\u200c\u200d\ufeff\x00"), q
         r = client.post("/search", json={"q": q, "mode": mode, "group": False})
         assert r.status_code in (200, 422), (q, r.status_code, r.text)
-    assert store.counts(conn) == before
+    assert storeutil.counts(conn) == before
     conn.close()
     # the index still works
     assert "Thi hành án dân sự" in search(client, q=SEED_QUERIES[0])["results"][0]["title"]

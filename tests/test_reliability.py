@@ -7,7 +7,7 @@ process loads the real model ONCE and forks one child per run; each child perfor
 ``index_articles`` / ``IndexWriter.delete`` / update into its own directory and is
 SIGKILLed by the driver at a seeded random time. Embeddings come from the warm cache of the
 suite's VNSEARCH_HOME, so children never run torch after fork. A couple of real
-``python -m indexer index`` processes are killed too.
+``python -m search_api index`` processes are killed too.
 """
 
 from __future__ import annotations
@@ -29,12 +29,16 @@ from pathlib import Path
 
 import pytest
 
-from indexer import store
+import storeutil
+from indexer import layout
+from indexer.lock import WriteLock
+from indexer.manifest import Manifest
 from indexer.article import Article
 from indexer.errors import IndexFormatError, IndexLockedError
 from indexer.readers import iter_inputs
 from indexer.settings import Settings
-from indexer.snapshot import check_index, open_snapshot, recover
+from indexer.check import check_index
+from indexer.snapshot import open_snapshot, recover
 from indexer.writer import IndexWriter, index_articles
 
 from conftest import REPO, needs_shared, read_jsonl_head
@@ -57,7 +61,7 @@ def cli_env(settings, **extra) -> dict:
 
 
 def run_cli(settings, *args, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "indexer", *map(str, args)], cwd=REPO,
+    return subprocess.run([sys.executable, "-m", "search_api", *map(str, args)], cwd=REPO,
                           env=cli_env(settings), capture_output=True, text=True, timeout=timeout)
 
 
@@ -73,7 +77,7 @@ def one_error_line(proc: subprocess.CompletedProcess) -> str:
 
 
 def db_state(directory: Path) -> tuple[set[str], int]:
-    conn = sqlite3.connect(f"file:{directory / store.DATABASE}?mode=ro", uri=True)
+    conn = sqlite3.connect(f"file:{directory / layout.DATABASE}?mode=ro", uri=True)
     try:
         ids = {r[0] for r in conn.execute("SELECT id FROM articles")}
         passages = conn.execute("SELECT count(*) FROM passages").fetchone()[0]
@@ -102,7 +106,7 @@ def assert_consistent(directory: Path, model_id: str) -> tuple[set[str], int]:
     assert report.ok, (directory, report.problems)
     snap = open_snapshot(directory, model_id)
     try:
-        n = store.counts(snap.conn)
+        n = snap.db.counts()
         assert len(snap.vectors) == n["passages"]
     finally:
         snap.close()
@@ -325,7 +329,7 @@ def test_sigkill_during_delete_or_update_is_all_or_nothing(crash_runs, clean60, 
         state = assert_consistent(Path(run["dir"]), encoder.info.model_id)
         assert state in (before, after), (run, len(state[0]), state[1])
         if kind == "update" and state[1] == after[1]:
-            conn = sqlite3.connect(Path(run["dir"]) / store.DATABASE)
+            conn = sqlite3.connect(Path(run["dir"]) / layout.DATABASE)
             n = conn.execute("SELECT count(*) FROM articles WHERE text LIKE '%Cập nhật lúc%'"
                              ).fetchone()[0]
             conn.close()
@@ -338,14 +342,14 @@ def test_fresh_index_is_recoverable_after_kill_before_manifest(tmp_path, setting
     pid = os.fork()
     if pid == 0:  # pragma: no cover - child
         try:
-            store.Manifest.save = lambda self, d: os.kill(os.getpid(), signal.SIGKILL)
+            Manifest.save = lambda self, d: os.kill(os.getpid(), signal.SIGKILL)
             with IndexWriter(directory, settings, _NoEmbed()):
                 pass
         finally:
             os._exit(0)
     _, status = os.waitpid(pid, 0)
     assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
-    assert (directory / store.DATABASE).exists() and not (directory / store.MANIFEST).exists()
+    assert (directory / layout.DATABASE).exists() and not (directory / layout.MANIFEST).exists()
     # a rerun of the same command must be able to finish creating the index
     with IndexWriter(directory, settings, _NoEmbed()) as writer:
         writer.delete(["nothing"])
@@ -373,13 +377,13 @@ class _NoEmbed:
 
 def test_cli_indexer_holds_lock_then_sigkill(tmp_path, settings, encoder, clean60, corpus60) -> None:
     directory = tmp_path / "index"
-    proc = subprocess.Popen([sys.executable, "-m", "indexer", "index", str(corpus60), "--index",
+    proc = subprocess.Popen([sys.executable, "-m", "search_api", "index", str(corpus60), "--index",
                              str(directory), "--batch-size", "8", "--quiet"], cwd=REPO,
                             env=cli_env(settings), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 120
-        while not (directory / store.MANIFEST).exists() and time.monotonic() < deadline:
+        while not (directory / layout.MANIFEST).exists() and time.monotonic() < deadline:
             assert proc.poll() is None, "indexer exited before creating the index"
             time.sleep(0.005)
         # a second writer (this process) is refused, naming the live writer's pid
@@ -407,7 +411,7 @@ UNIQUE_TEXT = ("Chiều nay, xã Zyxquor Blimvatt đã khánh thành cây cầu 
 
 
 def test_serving_while_indexing(tmp_path, settings, encoder, corpus60, clean60) -> None:
-    from search_api.search import SearchRequest, Searcher
+    from search_api.retrieval import SearchRequest, Searcher
 
     recs = read_jsonl_head(corpus60, N_ARTICLES)
     arts = [Article(id=r.get("id") or "", title=r.get("title"), text=r["text"], url=r.get("url"),
@@ -448,7 +452,7 @@ def test_serving_while_indexing(tmp_path, settings, encoder, corpus60, clean60) 
     # the writer is done: the searcher sees the new articles without a restart
     searcher.maybe_reload(0.0)
     try:
-        n = store.counts(searcher.snapshot.conn)
+        n = searcher.snapshot.db.counts()
         assert n["articles"] == N_ARTICLES + 1 and len(searcher.snapshot.vectors) == n["passages"]
         result = searcher.search(SearchRequest(query="Zyxquor Blimvatt cầu treo", k=3, mode="hybrid"))
         assert result.results and result.results[0].article_id == db_article_by_url(
@@ -459,7 +463,7 @@ def test_serving_while_indexing(tmp_path, settings, encoder, corpus60, clean60) 
 
 
 def db_article_by_url(directory: Path, url: str) -> str | None:
-    conn = sqlite3.connect(f"file:{directory / store.DATABASE}?mode=ro", uri=True)
+    conn = sqlite3.connect(f"file:{directory / layout.DATABASE}?mode=ro", uri=True)
     try:
         row = conn.execute("SELECT article_id FROM article_urls WHERE url=?", (url,)).fetchone()
         return row[0] if row else None
@@ -488,7 +492,7 @@ def client_for(directory: Path, settings, encoder):
     from fastapi.testclient import TestClient
 
     from search_api.app import create_app
-    from search_api.search import Searcher
+    from search_api.retrieval import Searcher
 
     return TestClient(create_app(settings, directory, searcher=Searcher(directory, settings, encoder)))
 
@@ -561,7 +565,7 @@ def test_http_write_limits(write_index, settings, encoder) -> None:
 def test_http_write_while_another_writer_holds_lock(write_index, settings, encoder) -> None:
     auth = {"Authorization": f"Bearer {TOKEN}"}
     with client_for(write_index, token_settings(settings), encoder) as client:
-        with store.WriteLock(write_index).held():
+        with WriteLock(write_index).held():
             err = assert_error(client.post("/articles", json=ART, headers=auth), 409)
             assert "another vnsearch process" in err["message"]
         assert client.post("/articles", json=ART, headers=auth).status_code == 200
@@ -570,19 +574,19 @@ def test_http_write_while_another_writer_holds_lock(write_index, settings, encod
 def test_http_write_not_refused_by_concurrent_reader_recovery(write_index, settings, encoder,
                                                                monkeypatch) -> None:
     """A reader's recovery (snapshot reload) holds the lock; a write must wait, not fail."""
-    import indexer.snapshot as snapshot
+    from indexer.db import IndexDB
 
     auth = {"Authorization": f"Bearer {TOKEN}"}
     inside, go = threading.Event(), threading.Event()
-    real_check = store.check_schema
+    real_check = IndexDB.check_schema
 
-    def slow_check(conn, directory):  # recovery paused while holding the lock
+    def slow_check(db):  # recovery paused while holding the lock
         if threading.current_thread().name == "reader-recover":
             inside.set()
             go.wait(10)
-        return real_check(conn, directory)
+        return real_check(db)
 
-    monkeypatch.setattr(snapshot.store, "check_schema", slow_check)
+    monkeypatch.setattr(IndexDB, "check_schema", slow_check)
     with client_for(write_index, token_settings(settings), encoder) as client:
         # Make recovery necessary (it only takes the lock then): drop the vector file.
         for path in Path(write_index).glob("vectors.*.faiss"):
@@ -605,7 +609,7 @@ def test_serve_post_then_kill9_is_durable(tmp_path, settings, encoder, clean60) 
     port = free_port()
     env = cli_env(settings, VNSEARCH_ADMIN_TOKEN=TOKEN)
     log = (tmp_path / "serve.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "indexer", "serve", "--index", str(directory),
+    proc = subprocess.Popen([sys.executable, "-m", "search_api", "serve", "--index", str(directory),
                              "--port", str(port)], cwd=REPO, env=env, stdout=log,
                             stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -654,7 +658,7 @@ def _truncate_faiss(d: Path) -> Path:
 def _damage_sqlite_middle(d: Path) -> Path:
     import random
 
-    f = d / store.DATABASE
+    f = d / layout.DATABASE
     data = bytearray(f.read_bytes())
     mid = len(data) // 2
     data[mid: mid + 65536] = random.Random(7).randbytes(65536)
@@ -663,7 +667,7 @@ def _damage_sqlite_middle(d: Path) -> Path:
 
 
 def _damage_sqlite_header(d: Path) -> Path:
-    f = d / store.DATABASE
+    f = d / layout.DATABASE
     data = bytearray(f.read_bytes())
     data[0:100] = b"\x00" * 100
     f.write_bytes(bytes(data))
@@ -672,7 +676,7 @@ def _damage_sqlite_header(d: Path) -> Path:
 
 def _manifest_edit(**changes):
     def damage(d: Path) -> Path:
-        f = d / store.MANIFEST
+        f = d / layout.MANIFEST
         data = json.loads(f.read_text(encoding="utf-8"))
         data.update(changes)
         f.write_text(json.dumps(data), encoding="utf-8")

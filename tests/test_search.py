@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from search_api.search import SearchRequest, Searcher, fts_query
+from search_api.retrieval import SearchRequest, Searcher
+from search_api.retrieval.lexical.base import fts_query
 
 
 def test_fts_query_quotes_everything_and_adds_bigrams():

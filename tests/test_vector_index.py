@@ -28,11 +28,10 @@ def test_hnsw_recall_at_10_against_exact(demo_index, encoder):
     import json
 
     from conftest import SHARED
-    from indexer import store
+    from indexer.db import IndexDB
 
-    conn = store.connect(demo_index, readonly=True)
-    ids, vectors = store.load_all_vectors(conn, 384)
-    conn.close()
+    with IndexDB(demo_index, readonly=True) as db:
+        ids, vectors = db.load_all_vectors(384)
     flat = build_vector_index("flat", 384, ids, vectors)
     hnsw = build_vector_index("hnsw", 384, ids, vectors)
     with (SHARED / "data" / "eval" / "vinewsqa-dev.jsonl").open(encoding="utf-8") as handle:

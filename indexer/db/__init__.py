@@ -1,0 +1,8 @@
+"""The index database: the one owner of every SQL statement on ``store.sqlite``."""
+
+from .database import SCHEMA, IndexDB
+from .records import (ArticleRecord, FtsRow, IntegrityReport, MetadataFilter, PassageRow,
+                      PassageSpan, StoredArticle)
+
+__all__ = ["SCHEMA", "IndexDB", "ArticleRecord", "FtsRow", "IntegrityReport", "MetadataFilter",
+           "PassageRow", "PassageSpan", "StoredArticle"]

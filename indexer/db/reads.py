@@ -1,0 +1,229 @@
+"""The read queries of the index store (mixed into :class:`~indexer.db.database.IndexDB`).
+
+Every SELECT of ``store.sqlite`` lives here; the write statements live in ``database.py``.
+Query text never reaches SQL: FTS5 MATCH expressions and values are bound parameters.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from .records import (ArticleRecord, FtsRow, IntegrityReport, MetadataFilter, PassageRow,
+                      PassageSpan)
+
+# SQLite's default limit on bound parameters is 999 in old builds: stay well below it.
+IN_CHUNK = 500
+FACET_LIMIT = 200
+
+
+def filter_sql(filt: MetadataFilter) -> tuple[str, list[Any]]:
+    """A WHERE fragment over ``articles a`` for ``filt``, with its parameters."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if filt.source:
+        clauses.append("a.source = ?")
+        params.append(filt.source)
+    if filt.category:
+        clauses.append("a.category = ?")
+        params.append(filt.category)
+    if filt.date_from:
+        clauses.append("substr(a.published, 1, 10) >= ?")
+        params.append(filt.date_from)
+    if filt.date_to:
+        clauses.append("substr(a.published, 1, 10) <= ?")
+        params.append(filt.date_to)
+    return " AND ".join(clauses), params
+
+
+class StoreReads:
+    """SELECTs over one connection (``self.conn``); the owner is :class:`IndexDB`."""
+
+    conn: sqlite3.Connection
+    _vocab_ready: bool = False
+
+    def _in_chunks(self, sql: str, ids: Sequence[Any], *params: Any) -> Iterator[tuple]:
+        """Rows of ``sql`` (one ``{marks}`` placeholder) for ``ids``, in bounded chunks."""
+        for start in range(0, len(ids), IN_CHUNK):
+            chunk = list(ids[start:start + IN_CHUNK])
+            marks = ",".join("?" * len(chunk))
+            yield from self.conn.execute(sql.format(marks=marks), [*params, *chunk])
+
+    # -- state -------------------------------------------------------------------------------
+    def generation(self) -> int:
+        """The store's generation counter (bumped by every committed write)."""
+        row = self.conn.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
+        return int(row[0]) if row else 0
+
+    def schema_version(self) -> str | None:
+        """The stored schema version, or None when the meta row is missing."""
+        row = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        return row[0] if row else None
+
+    def counts(self) -> dict[str, int]:
+        """``{"articles": n, "passages": n}`` (the manifest's ``counts``)."""
+        articles = self.conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+        passages = self.conn.execute("SELECT count(*) FROM passages").fetchone()[0]
+        return {"articles": int(articles), "passages": int(passages)}
+
+    def source_count(self) -> int:
+        """Distinct outlets."""
+        return int(self.conn.execute("SELECT count(DISTINCT source) FROM articles").fetchone()[0])
+
+    def url_count(self) -> int:
+        """Known article URLs (syndicated copies included)."""
+        return int(self.conn.execute("SELECT count(*) FROM article_urls").fetchone()[0])
+
+    def load_all_vectors(self, dimension: int) -> tuple[np.ndarray, np.ndarray]:
+        """All (passage ids, vectors) of the store, in id order."""
+        rows = self.conn.execute("SELECT id, vector FROM passages ORDER BY id").fetchall()
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        if not rows:
+            return ids, np.zeros((0, dimension), np.float32)
+        blob = b"".join(r[1] for r in rows)
+        return ids, np.frombuffer(blob, dtype=np.float32).reshape(len(rows), dimension)
+
+    # -- identity ----------------------------------------------------------------------------
+    def resolve_key(self, key: str) -> str | None:
+        """Article id for an id, a URL or an input (external) id."""
+        for sql in ("SELECT id FROM articles WHERE id=?",
+                    "SELECT article_id FROM article_urls WHERE url=?",
+                    "SELECT article_id FROM external_ids WHERE external_id=?"):
+            row = self.conn.execute(sql, (key,)).fetchone()
+            if row:
+                return row[0]
+        return None
+
+    def external_ids(self) -> dict[str, str]:
+        """Input (external) id → article id, for every alias."""
+        return dict(self.conn.execute("SELECT external_id, article_id FROM external_ids"))
+
+    # -- search support ----------------------------------------------------------------------
+    def article_ids(self, ids: Sequence[int]) -> dict[int, str]:
+        """Passage id → article id for the passages among ``ids`` that still exist."""
+        return dict(self._in_chunks(
+            "SELECT id, article_id FROM passages WHERE id IN ({marks})", ids))
+
+    def passage_articles(self) -> dict[int, str]:
+        """Passage id → article id for every passage."""
+        return dict(self.conn.execute("SELECT id, article_id FROM passages"))
+
+    def passage_rows(self, ids: Sequence[int]) -> dict[int, PassageRow]:
+        """The passages among ``ids`` that exist, with their article's metadata."""
+        sql = ("SELECT p.id, p.article_id, p.text, p.start, p.end, a.title, a.url, a.source, "
+               "a.published, a.category FROM passages p JOIN articles a ON a.id = p.article_id "
+               "WHERE p.id IN ({marks})")
+        return {row[0]: PassageRow(*row) for row in self._in_chunks(sql, ids)}
+
+    def filtered_passage_ids(self, filt: MetadataFilter) -> np.ndarray | None:
+        """Passage ids whose article passes ``filt``; None when nothing is filtered."""
+        where, params = filter_sql(filt)
+        if not where:
+            return None
+        rows = self.conn.execute(
+            f"SELECT p.id FROM passages p JOIN articles a ON a.id = p.article_id WHERE {where}",
+            params).fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    def fts_search(self, match: str, filt: MetadataFilter, n: int) -> list[tuple[int, float]]:
+        """Best ``n`` (passage id, BM25 score) for an FTS5 MATCH expression, filtered."""
+        where, params = filter_sql(filt)
+        if where:
+            sql = ("SELECT f.rowid, -bm25(passages_fts) AS s FROM passages_fts f "
+                   "JOIN passages p ON p.id = f.rowid JOIN articles a ON a.id = p.article_id "
+                   f"WHERE passages_fts MATCH ? AND {where} ORDER BY bm25(passages_fts) "
+                   "LIMIT ?")
+            rows = self.conn.execute(sql, [match, *params, n]).fetchall()
+        else:
+            rows = self.conn.execute(
+                "SELECT rowid, -bm25(passages_fts) FROM passages_fts "
+                "WHERE passages_fts MATCH ? ORDER BY bm25(passages_fts) LIMIT ?",
+                (match, n)).fetchall()
+        return [(int(r[0]), float(r[1])) for r in rows]
+
+    def fts_doc_freq(self, column: str, term: str) -> int:
+        """Passages holding ``term`` in the full-text ``column`` (fts5vocab 'col' ``doc``)."""
+        if not self._vocab_ready:
+            # A temp table belongs to this connection only: create it once per connection.
+            self.conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.passages_vocab "
+                              "USING fts5vocab(main, passages_fts, 'col')")
+            self._vocab_ready = True
+        row = self.conn.execute("SELECT doc FROM temp.passages_vocab WHERE col = ? AND term = ?",
+                                (column, term)).fetchone()
+        return int(row[0]) if row else 0
+
+    def toned_texts(self, ids: Sequence[int]) -> list[str]:
+        """The tone-kept lexical column of the passages among ``ids``."""
+        return [r[0] for r in self._in_chunks(
+            "SELECT toned FROM passages_fts WHERE rowid IN ({marks})", ids)]
+
+    def iter_fts_rows(self) -> Iterator[FtsRow]:
+        """Every full-text row, by rowid (the in-memory lexical matrix is built from these)."""
+        cursor = self.conn.execute("SELECT rowid, toned, folded, bigrams FROM passages_fts "
+                                   "ORDER BY rowid")
+        return map(FtsRow._make, cursor)
+
+    # -- articles ----------------------------------------------------------------------------
+    def article(self, article_id: str, with_text: bool = False) -> ArticleRecord | None:
+        """A whole article with URLs and passage spans (passage text when ``with_text``)."""
+        row = self.conn.execute("SELECT id, title, text, url, source, published, category "
+                                "FROM articles WHERE id = ?", (article_id,)).fetchone()
+        if row is None:
+            return None
+        return self._article_record(row, with_text)
+
+    def _article_record(self, row: tuple, with_text: bool) -> ArticleRecord:
+        urls = [r[0] for r in self.conn.execute(
+            "SELECT url FROM article_urls WHERE article_id=? ORDER BY url", (row[0],))]
+        return ArticleRecord(*row, urls=urls, passages=self.passage_spans(row[0], with_text))
+
+    def passage_spans(self, article_id: str, with_text: bool = False) -> list[PassageSpan]:
+        """The passages of one article, in order."""
+        rows = self.conn.execute("SELECT id, ordinal, start, end, text FROM passages "
+                                 "WHERE article_id=? ORDER BY ordinal", (article_id,))
+        return [PassageSpan(r[0], r[1], r[2], r[3], r[4] if with_text else "") for r in rows]
+
+    def article_text(self, article_id: str) -> str | None:
+        """The cleaned text of one article."""
+        row = self.conn.execute("SELECT text FROM articles WHERE id=?", (article_id,)).fetchone()
+        return row[0] if row else None
+
+    def iter_articles(self) -> Iterator[ArticleRecord]:
+        """Every article in insertion order with URLs and passage texts (``vnsearch export``).
+
+        Call inside :meth:`IndexDB.read_transaction` for one consistent generation.
+        """
+        rows = self.conn.execute("SELECT id, title, text, url, source, published, category "
+                                 "FROM articles ORDER BY added_at, id").fetchall()
+        for row in rows:
+            yield self._article_record(row, with_text=True)
+
+    def facets(self) -> dict[str, list[str]]:
+        """Distinct sources and categories, most frequent first (at most 200 each)."""
+        out: dict[str, list[str]] = {}
+        for key, column in (("sources", "source"), ("categories", "category")):
+            out[key] = [r[0] for r in self.conn.execute(
+                f"SELECT {column} FROM articles WHERE {column} IS NOT NULL GROUP BY {column} "
+                "ORDER BY count(*) DESC LIMIT ?", (FACET_LIMIT,))]
+        return out
+
+    # -- integrity ---------------------------------------------------------------------------
+    def quick_check(self) -> str:
+        """SQLite's ``PRAGMA quick_check`` verdict ("ok" when sound)."""
+        return self.conn.execute("PRAGMA quick_check").fetchone()[0]
+
+    def integrity(self, dimension: int) -> IntegrityReport:
+        """Cross-table consistency facts (call inside a read transaction)."""
+        one = lambda sql, *p: self.conn.execute(sql, p).fetchone()[0]  # noqa: E731
+        return IntegrityReport(
+            passage_ids={r[0] for r in self.conn.execute("SELECT id FROM passages")},
+            fts_ids={r[0] for r in self.conn.execute("SELECT rowid FROM passages_fts")},
+            bad_vectors=one("SELECT count(*) FROM passages WHERE length(vector) != ?",
+                            4 * dimension),
+            orphans=one("SELECT count(*) FROM passages p LEFT JOIN articles a "
+                        "ON a.id = p.article_id WHERE a.id IS NULL"),
+            empty_articles=one("SELECT count(*) FROM articles a WHERE NOT EXISTS "
+                               "(SELECT 1 FROM passages p WHERE p.article_id = a.id)"))

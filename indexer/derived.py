@@ -1,0 +1,74 @@
+"""The derived files of an index: the FAISS file of each generation and the manifest.
+
+The SQLite store is the truth; these files are rebuilt from it. One module loads and
+writes them, for both the writer (after each committed batch) and recovery (after a writer
+died between its commit and these writes).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .db import IndexDB
+from .layout import temp_path, utc_now, vector_path
+from .manifest import Manifest
+from .vector_index import VectorIndex, build_vector_index, load_vector_index
+
+
+def rebuild_vectors(db: IndexDB, kind: str, dimension: int) -> VectorIndex:
+    """A vector index of ``kind`` over every vector stored in ``db``."""
+    ids, vectors = db.load_all_vectors(dimension)
+    return build_vector_index(kind, dimension, ids, vectors)
+
+
+def load_current_vectors(directory: Path, db: IndexDB, manifest: Manifest, generation: int,
+                         passages: int) -> VectorIndex | None:
+    """The FAISS file of ``generation`` if it exists and holds ``passages`` vectors, else None."""
+    path = vector_path(directory, generation)
+    if not path.exists():
+        return None
+    index = load_vector_index(path, manifest.vector_index, manifest.dimension)
+    return index if len(index) == passages else None
+
+
+def write_vectors(directory: Path, generation: int, index: VectorIndex) -> Path:
+    """Write the FAISS file of ``generation`` durably (temp, fsync, rename); drop older ones."""
+    path = vector_path(directory, generation)
+    tmp = temp_path(path)
+    index.save(tmp)
+    with open(tmp, "rb+") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    remove_other_vector_files(directory, path)
+    return path
+
+
+def remove_other_vector_files(directory: Path, keep: Path) -> None:
+    """Delete the FAISS files of every generation but ``keep``'s."""
+    for old in directory.glob("vectors.*.faiss"):
+        if old != keep:
+            old.unlink(missing_ok=True)
+
+
+def write_manifest(directory: Path, manifest: Manifest, db: IndexDB) -> None:
+    """Bring the manifest's generation and counts to the store's and save it atomically."""
+    manifest.generation = db.generation()
+    manifest.counts = db.counts()
+    manifest.updated = utc_now()
+    manifest.save(directory)
+
+
+def roll_forward(directory: Path, manifest: Manifest, db: IndexDB) -> None:
+    """Recovery: write whatever derived file lags behind the store (the caller holds the lock)."""
+    db.check_schema()
+    generation = db.generation()
+    path = vector_path(directory, generation)
+    if not path.exists():
+        write_vectors(directory, generation,
+                      rebuild_vectors(db, manifest.vector_index, manifest.dimension))
+    if manifest.generation != generation or manifest.counts != db.counts():
+        write_manifest(directory, manifest, db)
+    remove_other_vector_files(directory, path)
+    for tmp in directory.glob(".*.tmp"):
+        tmp.unlink(missing_ok=True)

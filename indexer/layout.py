@@ -1,0 +1,64 @@
+"""The files of an index directory, and how they are written (atomically).
+
+Layout of an index directory::
+
+    manifest.json        format version, model, dimension, chunking, counts, generation
+    store.sqlite         articles, article_urls, passages (with their vectors), passages_fts
+    vectors.<gen>.faiss  the vector index for SQLite generation <gen>
+    write.lock           flock()ed by the one process allowed to write
+
+Crash safety: every batch of articles is one SQLite transaction that also bumps the
+``generation`` counter, so after a kill the store is at the state before or after the last
+completed batch. The FAISS file and the manifest are derived from the store
+(:mod:`indexer.derived`): written after the commit (temporary file + rename) and rebuilt
+from the store by the next process that finds them lagging behind it.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+FORMAT_NAME = "vnsearch-index"
+FORMAT_VERSION = 1
+SCHEMA_VERSION = 1
+MANIFEST = "manifest.json"
+DATABASE = "store.sqlite"
+LOCK = "write.lock"
+
+
+def utc_now() -> str:
+    """The current UTC time, ISO 8601 to the second (stored in manifests and rows)."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def vector_path(directory: Path, generation: int) -> Path:
+    """The FAISS file of store generation ``generation``."""
+    return directory / f"vectors.{generation}.faiss"
+
+
+def temp_path(path: Path) -> Path:
+    """A hidden per-process sibling of ``path`` to write before renaming over it."""
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+def atomic_write(path: Path, text: str | bytes) -> None:
+    """Write ``path`` via a temporary file, fsync and rename (never a half-written file)."""
+    tmp = temp_path(path)
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make a rename inside ``directory`` durable."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,67 @@
+"""``manifest.json``: what an index directory is (format, model, chunking, counts)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .errors import IndexFormatError, IndexNotFoundError, ModelMismatchError
+from .layout import FORMAT_NAME, FORMAT_VERSION, MANIFEST, SCHEMA_VERSION, atomic_write, utc_now
+
+
+@dataclass
+class Manifest:
+    """What an index directory is: checked on every open."""
+
+    model_name: str
+    model_id: str
+    dimension: int
+    max_tokens: int
+    chunking: dict
+    vector_index: str = "flat"
+    format: str = FORMAT_NAME
+    format_version: int = FORMAT_VERSION
+    schema_version: int = SCHEMA_VERSION
+    generation: int = 0
+    counts: dict = field(default_factory=lambda: {"articles": 0, "passages": 0})
+    created: str = field(default_factory=utc_now)
+    updated: str = field(default_factory=utc_now)
+
+    @classmethod
+    def load(cls, directory: Path) -> "Manifest":
+        """Read and check ``directory/manifest.json``; one-line errors for every problem."""
+        path = directory / MANIFEST
+        if not path.exists():
+            if not directory.exists():
+                raise IndexNotFoundError(f"{directory}: no such index directory")
+            raise IndexNotFoundError(f"{path}: missing; {directory} is not a vnsearch index "
+                                     "(create one with `vnsearch index PATH --index DIR`)")
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise IndexFormatError(f"{path}: unreadable manifest ({exc}); restore it from a "
+                                   "backup or rebuild the index") from None
+        if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
+            raise IndexFormatError(f"{path}: not a vnsearch manifest")
+        version = data.get("format_version")
+        if version != FORMAT_VERSION:
+            newer = isinstance(version, int) and version > FORMAT_VERSION
+            raise IndexFormatError(
+                f"{path}: index format {version}, this vnsearch reads format {FORMAT_VERSION}; "
+                + ("upgrade vnsearch to open it" if newer else "rebuild it with `vnsearch index`"))
+        try:
+            return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+        except TypeError as exc:
+            raise IndexFormatError(f"{path}: malformed manifest ({exc})") from None
+
+    def save(self, directory: Path) -> None:
+        """Write atomically (temporary file, fsync, rename)."""
+        atomic_write(directory / MANIFEST, json.dumps(asdict(self), ensure_ascii=False, indent=2))
+
+    def check_model(self, model_id: str, directory: Path) -> None:
+        """Refuse to use the index with another embedding model."""
+        if model_id != self.model_id:
+            raise ModelMismatchError(
+                f"{directory / MANIFEST}: index built with model {self.model_id!r}, but the "
+                f"configured model is {model_id!r}; use --model {self.model_name!r} or rebuild")

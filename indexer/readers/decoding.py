@@ -1,0 +1,81 @@
+"""Bytes → text under the readers' encoding policy (all formats).
+
+Input is expected to be UTF-8 (a BOM is tolerated). Anything else is run through
+charset_normalizer; only encodings whose detection is reliable and that can hold
+Vietnamese losslessly are accepted - Windows-1258 (decoded, then NFC, since cp1258 stores
+tones as combining marks) and UTF-16/32 with a BOM. Any other guess (cp1252, latin-1,
+...) would turn Vietnamese into mojibake, and TCVN3 (ABC) has no Python codec, so such
+input becomes ``SkippedRecord(reason="not UTF-8 (looks like <enc>)")`` instead of
+silently indexed garbage.
+"""
+
+from __future__ import annotations
+
+import codecs
+import unicodedata
+from pathlib import Path
+
+# Legacy-encoded (non-UTF-8) files are decoded in memory; refuse absurd ones.
+_MAX_LEGACY_BYTES = 200_000_000
+
+#: Encodings accepted from detection: they round-trip Vietnamese and are detected
+#: reliably (see module docstring).
+ACCEPTED_LEGACY = {"cp1258", "windows_1258", "utf_16", "utf_16_le", "utf_16_be", "utf_32", "utf_32_le", "utf_32_be"}
+
+
+def decode_bytes(data: bytes) -> tuple[str | None, str | None]:
+    """Decode ``data`` by the encoding policy; return ``(text, None)`` or ``(None, reason)``.
+
+    UTF-8 (with or without BOM) first; then charset_normalizer, accepting only
+    Windows-1258 and BOM-marked UTF-16/32 (result NFC-normalised).
+    """
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError:
+        pass
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return try_decode(data, "utf-32")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return try_decode(data, "utf-16")
+    if len(data) > _MAX_LEGACY_BYTES:
+        return None, "not UTF-8 (file too large to detect its encoding)"
+    # Imported lazily: only legacy files pay for it.
+    import charset_normalizer
+
+    best = charset_normalizer.from_bytes(data).best()
+    if best is None:
+        return None, "not UTF-8 (looks like binary data)"
+    encoding = best.encoding
+    if encoding in ACCEPTED_LEGACY:
+        return try_decode(data, encoding)
+    return None, f"not UTF-8 (looks like {encoding})"
+
+
+def try_decode(data: bytes, encoding: str) -> tuple[str | None, str | None]:
+    """Decode with a known ``encoding`` and NFC-normalise, or say why it does not decode."""
+    try:
+        return unicodedata.normalize("NFC", data.decode(encoding)), None
+    except (UnicodeDecodeError, LookupError):
+        return None, f"not UTF-8 (looks like {encoding}, but does not decode)"
+
+
+def read_file_text(path: Path) -> tuple[str | None, str | None]:
+    """Whole-file read + decode; ``(None, reason)`` when unreadable or undecodable."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, f"cannot read file: {exc.strerror or exc}"
+    return decode_bytes(data)
+
+
+def is_utf8_file(path: Path) -> bool:
+    """Stream-check that a file is valid UTF-8 without loading it (raises OSError)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with path.open("rb") as f:
+        try:
+            while chunk := f.read(1 << 20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return False
+    return True

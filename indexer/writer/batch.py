@@ -1,0 +1,50 @@
+"""``index_articles``: a stream of reader output, written in batches by one writer."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from ..article import Article, SkippedRecord
+from ..encoders import PassageEncoder
+from ..settings import Settings
+from .summary import IndexSummary
+from .writer import IndexWriter
+
+Progress = Callable[[IndexSummary, int], None]
+
+
+def index_articles(directory: Path, articles: Iterable[Article | SkippedRecord], settings: Settings,
+                   encoder: PassageEncoder, batch_articles: int = 64,
+                   progress: Progress | None = None) -> IndexSummary:
+    """Index a stream of reader output in batches; returns the run's summary.
+
+    ``progress(summary so far, articles in the batch just written)`` is called after each
+    batch and after each skipped record (with 0).
+    """
+    started = time.perf_counter()
+    total = IndexSummary()
+    with IndexWriter(directory, settings, encoder) as writer:
+        batch: list[Article] = []
+        for item in articles:
+            if isinstance(item, SkippedRecord):
+                total.skip(item)
+                if progress:
+                    progress(total, 0)
+                continue
+            batch.append(item)
+            if len(batch) >= batch_articles:
+                _write_batch(writer, batch, total, progress)
+                batch = []
+        if batch:
+            _write_batch(writer, batch, total, progress)
+    total.seconds = time.perf_counter() - started
+    return total
+
+
+def _write_batch(writer: IndexWriter, batch: list[Article], total: IndexSummary,
+                 progress: Progress | None) -> None:
+    total.merge(writer.add_articles(batch))
+    if progress:
+        progress(total, len(batch))

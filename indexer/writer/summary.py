@@ -1,0 +1,42 @@
+"""What an indexing or delete run did."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..article import SkippedRecord
+
+_COUNTERS = ("added", "updated", "unchanged", "duplicates", "skipped", "deleted", "not_found",
+             "passages_added", "passages_removed", "embedded", "embedded_from_cache")
+
+
+@dataclass
+class IndexSummary:
+    """What an indexing or delete run did (printed at the end, returned by the API)."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+    skipped: int = 0
+    deleted: int = 0
+    not_found: int = 0
+    passages_added: int = 0
+    passages_removed: int = 0
+    embedded: int = 0
+    embedded_from_cache: int = 0
+    seconds: float = 0.0
+    skipped_records: list[SkippedRecord] = field(default_factory=list)
+    article_ids: list[str] = field(default_factory=list)
+
+    def merge(self, other: "IndexSummary") -> None:
+        """Add ``other``'s counters and lists to this one."""
+        for name in _COUNTERS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.skipped_records.extend(other.skipped_records)
+        self.article_ids.extend(other.article_ids)
+
+    def skip(self, record: SkippedRecord) -> None:
+        """Count a record that was not indexed, keeping why."""
+        self.skipped += 1
+        self.skipped_records.append(record)

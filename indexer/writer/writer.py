@@ -1,0 +1,331 @@
+"""The exclusive writer of one index directory: plan → embed → persist, a transaction a batch."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from ..article import Article
+from ..chunking import ChunkSettings, chunk_text
+from ..db import IndexDB
+from ..derived import (load_current_vectors, rebuild_vectors, remove_other_vector_files,
+                       write_manifest, write_vectors)
+from ..embed_cache import EmbeddingCache
+from ..encoders import PassageEncoder
+from ..errors import IndexFormatError, InputError
+from ..layout import DATABASE, MANIFEST, utc_now
+from ..lock import WriteLock
+from ..manifest import Manifest
+from ..settings import Settings
+from ..vector_index import VectorIndex, choose_kind
+from .identity import embedding_text, lexical_columns
+from .plan import Action, Planned, plan_batch
+from .summary import IndexSummary
+
+# Room left under the model's token limit for the prompt and title context of a passage.
+_TOKEN_MARGIN = 24
+
+
+def cache_key(encoder: PassageEncoder) -> str:
+    """The embedding-cache model key: int8 vectors differ slightly from fp32 ones, so each
+    backend (and export revision) has its own entries."""
+    info = encoder.info
+    return info.model_id if info.backend == "torch" else \
+        f"{info.model_id}+{info.backend}{info.revision}"
+
+
+class IndexWriter:
+    """Exclusive writer of one index directory. Use as a context manager.
+
+    ``encoder`` may be None for writes that embed nothing (deletes): then the index must
+    already exist, and no model is loaded.
+    """
+
+    def __init__(self, directory: Path, settings: Settings,
+                 encoder: PassageEncoder | None = None) -> None:
+        self.directory = Path(directory)
+        self.settings = settings
+        self.encoder = encoder
+        self.manifest: Manifest | None = None
+        self._lock = WriteLock(self.directory)
+        self._db: IndexDB | None = None
+        self._vectors: VectorIndex | None = None
+        self._cache: EmbeddingCache | None = None
+        self._dirty = False
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def __enter__(self) -> "IndexWriter":
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def open(self, wait_s: float = 0.0) -> None:
+        """Take the write lock (waiting up to ``wait_s``) and open or create the index."""
+        if self.encoder is None:
+            Manifest.load(self.directory)  # nothing to create an index with: it must exist
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._lock.acquire(wait_s)
+        try:
+            self._open_locked()
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def _open_locked(self) -> None:
+        fresh = not (self.directory / MANIFEST).exists()
+        if fresh and (self.directory / DATABASE).exists() \
+                and not self._empty_store_from_killed_create():
+            raise IndexFormatError(f"{self.directory / MANIFEST}: missing although {DATABASE} "
+                                   "exists; refusing to overwrite — restore the manifest or use "
+                                   "a new directory")
+        self.manifest = self._new_manifest() if fresh else self._existing_manifest()
+        self._db = IndexDB(self.directory)
+        if fresh:
+            self._db.init_schema()
+        else:
+            self._db.check_schema()
+        # The manifest's chunking wins over settings so one index never mixes two schemes.
+        chunking = self.manifest.chunking
+        self.chunk_settings = ChunkSettings(min_words=chunking["min_words"],
+                                            max_words=chunking["max_words"])
+        self.title_context = bool(chunking.get("title_context", True))
+        self._vectors = self._load_vectors()
+        if fresh:
+            self._write_derived()
+
+    def _new_manifest(self) -> Manifest:
+        if self.encoder is None:
+            raise InputError(f"{self.directory}: no index to change")
+        info = self.encoder.info
+        chunking = {"min_words": self.settings.chunk_min_words,
+                    "max_words": self.settings.chunk_max_words,
+                    "title_context": self.settings.chunk_title_context,
+                    "lexical": "syllables toned + folded, folded bigrams, title included"}
+        return Manifest(model_name=info.name, model_id=info.model_id, dimension=info.dimension,
+                        max_tokens=info.max_tokens, chunking=chunking)
+
+    def _existing_manifest(self) -> Manifest:
+        manifest = Manifest.load(self.directory)
+        if self.encoder is not None:
+            manifest.check_model(self.encoder.info.model_id, self.directory)
+        return manifest
+
+    def _empty_store_from_killed_create(self) -> bool:
+        """A store at generation 0 with no manifest: a creation killed before its manifest."""
+        try:
+            with IndexDB(self.directory) as db:
+                empty = db.generation() == 0 and db.counts()["articles"] == 0
+        except Exception:
+            return False
+        if empty:
+            for name in (DATABASE, DATABASE + "-wal", DATABASE + "-shm"):
+                (self.directory / name).unlink(missing_ok=True)
+        return empty
+
+    def _load_vectors(self) -> VectorIndex:
+        db, manifest = self._state()
+        generation = db.generation()
+        vectors = None
+        if generation == manifest.generation:
+            vectors = load_current_vectors(self.directory, db, manifest, generation,
+                                           db.counts()["passages"])
+        if vectors is None:
+            self._dirty = True
+            vectors = rebuild_vectors(db, manifest.vector_index, manifest.dimension)
+        return vectors
+
+    def close(self) -> None:
+        """Write the derived files if anything changed, close, and release the lock."""
+        try:
+            if self._db is not None:
+                if self._dirty:
+                    self._maybe_switch_kind()
+                    self._write_derived()
+                self._db.close()
+                self._db = None
+            if self._cache is not None:
+                self._cache.close()
+                self._cache = None
+        finally:
+            self._lock.release()
+
+    def _state(self) -> tuple[IndexDB, Manifest]:
+        if self._db is None or self.manifest is None:
+            raise IndexFormatError(f"{self.directory}: the writer is not open")
+        return self._db, self.manifest
+
+    def _maybe_switch_kind(self) -> None:
+        """Pick the vector index type for the current size (exact while small)."""
+        db, manifest = self._state()
+        kind = choose_kind(len(self._vectors), self.settings.vector_index_threshold)
+        tombstoned = getattr(self._vectors, "tombstones", None)
+        # HNSW tombstones live in memory only: rebuild before saving rather than persist a
+        # graph whose deleted ids would come back on the next load.
+        if kind != self._vectors.kind or tombstoned:
+            self._vectors = rebuild_vectors(db, kind, manifest.dimension)
+            manifest.vector_index = kind
+
+    def _write_derived(self) -> None:
+        """Write the FAISS file and manifest for the committed generation, drop old files."""
+        db, manifest = self._state()
+        path = write_vectors(self.directory, db.generation(), self._vectors)
+        write_manifest(self.directory, manifest, db)
+        remove_other_vector_files(self.directory, path)
+        self._dirty = False
+
+    # -- writes -----------------------------------------------------------------------------
+    def add_articles(self, raws: Iterable[Article]) -> IndexSummary:
+        """Index one batch of articles in one transaction (add, update or skip each)."""
+        db, _ = self._state()
+        summary = IndexSummary()
+        plan = plan_batch(db, list(raws))
+        for record in plan.skipped:
+            summary.skip(record)
+        summary.duplicates += plan.duplicates
+        self._embed_planned(plan.planned, summary)
+        self._persist(plan.planned, summary)
+        return summary
+
+    def _embed_planned(self, planned: list[Planned], summary: IndexSummary) -> None:
+        """Cut every article that will be (re)written and give each passage its vector."""
+        texts: list[str] = []
+        for entry in planned:
+            if entry.writes_passages:
+                item = entry.item
+                item.passages = chunk_text(item.article.text, self.chunk_settings,
+                                           self._count_tokens,
+                                           self._encoder().info.max_tokens - _TOKEN_MARGIN)
+                texts.extend(embedding_text(item.article.title, p.text, self.title_context)
+                             for p in item.passages)
+        vectors = self._embed(texts, summary)
+        start = 0
+        for entry in planned:
+            if entry.writes_passages:
+                n = len(entry.item.passages)
+                entry.item.vectors = vectors[start:start + n]
+                start += n
+
+    def _encoder(self) -> PassageEncoder:
+        if self.encoder is None:
+            raise InputError("this command does not embed")
+        return self.encoder
+
+    def _count_tokens(self, text: str) -> int:
+        return self._encoder().count_tokens(text)
+
+    def _embed(self, texts: list[str], summary: IndexSummary) -> np.ndarray:
+        """Vectors for ``texts``: from the embedding cache, the rest from the encoder."""
+        if not texts:
+            return np.zeros((0, self.manifest.dimension if self.manifest else 0), np.float32)
+        encoder = self._encoder()
+        if self._cache is None:
+            self._cache = EmbeddingCache(self.settings.embedding_cache_path, cache_key(encoder),
+                                         encoder.info.dimension)
+        out = np.zeros((len(texts), encoder.info.dimension), dtype=np.float32)
+        cached = self._cache.get_many(texts)
+        for i, vector in cached.items():
+            out[i] = vector
+        missing = [i for i in range(len(texts)) if i not in cached]
+        summary.embedded_from_cache += len(cached)
+        if missing:
+            todo = [texts[i] for i in missing]
+            vectors = encoder.encode_passages(todo, batch_size=self.settings.batch_size)
+            self._cache.put_many(todo, vectors)
+            out[missing] = vectors
+            summary.embedded += len(missing)
+        return out
+
+    def _persist(self, planned: list[Planned], summary: IndexSummary) -> None:
+        """Write a planned, embedded batch in one transaction, then update the vector index."""
+        db, _ = self._state()
+        now = utc_now()
+        removed_ids: list[int] = []
+        added_ids: list[int] = []
+        added_vecs: list[np.ndarray] = []
+        with db.transaction():
+            for entry in planned:
+                if entry.action is Action.SAME:
+                    self._persist_same(entry, summary, now)
+                    continue
+                removed_ids.extend(self._persist_article(entry, summary, now))
+                for passage, vector in zip(entry.item.passages, entry.item.vectors):
+                    added_ids.append(db.insert_passage(
+                        entry.article_id, passage, vector.tobytes(),
+                        lexical_columns(entry.item.article.title, passage.text)))
+                    added_vecs.append(vector)
+                summary.passages_added += len(entry.item.passages)
+                summary.article_ids.append(entry.article_id)
+            changed = bool(removed_ids or added_ids or summary.updated)
+            if changed:
+                db.bump_generation()
+        if removed_ids:
+            self._vectors.remove(np.asarray(removed_ids, np.int64))
+        if added_ids:
+            self._vectors.add(np.asarray(added_ids, np.int64), np.vstack(added_vecs))
+        if changed:
+            self._dirty = True
+            write_manifest(self.directory, self.manifest, db)
+
+    def _persist_same(self, entry: Planned, summary: IndexSummary, now: str) -> None:
+        """Content already stored: record a syndicated copy's URL or refreshed metadata."""
+        db, _ = self._state()
+        art = entry.item.article
+        if art.url and not db.url_known(art.url):
+            summary.duplicates += 1  # syndicated copy: keep it once, record its URL
+            db.set_url_if_missing(entry.article_id, art.url)
+        elif db.merge_metadata(entry.article_id, art, now):
+            summary.updated += 1
+        else:
+            summary.unchanged += 1
+        db.add_aliases(entry.article_id, art.url, art.id)
+        summary.article_ids.append(entry.article_id)
+
+    def _persist_article(self, entry: Planned, summary: IndexSummary, now: str) -> list[int]:
+        """Insert a new article row or replace a changed one; returns removed passage ids."""
+        db, _ = self._state()
+        art = entry.item.article
+        old: list[int] = []
+        if entry.action is Action.REPLACE:
+            old = db.passage_ids_of(entry.article_id)
+            db.delete_passages(old)
+            db.replace_article(entry.article_id, art, entry.item.chash, now)
+            summary.updated += 1
+            summary.passages_removed += len(old)
+        else:
+            db.insert_article(entry.article_id, art, entry.item.chash, now)
+            summary.added += 1
+        db.add_aliases(entry.article_id, art.url, art.id)
+        return old
+
+    def resolve_key(self, key: str) -> str | None:
+        """Article id for an id, a URL or an input (external) id."""
+        return self._state()[0].resolve_key(key)
+
+    def delete(self, keys: Iterable[str]) -> IndexSummary:
+        """Delete articles by id, URL or input id, in one transaction."""
+        db, _ = self._state()
+        summary = IndexSummary()
+        removed: list[int] = []
+        with db.transaction():
+            for key in keys:
+                article_id = db.resolve_key(key)
+                if article_id is None:
+                    summary.not_found += 1
+                    continue
+                old = db.delete_article(article_id)
+                removed.extend(old)
+                summary.deleted += 1
+                summary.passages_removed += len(old)
+                summary.article_ids.append(article_id)
+            if summary.deleted:
+                db.bump_generation()
+        if removed:
+            self._vectors.remove(np.asarray(removed, np.int64))
+        if summary.deleted:
+            self._dirty = True
+            write_manifest(self.directory, self.manifest, db)
+        return summary

@@ -1,0 +1,5 @@
+"""``python -m search_api`` runs the whole ``vnsearch`` command line."""
+
+from .cli import main
+
+main()

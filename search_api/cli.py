@@ -1,0 +1,135 @@
+"""The ``vnsearch`` command line: the root group, the indexer's commands plugged in, and
+the commands of this layer (``query``, ``serve``, ``eval``).
+
+Commands only parse options, call the library and print; errors become one line on stderr
+and a non-zero exit (:class:`indexer.cli_support.VnsearchGroup`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from indexer.cli_support import VnsearchGroup, index_option, model_option, settings_from
+from indexer.commands import register as register_indexer_commands
+from indexer.errors import InputError
+
+from .retrieval.request import SEARCH_MODES
+
+
+@click.group(cls=VnsearchGroup)
+@click.version_option(package_name="vnsearch")
+def main() -> None:
+    """vnsearch — semantic search over Vietnamese news."""
+
+
+register_indexer_commands(main)
+
+
+@main.command("query")
+@click.argument("text")
+@index_option
+@model_option
+@click.option("-k", "k", type=int, default=10, show_default=True, help="Number of results.")
+@click.option("--offset", type=int, default=0, help="Skip this many results.")
+@click.option("--mode", type=click.Choice(list(SEARCH_MODES)), default="hybrid",
+              show_default=True)
+@click.option("--source", default=None, help="Only this outlet.")
+@click.option("--category", default=None, help="Only this category.")
+@click.option("--date-from", default=None, help="ISO date, inclusive.")
+@click.option("--date-to", default=None, help="ISO date, inclusive.")
+@click.option("--no-group", is_flag=True, help="Raw passages instead of one hit per article.")
+@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON response.")
+def query_cmd(text: str, index_dir: Path, model: str | None, k: int, offset: int, mode: str,
+              source: str | None, category: str | None, date_from: str | None,
+              date_to: str | None, no_group: bool, as_json: bool) -> None:
+    """Search an index (same results as GET /search)."""
+    from indexer.encoders import create_encoder
+
+    from .retrieval import Searcher
+    from .schemas import SearchResponse, search_request
+
+    settings = settings_from(model=model)
+    searcher = Searcher(index_dir, settings, create_encoder(settings), lexical_matrix=False)
+    result = searcher.search(search_request(q=text, k=k, offset=offset, mode=mode, source=source,
+                                            category=category, date_from=date_from,
+                                            date_to=date_to, group=not no_group))
+    if as_json:
+        click.echo(SearchResponse.from_result(result).model_dump_json(indent=2))
+        return
+    click.echo(f"{result.total} matches ({result.mode}, {result.took_ms:.0f} ms)")
+    for hit in result.results:
+        meta = " · ".join(x for x in (hit.source, hit.published, hit.url or "(no url)") if x)
+        click.echo(f"\n{hit.rank}. {hit.title or '(no title)'}  [{hit.score:.4f}]\n   {meta}")
+        snippet = hit.text if len(hit.text) <= 300 else hit.text[:300] + "…"
+        click.echo(f"   {snippet}")
+
+
+@main.command("serve")
+@index_option
+@model_option
+@click.option("--host", default=None, help="Bind address [default 127.0.0.1].")
+@click.option("--port", type=int, default=None, help="Port [default 8000].")
+def serve_cmd(index_dir: Path, model: str | None, host: str | None, port: int | None) -> None:
+    """Serve the search API and web page (one process: model and index loaded once).
+
+    One uvicorn process with a thread pool: a second worker would load a second model and
+    index and fight the first for the same two cores.
+    """
+    import uvicorn
+
+    from .app import create_app
+
+    settings = settings_from(model=model, host=host, port=port)
+    app = create_app(settings, index_dir)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info",
+                timeout_keep_alive=5)
+
+
+_file = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@main.command("eval")
+@click.argument("queries", type=_file)
+@click.argument("more_distractors", nargs=-1, metavar="", type=_file)
+@click.option("--corpus", required=True, type=_file)
+@click.option("--distractors", multiple=True, type=_file,
+              help="News JSONL(.gz) added to the corpus as distractors.")
+@click.option("--max-distractors", type=int, default=None, help="Use at most N distractor articles.")
+@click.option("--mode", type=click.Choice([*SEARCH_MODES, "all"]), default="hybrid",
+              show_default=True)
+@click.option("--toneless", is_flag=True, help="Strip tones from every query (đ→d).")
+@click.option("--limit", type=int, default=None, help="Only the first N queries.")
+@click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Keep the evaluation index here (default: a temporary directory).")
+@model_option
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list, one object per mode.")
+def eval_cmd(queries: Path, more_distractors: tuple[Path, ...], corpus: Path,
+             distractors: tuple[Path, ...], max_distractors: int | None,
+             mode: str, toneless: bool, limit: int | None, index_dir: Path | None,
+             model: str | None, as_json: bool) -> None:
+    """Measure retrieval quality (nDCG@10, MRR@10, Recall@k) on an evaluation set.
+
+    ``--distractors A B C`` and ``--distractors A --distractors B`` both work.
+    """
+    from .evaluation import format_table, run_eval
+
+    if more_distractors and not distractors:
+        raise InputError(f"unexpected argument {str(more_distractors[0])!r} "
+                         "(extra files are only allowed after --distractors)")
+    distractors = tuple(distractors) + tuple(more_distractors)
+    settings = settings_from(model=model)
+    modes = list(SEARCH_MODES) if mode == "all" else [mode]
+    rows = run_eval(queries, corpus, list(distractors), settings, modes=modes, toneless=toneless,
+                    max_distractors=max_distractors, limit=limit, index_dir=index_dir,
+                    progress=not as_json)
+    if as_json:
+        click.echo(json.dumps([r.as_json() for r in rows], indent=2))
+    else:
+        click.echo(format_table(rows))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

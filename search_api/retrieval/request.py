@@ -1,0 +1,77 @@
+"""A search request: its fields, the search modes, and validation against the settings.
+
+Validation is the one place where user input becomes a search: the query is normalised
+(Unicode NFC, whitespace collapsed), limits come from :class:`~indexer.settings.Settings`,
+and every problem raises a :class:`~indexer.errors.QueryError` naming the bad field (the
+API reports it as a 422 with that field, the CLI as one line).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from indexer.cleaning import normalize_unicode
+from indexer.db import MetadataFilter
+from indexer.errors import QueryError
+from indexer.settings import Settings
+
+# The one definition of the search modes (the API, the CLI and the page use these).
+SEARCH_MODES = ("hybrid", "dense", "lexical")
+
+
+@dataclass
+class SearchRequest:
+    """One search; validated by :func:`validate` (or :meth:`Searcher.validate`)."""
+
+    query: str
+    k: int = 10
+    offset: int = 0
+    mode: str = "hybrid"
+    source: str | None = None
+    category: str | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+    group: bool = True
+
+    def filters(self) -> MetadataFilter:
+        """The request's metadata restriction (source, category, date range)."""
+        return MetadataFilter(source=self.source, category=self.category,
+                              date_from=self.date_from, date_to=self.date_to)
+
+
+def normalize_query(text: str) -> str:
+    """``text`` in NFC with runs of whitespace collapsed to one space, trimmed."""
+    return " ".join(normalize_unicode(text).split())
+
+
+def parse_date(value: str | None, name: str) -> str | None:
+    """An ISO date (``YYYY-MM-DD``) or None for empty; raises QueryError naming ``name``."""
+    if value is None or value == "":
+        return None
+    try:
+        return date.fromisoformat(value).isoformat()
+    except (TypeError, ValueError):
+        raise QueryError(f"{name}: not an ISO date (YYYY-MM-DD): {value!r}", field=name) from None
+
+
+def validate(req: SearchRequest, settings: Settings) -> SearchRequest:
+    """Normalise and check a request; raises QueryError naming the bad field."""
+    if not isinstance(req.query, str):
+        raise QueryError("q: must be a string", field="q")
+    if len(req.query) > settings.max_query_chars:
+        raise QueryError(f"q: longer than {settings.max_query_chars} characters", field="q")
+    query = normalize_query(req.query)
+    if not query:
+        raise QueryError("q: empty query", field="q")
+    if not 1 <= req.k <= settings.max_k:
+        raise QueryError(f"k: must be between 1 and {settings.max_k}", field="k")
+    if not 0 <= req.offset <= settings.max_offset:
+        raise QueryError(f"offset: must be between 0 and {settings.max_offset}", field="offset")
+    if req.mode not in SEARCH_MODES:
+        raise QueryError(f"mode: must be one of {', '.join(SEARCH_MODES)}", field="mode")
+    date_from = parse_date(req.date_from, "date_from")
+    date_to = parse_date(req.date_to, "date_to")
+    return SearchRequest(query=query, k=req.k, offset=req.offset, mode=req.mode,
+                         source=req.source or None, category=req.category or None,
+                         date_from=date_from, date_to=date_to, group=req.group)

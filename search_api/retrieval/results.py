@@ -1,0 +1,52 @@
+"""What a search returns: hits, the result page, and a whole article."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Hit:
+    """One result: a passage and its article."""
+
+    rank: int
+    score: float
+    passage_id: int
+    text: str
+    highlighted: str
+    start: int
+    end: int
+    article_id: str
+    title: str | None
+    url: str | None
+    source: str | None
+    published: str | None
+    category: str | None
+    other_matches: int = 0
+    urls: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SearchResult:
+    """The answer to a :class:`~search_api.retrieval.request.SearchRequest`."""
+
+    query: str
+    mode: str
+    took_ms: float
+    total: int
+    results: list[Hit]
+
+
+@dataclass
+class ArticleView:
+    """A whole cleaned article with its passages' offsets."""
+
+    id: str
+    title: str | None
+    text: str
+    url: str | None
+    urls: list[str]
+    source: str | None
+    published: str | None
+    category: str | None
+    passages: list[dict]

@@ -1,0 +1,255 @@
+"""``Searcher``: hybrid Vietnamese retrieval over one index directory, as one facade.
+
+* dense (:mod:`.dense`): FAISS inner product of the query vector with the passages';
+* lexical (:mod:`.lexical`): BM25 over syllable tokens, by SQLite FTS5 or, on large
+  indexes once built, the in-memory matrix kept by :class:`LexicalMatrixService`;
+* fusion (:mod:`.fusion`): weighted sum of the min-max normalised scores of both lists;
+* a toneless query is re-toned from its lexical hits before the dense search (:mod:`.tones`);
+* filters (source, category, date range) apply inside both searches (FAISS id selector,
+  SQL join), so a filtered query still fills k results when k passages match;
+* results are grouped by article (:mod:`.grouping`), hydrated and highlighted.
+
+The searcher holds the current :class:`~indexer.snapshot.Snapshot` and swaps in a new one
+when a writer commits. It runs no SQL itself: every read goes through a read-only
+:class:`~indexer.db.IndexDB`, one per thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from indexer.db import IndexDB, PassageRow
+from indexer.errors import NotFoundError
+from indexer.settings import Settings
+from indexer.snapshot import Snapshot, open_snapshot
+from indexer.vietnamese import has_tones
+
+from .dense import QueryBatcher, QueryVectorCache, dense_search, limit_faiss_threads
+from .fusion import fuse
+from .grouping import Entry, candidate_count, page, rank_entries
+from .highlight import highlight
+from .lexical.base import LexicalIndex, TooCommon, lexical_query, too_common_filter
+from .lexical.fts5 import Fts5LexicalIndex
+from .lexical.matrix import LexicalMatrix, MatrixLexicalIndex
+from .lexical.service import LexicalMatrixService
+from .request import SearchRequest, validate
+from .results import ArticleView, Hit, SearchResult
+from .tones import restore_tones as _restore_tones
+
+if TYPE_CHECKING:
+    from indexer.encoders import QueryEncoder
+
+Ranking = list[tuple[int, float]]
+
+
+class Searcher:
+    """Answers searches on one index directory; reloads when a writer commits."""
+
+    def __init__(self, directory: Path, settings: Settings, encoder: QueryEncoder,
+                 lexical_matrix: bool = True) -> None:
+        """Open ``directory`` for searching.
+
+        ``lexical_matrix``: keep an in-memory BM25 matrix of indexes with at least
+        ``settings.lexical_matrix_min_passages`` passages, built by a background thread on
+        open and after every write (FTS5 answers until it is ready). False for one-shot use
+        (the CLI's ``query``), where building it would cost more than one FTS5 query.
+        """
+        self.directory = Path(directory)
+        self.settings = settings
+        self._snapshot = open_snapshot(self.directory, encoder.info.model_id)
+        self._swap_lock = threading.Lock()
+        self._local = threading.local()  # per-thread IndexDB: a connection per thread
+        self._last_check = time.monotonic()
+        self._batcher = QueryBatcher(encoder, QueryVectorCache(settings.query_cache_size))
+        self.started = time.time()
+        limit_faiss_threads()
+        self._fts = Fts5LexicalIndex(self._db)
+        self._lexical = LexicalMatrixService(self.directory, settings.lexical_matrix_min_passages,
+                                             lambda: self._snapshot, enabled=lexical_matrix)
+
+    # -- parts ------------------------------------------------------------------------------
+    @property
+    def encoder(self) -> QueryEncoder:
+        """The query encoder (its ``info.model_id`` must match the index)."""
+        return self._batcher.encoder
+
+    @encoder.setter
+    def encoder(self, value: QueryEncoder) -> None:
+        self._batcher.encoder = value
+
+    @property
+    def query_cache(self) -> QueryVectorCache:
+        """The LRU of query vectors (replaceable: the evaluation pre-fills a larger one)."""
+        return self._batcher.cache
+
+    @query_cache.setter
+    def query_cache(self, value: QueryVectorCache) -> None:
+        self._batcher.cache = value
+
+    def _db(self) -> IndexDB:
+        """The calling thread's read-only index database."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = IndexDB(self.directory, readonly=True)
+        return db
+
+    # -- snapshot management --------------------------------------------------------------
+    @property
+    def snapshot(self) -> Snapshot:
+        """The current consistent view of the index (vectors, manifest, generation)."""
+        return self._snapshot
+
+    def maybe_reload(self, min_interval_s: float = 1.0) -> bool:
+        """Swap in a new snapshot when the store's generation moved (at most once a second)."""
+        now = time.monotonic()
+        if now - self._last_check < min_interval_s:
+            return False
+        self._last_check = now
+        with self._swap_lock:
+            current = self._snapshot
+            if not current.stale:
+                return False
+            fresh = open_snapshot(self.directory, self.encoder.info.model_id)
+            self._snapshot = fresh
+        self._lexical.refresh()
+        current.close()
+        return True
+
+    def close(self) -> None:
+        """Stop the matrix thread and close the snapshot."""
+        self._lexical.close()
+        self._snapshot.close()
+
+    # -- in-memory lexical index ------------------------------------------------------------
+    def lexical_matrix(self) -> LexicalMatrix | None:
+        """The in-memory BM25 matrix of the current snapshot, if it is built."""
+        return self._lexical.current()
+
+    @property
+    def lexical_backend(self) -> str:
+        """'memory' when lexical search uses the matrix, else 'fts5'."""
+        return self._lexical.backend
+
+    def wait_for_lexical(self, timeout: float | None = None) -> bool:
+        """Block until lexical search is in its final state for the current snapshot: the
+        matrix built, or the index too small for one, or its build failed (FTS5 then);
+        True if so within ``timeout``."""
+        return self._lexical.wait(timeout)
+
+    # -- retrieval ------------------------------------------------------------------------
+    def validate(self, req: SearchRequest) -> SearchRequest:
+        """Normalise and check a request; raises QueryError naming the bad field."""
+        return validate(req, self.settings)
+
+    def _allowed_ids(self, req: SearchRequest) -> np.ndarray | None:
+        return self._db().filtered_passage_ids(req.filters())
+
+    def query_vector(self, query: str) -> np.ndarray:
+        """The query's vector: from the LRU, else encoded together with every other query
+        waiting at that moment (one encoder call for a burst of concurrent requests)."""
+        return self._batcher.vector(query)
+
+    def dense(self, req: SearchRequest, n: int, allowed: np.ndarray | None) -> Ranking:
+        """Best ``n`` passages by vector similarity among ``allowed`` ids (None: all)."""
+        return dense_search(self._snapshot.vectors, self.query_vector(req.query), n, allowed)
+
+    def _lexical_index(self) -> LexicalIndex:
+        matrix = self.lexical_matrix()
+        return self._fts if matrix is None else MatrixLexicalIndex(matrix, self._db)
+
+    def _too_common_filter(self, index: LexicalIndex | None = None) -> TooCommon | None:
+        """A document-frequency test for query syllables, on large indexes only."""
+        return too_common_filter(self._fts if index is None else index,
+                                 len(self._snapshot.vectors),
+                                 self.settings.lexical_max_df,
+                                 self.settings.lexical_prune_min_passages)
+
+    def lexical(self, req: SearchRequest, n: int) -> Ranking:
+        """Best ``n`` passages by BM25 for a validated request, filtered."""
+        index = self._lexical_index()
+        terms = lexical_query(req.query, self._too_common_filter(index))
+        if terms is None:
+            return []
+        return index.top(terms, n, req.filters())
+
+    def fuse(self, dense: Ranking, lexical: Ranking) -> Ranking:
+        """Weighted min-max fusion at ``settings.dense_weight`` (see :func:`.fusion.fuse`)."""
+        return fuse(dense, lexical, self.settings.dense_weight)
+
+    def restore_tones(self, query: str, lexical: Ranking, top: int = 10) -> str:
+        """Put tones back on a toneless query using the best ``top`` lexical hits' own words
+        (see :func:`.tones.restore_tones`); a toned query is returned as it is."""
+        if has_tones(query) or not lexical:
+            return query
+        texts = self._db().toned_texts([pid for pid, _ in lexical[:top]])
+        return _restore_tones(query, texts)
+
+    def ranked_passages(self, req: SearchRequest, n: int) -> Ranking:
+        """Passage ids with scores, best first, for a validated request."""
+        if req.mode == "lexical":
+            return self.lexical(req, n)  # filters are applied inside the lexical index
+        allowed = self._allowed_ids(req)
+        if has_tones(req.query):
+            dense_req = req
+            lexical = self.lexical(req, n) if req.mode == "hybrid" else []
+        else:
+            lexical = self.lexical(req, n)
+            dense_req = replace(req, query=self.restore_tones(req.query, lexical))
+        dense = self.dense(dense_req, n, allowed)
+        if req.mode == "dense":
+            return dense
+        return self.fuse(dense, lexical)
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        """Run a search: validate, retrieve, fuse, group by article, paginate, highlight."""
+        started = time.perf_counter()
+        self.maybe_reload()
+        req = self.validate(request)
+        n = candidate_count(self.settings.candidates, req.offset, req.k, req.group)
+        ranked = self.ranked_passages(req, n)
+        db = self._db()
+        # Candidates only need their article for grouping; full rows only for the page.
+        entries = rank_entries(ranked, db.article_ids([pid for pid, _ in ranked]), req.group)
+        shown = page(entries, req.offset, req.k)
+        rows = db.passage_rows([e.passage_id for e in shown])
+        shown = [e for e in shown if e.passage_id in rows]  # deleted since the ranking
+        hits = [_hit(req.offset + i + 1, e, rows[e.passage_id], req.query)
+                for i, e in enumerate(shown)]
+        took = (time.perf_counter() - started) * 1000
+        return SearchResult(query=req.query, mode=req.mode, took_ms=round(took, 2),
+                            total=len(entries), results=hits)
+
+    # -- articles ---------------------------------------------------------------------------
+    def article(self, article_id: str) -> ArticleView:
+        """The whole cleaned article; raises NotFoundError."""
+        record = self._db().article(article_id)
+        if record is None:
+            raise NotFoundError(f"article {article_id!r} not found")
+        passages = [{"id": p.id, "ordinal": p.ordinal, "start": p.start, "end": p.end}
+                    for p in record.passages]
+        return ArticleView(id=record.id, title=record.title, text=record.text, url=record.url,
+                           urls=record.urls, source=record.source, published=record.published,
+                           category=record.category, passages=passages)
+
+    def counts(self) -> dict[str, int]:
+        """{"articles": n, "passages": n} of the current store."""
+        return self._db().counts()
+
+    def facets(self) -> dict[str, list[str]]:
+        """Distinct sources and categories (for the web page's filters)."""
+        return self._db().facets()
+
+
+def _hit(rank: int, entry: Entry, row: PassageRow, query: str) -> Hit:
+    """A result line: the passage row, its score and rank, the query's words marked."""
+    return Hit(rank=rank, score=round(entry.score, 6), passage_id=entry.passage_id,
+               text=row.text, highlighted=highlight(row.text, query), start=row.start,
+               end=row.end, article_id=row.article_id, title=row.title, url=row.url,
+               source=row.source, published=row.published, category=row.category,
+               other_matches=entry.other_matches)

@@ -1,0 +1,57 @@
+"""Admin writes: ``POST /articles`` (add/update) and ``DELETE /articles/{id}``.
+
+Writes are off unless ``VNSEARCH_ADMIN_TOKEN`` is set, and then need
+``Authorization: Bearer <token>``; the routes only check that and call
+:class:`search_api.writes.ArticleWrites`.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from ..deps import SearcherDep, SettingsDep
+from ..errors import AuthError, ForbiddenError
+from ..schemas import ArticleIn, ArticlesIn, WriteResponse
+from ..writes import ArticleWrites
+
+router = APIRouter()
+
+
+def require_admin(request: Request, settings: SettingsDep) -> None:
+    """Writes are off unless VNSEARCH_ADMIN_TOKEN is set; compare in constant time."""
+    secret = settings.admin_token
+    token = secret.get_secret_value() if hasattr(secret, "get_secret_value") else (secret or "")
+    if not token:
+        raise ForbiddenError("writes are disabled (set VNSEARCH_ADMIN_TOKEN to enable them)")
+    header = request.headers.get("authorization", "")
+    if not header.lower().startswith("bearer "):
+        raise AuthError("missing 'Authorization: Bearer <token>' header")
+    if not hmac.compare_digest(header[7:].strip().encode(), token.encode()):
+        raise ForbiddenError("wrong admin token")
+
+
+def get_writes(request: Request) -> ArticleWrites:
+    """The app's write handler (its lock serialises the app's writes)."""
+    return request.app.state.writes
+
+
+WritesDep = Annotated[ArticleWrites, Depends(get_writes)]
+
+
+@router.post("/articles", response_model=WriteResponse, dependencies=[Depends(require_admin)],
+             summary="Add or update articles (admin token); durable when acknowledged")
+async def post_articles(body: ArticlesIn | ArticleIn, searcher: SearcherDep,
+                        writes: WritesDep) -> WriteResponse:
+    items = body.articles if isinstance(body, ArticlesIn) else [body]
+    return await run_in_threadpool(writes.add, searcher, items)
+
+
+@router.delete("/articles/{article_id}", response_model=WriteResponse,
+               dependencies=[Depends(require_admin)], summary="Delete an article (admin token)")
+async def delete_article(article_id: str, searcher: SearcherDep,
+                         writes: WritesDep) -> WriteResponse:
+    return await run_in_threadpool(writes.delete, searcher, article_id)

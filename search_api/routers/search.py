@@ -1,0 +1,63 @@
+"""Search routes: ``GET /search``, ``POST /search`` and ``POST /retrieve`` (RAG).
+
+Searches run in the thread pool under the per-request timeout (``request_timeout_s``): a slow
+search answers 503 and leaves the event loop free for the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from starlette.concurrency import run_in_threadpool
+
+from indexer.errors import QueryError
+from indexer.settings import Settings
+
+from ..deps import SearcherDep, SettingsDep
+from ..errors import SearchTimeoutError
+from ..rag import MAX_CHARS_LIMIT, pack
+from ..retrieval import SearchRequest, SearchResult, Searcher
+from ..schemas import (RetrieveBody, RetrieveResponse, SearchBody, SearchParams, SearchResponse,
+                       search_request)
+
+router = APIRouter()
+
+
+async def run_search(searcher: Searcher, req: SearchRequest, settings: Settings) -> SearchResult:
+    """``searcher.search(req)`` in the thread pool; SearchTimeoutError past the timeout."""
+    try:
+        return await asyncio.wait_for(run_in_threadpool(searcher.search, req),
+                                      timeout=settings.request_timeout_s)
+    except asyncio.TimeoutError:
+        raise SearchTimeoutError(
+            f"search took longer than {settings.request_timeout_s} s") from None
+
+
+@router.get("/search", response_model=SearchResponse, summary="Search (query parameters)")
+async def search_get(params: Annotated[SearchParams, Query()], searcher: SearcherDep,
+                     settings: SettingsDep) -> SearchResponse:
+    return SearchResponse.from_result(await run_search(searcher, params.to_request(), settings))
+
+
+@router.post("/search", response_model=SearchResponse, summary="Search (JSON body)")
+async def search_post(body: SearchBody, searcher: SearcherDep,
+                      settings: SettingsDep) -> SearchResponse:
+    return SearchResponse.from_result(await run_search(searcher, body.to_request(), settings))
+
+
+@router.post("/retrieve", response_model=RetrieveResponse,
+             summary="Passages with numbered citations for a chatbot, within a character budget")
+async def retrieve(body: RetrieveBody, searcher: SearcherDep,
+                   settings: SettingsDep) -> RetrieveResponse:
+    if not 1 <= body.max_chars <= MAX_CHARS_LIMIT:
+        raise QueryError(f"max_chars: must be between 1 and {MAX_CHARS_LIMIT}", field="max_chars")
+    req = search_request(q=body.query, k=body.k, mode=body.mode)
+    try:
+        result = await run_search(searcher, req, settings)
+    except QueryError as exc:
+        if exc.field == "q":  # this endpoint's query field is named "query"
+            raise QueryError(str(exc).replace("q:", "query:", 1), field="query") from None
+        raise
+    return pack(result, body.max_chars)
