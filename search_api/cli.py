@@ -16,7 +16,7 @@ from indexer.cli_support import VnsearchGroup, index_option, model_option, setti
 from indexer.commands import register as register_indexer_commands
 from indexer.errors import InputError
 
-from .retrieval.request import SEARCH_MODES
+from .retrieval.request import SEARCH_MODES, SORT_ORDERS
 
 
 @click.group(cls=VnsearchGroup)
@@ -41,10 +41,18 @@ register_indexer_commands(main)
 @click.option("--date-from", default=None, help="ISO date, inclusive.")
 @click.option("--date-to", default=None, help="ISO date, inclusive.")
 @click.option("--no-group", is_flag=True, help="Raw passages instead of one hit per article.")
+@click.option("--min-relevance", type=float, default=None,
+              help="Only hits with at least this calibrated relevance, 0-1 "
+                   "[default: VNSEARCH_MIN_RELEVANCE].")
+@click.option("--sort", type=click.Choice(list(SORT_ORDERS)), default="relevance",
+              show_default=True)
+@click.option("--facets", "with_facets", is_flag=True,
+              help="Count the results by outlet, category and year.")
 @click.option("--json", "as_json", is_flag=True, help="Print the API's JSON response.")
 def query_cmd(text: str, index_dir: Path, model: str | None, k: int, offset: int, mode: str,
               source: str | None, category: str | None, date_from: str | None,
-              date_to: str | None, no_group: bool, as_json: bool) -> None:
+              date_to: str | None, no_group: bool, min_relevance: float | None, sort: str,
+              with_facets: bool, as_json: bool) -> None:
     """Search an index (same results as GET /search)."""
     from indexer.encoders import create_encoder
 
@@ -55,7 +63,9 @@ def query_cmd(text: str, index_dir: Path, model: str | None, k: int, offset: int
     searcher = Searcher(index_dir, settings, create_encoder(settings), lexical_matrix=False)
     result = searcher.search(search_request(q=text, k=k, offset=offset, mode=mode, source=source,
                                             category=category, date_from=date_from,
-                                            date_to=date_to, group=not no_group))
+                                            date_to=date_to, group=not no_group,
+                                            min_relevance=min_relevance, sort=sort,
+                                            facets=with_facets))
     if as_json:
         click.echo(SearchResponse.from_result(result).model_dump_json(indent=2))
         return

@@ -12,22 +12,26 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from .retrieval import SEARCH_MODES, ArticleView, Hit, SearchRequest, SearchResult
+from .retrieval.request import SORT_ORDERS
 
 # The body's mode type, built from the one list of modes (Literal of a tuple = of its items).
 SearchMode = Literal[SEARCH_MODES]
+SortOrder = Literal[SORT_ORDERS]
 
 
 def search_request(q: str = "", k: int = 10, offset: int = 0, mode: str = "hybrid",
                    source: str | None = None, category: str | None = None,
                    date_from: str | None = None, date_to: str | None = None,
-                   group: bool = True) -> SearchRequest:
+                   group: bool = True, min_relevance: float | None = None,
+                   sort: str = "relevance", facets: bool = False) -> SearchRequest:
     """A SearchRequest from the API's parameter names (``q`` is the query text).
 
     Not validated here: :meth:`Searcher.search` validates, so every caller reports the same
     messages.
     """
     return SearchRequest(query=q, k=k, offset=offset, mode=mode, source=source,
-                         category=category, date_from=date_from, date_to=date_to, group=group)
+                         category=category, date_from=date_from, date_to=date_to, group=group,
+                         min_relevance=min_relevance, sort=sort, facets=facets)
 
 
 class HitModel(BaseModel):
@@ -47,10 +51,24 @@ class HitModel(BaseModel):
     published: str | None
     category: str | None
     other_matches: int = Field(description="Other passages of this article among the matches.")
+    relevance: float = Field(description="Calibrated probability (0-1) that this passage answers "
+                                         "the query; comparable across queries. `score` is the "
+                                         "per-query ranking score.")
 
     @classmethod
     def from_hit(cls, hit: Hit) -> "HitModel":
         return cls(**{name: getattr(hit, name) for name in cls.model_fields})
+
+
+class FacetCount(BaseModel):
+    value: str
+    count: int
+
+
+class SearchFacets(BaseModel):
+    source: list[FacetCount]
+    category: list[FacetCount]
+    year: list[FacetCount]
 
 
 class SearchResponse(BaseModel):
@@ -61,11 +79,17 @@ class SearchResponse(BaseModel):
     took_ms: float
     total: int
     results: list[HitModel]
+    undated_excluded: int = Field(default=0, description="Matching articles left out by a date "
+                                                         "filter because they have no date.")
+    facets: SearchFacets | None = Field(default=None, description="Counts of the whole result "
+                                        "set by outlet, category and year (with facets=true).")
 
     @classmethod
     def from_result(cls, result: SearchResult) -> "SearchResponse":
         return cls(query=result.query, mode=result.mode, took_ms=result.took_ms, total=result.total,
-                   results=[HitModel.from_hit(h) for h in result.results])
+                   results=[HitModel.from_hit(h) for h in result.results],
+                   undated_excluded=result.undated_excluded,
+                   facets=None if result.facets is None else SearchFacets(**result.facets))
 
 
 class _SearchFields(BaseModel):
@@ -88,6 +112,11 @@ class SearchParams(_SearchFields):
     date_from: str | None = Field(default=None, description="ISO date, inclusive.")
     date_to: str | None = Field(default=None, description="ISO date, inclusive.")
     group: bool = True
+    min_relevance: float | None = Field(default=None, description="Only hits with at least this "
+                                        "calibrated relevance, 0–1 (default: the server's).")
+    sort: str = Field(default="relevance", description=" | ".join(SORT_ORDERS))
+    facets: bool = Field(default=False, description="Count the result set by outlet, category "
+                                                    "and year.")
 
 
 class SearchBody(_SearchFields):
@@ -102,6 +131,9 @@ class SearchBody(_SearchFields):
     date_from: str | None = None
     date_to: str | None = None
     group: bool = True
+    min_relevance: float | None = None
+    sort: SortOrder = "relevance"
+    facets: bool = False
 
 
 class RetrieveBody(BaseModel):
@@ -111,6 +143,8 @@ class RetrieveBody(BaseModel):
     k: int = 5
     max_chars: int = Field(default=4000, description="Character budget of all passages together.")
     mode: SearchMode = "hybrid"
+    min_relevance: float | None = Field(default=None, description="Only passages with at least "
+                                        "this calibrated relevance, 0–1 (default: the server's).")
 
 
 # Models without a docstring stay so: a docstring becomes the schema's OpenAPI description.

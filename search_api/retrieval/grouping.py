@@ -6,11 +6,14 @@ from typing import NamedTuple
 
 
 class Entry(NamedTuple):
-    """One result before hydration: a passage, its score, and its article's other matches."""
+    """One result before hydration: a passage, its score and relevance, its article, and
+    how many other passages of that article matched."""
 
     passage_id: int
     score: float
     other_matches: int
+    article_id: str = ""
+    relevance: float = 1.0
 
 
 def candidate_count(candidates: int, offset: int, k: int, group: bool) -> int:
@@ -22,15 +25,17 @@ def candidate_count(candidates: int, offset: int, k: int, group: bool) -> int:
 
 
 def rank_entries(ranked: list[tuple[int, float]], article_of: dict[int, str],
-            group: bool) -> list[Entry]:
+                 group: bool, relevance: dict[int, float] | None = None) -> list[Entry]:
     """The result entries of ``ranked`` (best first), in order.
 
     Passages missing from ``article_of`` (deleted since the ranking) are dropped. With
     ``group``, each article appears once, as its best passage, counting the others.
+    ``relevance``: each passage's calibrated relevance (1.0 for all when None).
     """
+    rel = relevance or {}
     ranked = [(pid, s) for pid, s in ranked if pid in article_of]
     if not group:
-        return [Entry(pid, score, 0) for pid, score in ranked]
+        return [Entry(pid, score, 0, article_of[pid], rel.get(pid, 1.0)) for pid, score in ranked]
     best: dict[str, tuple[int, float]] = {}
     others: dict[str, int] = {}
     order: list[str] = []
@@ -42,7 +47,7 @@ def rank_entries(ranked: list[tuple[int, float]], article_of: dict[int, str],
             best[art] = (pid, score)
             others[art] = 0
             order.append(art)
-    return [Entry(best[a][0], best[a][1], others[a]) for a in order]
+    return [Entry(best[a][0], best[a][1], others[a], a, rel.get(best[a][0], 1.0)) for a in order]
 
 
 def page(all_entries: list[Entry], offset: int, k: int) -> list[Entry]:

@@ -16,8 +16,12 @@ from indexer.db import MetadataFilter
 from indexer.errors import QueryError
 from indexer.settings import Settings
 
+from .operators import QueryOperators, parse_operators
+
 # The one definition of the search modes (the API, the CLI and the page use these).
 SEARCH_MODES = ("hybrid", "dense", "lexical")
+# The one definition of the result orders.
+SORT_ORDERS = ("relevance", "newest", "oldest")
 
 
 @dataclass
@@ -33,6 +37,19 @@ class SearchRequest:
     date_from: str | None = None
     date_to: str | None = None
     group: bool = True
+    #: Cut-off on calibrated relevance, 0-1; None: ``Settings.min_relevance``.
+    min_relevance: float | None = None
+    sort: str = "relevance"
+    #: Count the whole result set by outlet, category and year.
+    facets: bool = False
+    #: The query's operators (phrases, exclusions) and the text that is ranked; set by
+    #: :func:`validate`.
+    operators: QueryOperators | None = None
+
+    @property
+    def ranking_query(self) -> str:
+        """The text the retrieval ranks: the query without operator syntax."""
+        return self.operators.text if self.operators is not None else self.query
 
     def filters(self) -> MetadataFilter:
         """The request's metadata restriction (source, category, date range)."""
@@ -70,8 +87,15 @@ def validate(req: SearchRequest, settings: Settings) -> SearchRequest:
         raise QueryError(f"offset: must be between 0 and {settings.max_offset}", field="offset")
     if req.mode not in SEARCH_MODES:
         raise QueryError(f"mode: must be one of {', '.join(SEARCH_MODES)}", field="mode")
+    if req.sort not in SORT_ORDERS:
+        raise QueryError(f"sort: must be one of {', '.join(SORT_ORDERS)}", field="sort")
+    min_relevance = settings.min_relevance if req.min_relevance is None else req.min_relevance
+    if not 0.0 <= min_relevance <= 1.0:
+        raise QueryError("min_relevance: must be between 0 and 1", field="min_relevance")
     date_from = parse_date(req.date_from, "date_from")
     date_to = parse_date(req.date_to, "date_to")
     return SearchRequest(query=query, k=req.k, offset=req.offset, mode=req.mode,
                          source=req.source or None, category=req.category or None,
-                         date_from=date_from, date_to=date_to, group=req.group)
+                         date_from=date_from, date_to=date_to, group=req.group,
+                         min_relevance=min_relevance, sort=req.sort, facets=bool(req.facets),
+                         operators=parse_operators(query))

@@ -24,6 +24,9 @@ class Hit:
     category: str | None
     other_matches: int = 0
     urls: list[str] = field(default_factory=list)
+    #: Calibrated probability that this passage answers the query (0-1, comparable
+    #: across queries); ``score`` is the per-query ranking score.
+    relevance: float = 1.0
 
 
 @dataclass
@@ -35,6 +38,12 @@ class SearchResult:
     took_ms: float
     total: int
     results: list[Hit]
+    #: Articles that matched but were left out because a date filter was set and they
+    #: have no date.
+    undated_excluded: int = 0
+    #: ``{"source"|"category"|"year": [{"value", "count"}]}`` over the whole result set
+    #: (after ``min_relevance``, before paging), when the request asked for facets.
+    facets: dict[str, list[dict]] | None = None
 
 
 @dataclass

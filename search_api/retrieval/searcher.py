@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,12 +31,16 @@ from indexer.vietnamese import has_tones
 
 from .dense import QueryBatcher, QueryVectorCache, dense_search, limit_faiss_threads
 from .fusion import fuse
-from .grouping import Entry, candidate_count, page, rank_entries
+from .grouping import Entry, candidate_count, rank_entries
+from .grouping import page as page_of
 from .highlight import highlight
 from .lexical.base import LexicalIndex, TooCommon, lexical_query, too_common_filter
 from .lexical.fts5 import Fts5LexicalIndex
 from .lexical.matrix import LexicalMatrix, MatrixLexicalIndex
 from .lexical.service import LexicalMatrixService
+from .operators import apply_operators
+from .ordering import article_meta, drop_undated, facet_counts, sort_entries
+from .relevance import RelevanceScorer, Retrieval
 from .request import SearchRequest, validate
 from .results import ArticleView, Hit, SearchResult
 from .tones import restore_tones as _restore_tones
@@ -69,6 +72,7 @@ class Searcher:
         self._batcher = QueryBatcher(encoder, QueryVectorCache(settings.query_cache_size))
         self.started = time.time()
         limit_faiss_threads()
+        self._relevance = RelevanceScorer.load(settings)
         self._fts = Fts5LexicalIndex(self._db)
         self._lexical = LexicalMatrixService(self.directory, settings.lexical_matrix_min_passages,
                                              lambda: self._snapshot, enabled=lexical_matrix)
@@ -155,9 +159,9 @@ class Searcher:
         waiting at that moment (one encoder call for a burst of concurrent requests)."""
         return self._batcher.vector(query)
 
-    def dense(self, req: SearchRequest, n: int, allowed: np.ndarray | None) -> Ranking:
-        """Best ``n`` passages by vector similarity among ``allowed`` ids (None: all)."""
-        return dense_search(self._snapshot.vectors, self.query_vector(req.query), n, allowed)
+    def dense(self, query: str, n: int, allowed: np.ndarray | None) -> Ranking:
+        """Best ``n`` passages by vector similarity to ``query`` among ``allowed`` ids."""
+        return dense_search(self._snapshot.vectors, self.query_vector(query), n, allowed)
 
     def _lexical_index(self) -> LexicalIndex:
         matrix = self.lexical_matrix()
@@ -173,7 +177,7 @@ class Searcher:
     def lexical(self, req: SearchRequest, n: int) -> Ranking:
         """Best ``n`` passages by BM25 for a validated request, filtered."""
         index = self._lexical_index()
-        terms = lexical_query(req.query, self._too_common_filter(index))
+        terms = lexical_query(req.ranking_query, self._too_common_filter(index))
         if terms is None:
             return []
         return index.top(terms, n, req.filters())
@@ -190,40 +194,56 @@ class Searcher:
         texts = self._db().toned_texts([pid for pid, _ in lexical[:top]])
         return _restore_tones(query, texts)
 
-    def ranked_passages(self, req: SearchRequest, n: int) -> Ranking:
-        """Passage ids with scores, best first, for a validated request."""
+    def retrieve(self, req: SearchRequest, n: int) -> Retrieval:
+        """The dense and lexical rankings of a validated request and the mode's ranking."""
+        query = req.ranking_query
         if req.mode == "lexical":
-            return self.lexical(req, n)  # filters are applied inside the lexical index
+            lexical = self.lexical(req, n)  # filters are applied inside the lexical index
+            return Retrieval(query, query, [], lexical, lexical)
         allowed = self._allowed_ids(req)
-        if has_tones(req.query):
-            dense_req = req
+        if has_tones(query):
+            dense_query = query
             lexical = self.lexical(req, n) if req.mode == "hybrid" else []
         else:
             lexical = self.lexical(req, n)
-            dense_req = replace(req, query=self.restore_tones(req.query, lexical))
-        dense = self.dense(dense_req, n, allowed)
-        if req.mode == "dense":
-            return dense
-        return self.fuse(dense, lexical)
+            dense_query = self.restore_tones(query, lexical)
+        dense = self.dense(dense_query, n, allowed)
+        ranked = dense if req.mode == "dense" else self.fuse(dense, lexical)
+        return Retrieval(query, dense_query, dense, lexical, ranked)
+
+    def ranked_passages(self, req: SearchRequest, n: int) -> Ranking:
+        """Passage ids with scores, best first, for a validated request."""
+        return self.retrieve(req, n).ranked
 
     def search(self, request: SearchRequest) -> SearchResult:
-        """Run a search: validate, retrieve, fuse, group by article, paginate, highlight."""
+        """Run a search: validate, retrieve, apply operators, score relevance and cut,
+        group by article, leave out undated articles under a date filter, count, sort,
+        paginate, highlight."""
         started = time.perf_counter()
         self.maybe_reload()
         req = self.validate(request)
         n = candidate_count(self.settings.candidates, req.offset, req.k, req.group)
-        ranked = self.ranked_passages(req, n)
         db = self._db()
+        retrieval = self.retrieve(req, n)
+        ranked = apply_operators(retrieval.ranked, req.operators, db)
+        relevance = self._relevance.score(req, retrieval, ranked, db, self._snapshot)
+        ranked = [(pid, s) for pid, s in ranked if relevance[pid] >= req.min_relevance]
         # Candidates only need their article for grouping; full rows only for the page.
-        entries = rank_entries(ranked, db.article_ids([pid for pid, _ in ranked]), req.group)
-        shown = page(entries, req.offset, req.k)
-        rows = db.passage_rows([e.passage_id for e in shown])
-        shown = [e for e in shown if e.passage_id in rows]  # deleted since the ranking
-        hits = [_hit(req.offset + i + 1, e, rows[e.passage_id], req.query)
-                for i, e in enumerate(shown)]
+        entries = rank_entries(ranked, db.article_ids([pid for pid, _ in ranked]),
+                                        req.group, relevance)
+        meta = article_meta(entries, req, db)
+        entries, undated = drop_undated(entries, req, meta)
+        facets = facet_counts(entries, meta) if req.facets else None
+        entries = sort_entries(entries, req.sort, meta)
+        page = page_of(entries, req.offset, req.k)
+        rows = db.passage_rows([e.passage_id for e in page])
+        page = [e for e in page if e.passage_id in rows]  # deleted since the ranking
+        hits = [_hit(req.offset + i + 1, e, rows[e.passage_id], req)
+                for i, e in enumerate(page)]
         took = (time.perf_counter() - started) * 1000
         return SearchResult(query=req.query, mode=req.mode, took_ms=round(took, 2),
-                            total=len(entries), results=hits)
+                            total=len(entries), results=hits, undated_excluded=undated,
+                            facets=facets)
 
     # -- articles ---------------------------------------------------------------------------
     def article(self, article_id: str) -> ArticleView:
@@ -246,10 +266,11 @@ class Searcher:
         return self._db().facets()
 
 
-def _hit(rank: int, entry: Entry, row: PassageRow, query: str) -> Hit:
-    """A result line: the passage row, its score and rank, the query's words marked."""
-    return Hit(rank=rank, score=round(entry.score, 6), passage_id=entry.passage_id,
-               text=row.text, highlighted=highlight(row.text, query), start=row.start,
+def _hit(rank: int, entry: Entry, row: PassageRow, req: SearchRequest) -> Hit:
+    """A result line: the passage row, its score, relevance and rank, the query's words marked."""
+    return Hit(rank=rank, score=round(entry.score, 6), relevance=round(entry.relevance, 4),
+               passage_id=entry.passage_id, text=row.text,
+               highlighted=highlight(row.text, req.ranking_query), start=row.start,
                end=row.end, article_id=row.article_id, title=row.title, url=row.url,
                source=row.source, published=row.published, category=row.category,
                other_matches=entry.other_matches)

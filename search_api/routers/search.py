@@ -53,7 +53,7 @@ async def retrieve(body: RetrieveBody, searcher: SearcherDep,
                    settings: SettingsDep) -> RetrieveResponse:
     if not 1 <= body.max_chars <= MAX_CHARS_LIMIT:
         raise QueryError(f"max_chars: must be between 1 and {MAX_CHARS_LIMIT}", field="max_chars")
-    req = search_request(q=body.query, k=body.k, mode=body.mode)
+    req = search_request(q=body.query, k=body.k, mode=body.mode, min_relevance=body.min_relevance)
     try:
         result = await run_search(searcher, req, settings)
     except QueryError as exc:
