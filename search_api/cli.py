@@ -69,10 +69,16 @@ def query_cmd(text: str, index_dir: Path, model: str | None, k: int, offset: int
     if as_json:
         click.echo(SearchResponse.from_result(result).model_dump_json(indent=2))
         return
+    if result.total == 0:
+        # One line, exit 0: an empty result is an answer, not an error.
+        click.echo(f"no results ({result.mode}, {result.took_ms:.0f} ms): nothing relevant "
+                   "enough; try without tones, fewer words, other filters or --min-relevance 0")
+        return
     click.echo(f"{result.total} matches ({result.mode}, {result.took_ms:.0f} ms)")
     for hit in result.results:
         meta = " · ".join(x for x in (hit.source, hit.published, hit.url or "(no url)") if x)
-        click.echo(f"\n{hit.rank}. {hit.title or '(no title)'}  [{hit.score:.4f}]\n   {meta}")
+        click.echo(f"\n{hit.rank}. {hit.title or '(no title)'}  [relevance {hit.relevance:.2f}"
+                   f" · score {hit.score:.4f}]\n   {meta}")
         snippet = hit.text if len(hit.text) <= 300 else hit.text[:300] + "…"
         click.echo(f"   {snippet}")
 
@@ -114,15 +120,24 @@ _file = click.Path(exists=True, dir_okay=False, path_type=Path)
 @click.option("--limit", type=int, default=None, help="Only the first N queries.")
 @click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Keep the evaluation index here (default: a temporary directory).")
+@click.option("--leave-out", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Index the corpus without N of its articles (fixed choice) and report how "
+                   "often their questions, nonsense and off-topic queries get no result.")
+@click.option("--min-relevance", type=click.FloatRange(0.0, 1.0), default=None,
+              help="Cut-off for the answered/abstain rates and cut nDCG@10 "
+                   "[default: VNSEARCH_MIN_RELEVANCE].")
 @model_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list, one object per mode.")
 def eval_cmd(queries: Path, more_distractors: tuple[Path, ...], corpus: Path,
              distractors: tuple[Path, ...], max_distractors: int | None,
              mode: str, toneless: bool, limit: int | None, index_dir: Path | None,
-             model: str | None, as_json: bool) -> None:
+             leave_out: int, min_relevance: float | None, model: str | None,
+             as_json: bool) -> None:
     """Measure retrieval quality (nDCG@10, MRR@10, Recall@k) on an evaluation set.
 
-    ``--distractors A B C`` and ``--distractors A --distractors B`` both work.
+    nDCG@10 etc. rank every candidate (no cut); ``cut nDCG@10`` and ``answered`` apply
+    ``min_relevance`` as a search would. ``--distractors A B C`` and
+    ``--distractors A --distractors B`` both work.
     """
     from .evaluation import format_table, run_eval
 
@@ -134,11 +149,44 @@ def eval_cmd(queries: Path, more_distractors: tuple[Path, ...], corpus: Path,
     modes = list(SEARCH_MODES) if mode == "all" else [mode]
     rows = run_eval(queries, corpus, list(distractors), settings, modes=modes, toneless=toneless,
                     max_distractors=max_distractors, limit=limit, index_dir=index_dir,
-                    progress=not as_json)
+                    progress=not as_json, leave_out=leave_out, min_relevance=min_relevance)
     if as_json:
         click.echo(json.dumps([r.as_json() for r in rows], indent=2))
     else:
         click.echo(format_table(rows))
+
+
+_EVAL_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "eval"
+
+
+@main.command("calibrate")
+@click.option("--eval-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=_EVAL_DIR, show_default=True,
+              help="Evaluation sets: <name>.jsonl + <name>.corpus.jsonl.")
+@click.option("--set", "names", multiple=True, default=("vinewsqa-dev", "vicoqa-turn1"),
+              show_default=True, help="Evaluation set name (repeatable).")
+@click.option("--leave-out-fraction", type=click.FloatRange(0.0, 0.9), default=0.2,
+              show_default=True, help="Share of each corpus left out of its index.")
+@click.option("--limit", type=int, default=None, help="Only the first N queries of each set.")
+@click.option("--index-root", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Keep the indexes here (default: a temporary directory).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Model file to write [default: the one shipped in the package].")
+@model_option
+def calibrate_cmd(eval_dir: Path, names: tuple[str, ...], leave_out_fraction: float,
+                  limit: int | None, index_root: Path | None, out: Path | None,
+                  model: str | None) -> None:
+    """Refit the relevance model on evaluation sets and write it (README, "Relevance")."""
+    import tempfile
+
+    from .calibration import run_calibration
+    from .retrieval.relevance import MODEL_PATH
+
+    settings = settings_from(model=model)
+    with tempfile.TemporaryDirectory(prefix="vnsearch-calibrate-") as tmp:
+        report = run_calibration(eval_dir, list(names), settings, index_root or Path(tmp),
+                                 out or MODEL_PATH, leave_out_fraction, limit)
+    click.echo(report)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -18,17 +18,19 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from indexer.article import Article
 from indexer.cleaning import normalize_unicode
 from indexer.encoders import Encoder, create_encoder
+from indexer.errors import InputError, QueryError
 from indexer.settings import Settings
 from indexer.vietnamese import fold
 
 from indexer.db import IndexDB
 
+from .abstention import OFF_TOPIC, leave_out_ids, nonsense_queries
 from .retrieval import SearchRequest, Searcher
 from .retrieval.dense import QueryVectorCache
 from .retrieval.request import normalize_query
@@ -46,7 +48,7 @@ class EvalQuery:
 
 @dataclass
 class EvalRow:
-    """Metrics of one mode."""
+    """Metrics of one mode (article metrics over the answerable queries)."""
 
     mode: str
     ndcg10: float
@@ -58,15 +60,34 @@ class EvalRow:
     queries: int
     qps: float
     toneless: bool = False
+    #: The cut-off applied for the rates below and ``ndcg10_cut``.
+    min_relevance: float = 0.0
+    #: nDCG@10 of the answerable queries once hits under ``min_relevance`` are cut.
+    ndcg10_cut: float | None = None
+    #: Answerable queries that kept at least one result at ``min_relevance``.
+    answered_rate: float | None = None
+    #: Queries whose article was left out (``--leave-out``) that got 0 results.
+    abstain_rate: float | None = None
+    #: Nonsense strings / off-topic questions that got 0 results (with ``--leave-out``).
+    nonsense_abstain_rate: float | None = None
+    offtopic_abstain_rate: float | None = None
+    left_out_queries: int = 0
 
     def as_json(self) -> dict:
         """The row as ``vnsearch eval --json`` prints it (metrics rounded to 4 places)."""
+        def r4(x: float | None) -> float | None:
+            return None if x is None else round(x, 4)
+
         return {"mode": self.mode, "ndcg@10": round(self.ndcg10, 4), "mrr@10": round(self.mrr10, 4),
                 "recall@1": round(self.recall1, 4), "recall@10": round(self.recall10, 4),
                 "recall@100": round(self.recall100, 4),
-                "passage_recall@10": None if self.passage_recall10 is None
-                else round(self.passage_recall10, 4),
-                "queries": self.queries, "qps": round(self.qps, 2), "toneless": self.toneless}
+                "passage_recall@10": r4(self.passage_recall10),
+                "queries": self.queries, "qps": round(self.qps, 2), "toneless": self.toneless,
+                "min_relevance": self.min_relevance, "ndcg@10_cut": r4(self.ndcg10_cut),
+                "answered_rate": r4(self.answered_rate), "abstain_rate": r4(self.abstain_rate),
+                "nonsense_abstain_rate": r4(self.nonsense_abstain_rate),
+                "offtopic_abstain_rate": r4(self.offtopic_abstain_rate),
+                "left_out_queries": self.left_out_queries}
 
 
 def load_queries(path: Path, limit: int | None = None) -> list[EvalQuery]:
@@ -171,13 +192,21 @@ def _all_answer_passages(db: IndexDB, queries: list[EvalQuery], external: dict[s
 def run_eval(queries_path: Path, corpus_path: Path, distractors: list[Path], settings: Settings,
              modes: list[str], toneless: bool = False, max_distractors: int | None = None,
              limit: int | None = None, index_dir: Path | None = None,
-             progress: bool = True, encoder: Encoder | None = None) -> list[EvalRow]:
-    """Build (or reuse) the evaluation index and measure every mode."""
+             progress: bool = True, encoder: Encoder | None = None, leave_out: int = 0,
+             min_relevance: float | None = None) -> list[EvalRow]:
+    """Build (or reuse) the evaluation index and measure every mode.
+
+    ``leave_out``: index the corpus without that many of its articles (chosen by
+    :func:`.abstention.leave_out_ids`); their questions then measure abstention, and the
+    nonsense and off-topic queries of :mod:`.abstention` are asked too.
+    ``min_relevance``: the cut-off for the rates and ``ndcg10_cut`` (default: the setting).
+    """
     from indexer.writer import index_articles
 
     encoder = encoder or create_encoder(settings)
     queries = load_queries(queries_path, limit)
     raw_texts = {a.id: a.text for a in corpus_articles(corpus_path)}
+    left_out = leave_out_ids(raw_texts, leave_out)
     tmp = None
     if index_dir is None:
         tmp = tempfile.TemporaryDirectory(prefix="vnsearch-eval-")
@@ -191,7 +220,7 @@ def run_eval(queries_path: Path, corpus_path: Path, distractors: list[Path], set
         started = time.perf_counter()
 
         def articles() -> Iterator[Article]:
-            yield from corpus_articles(corpus_path)
+            yield from (a for a in corpus_articles(corpus_path) if a.id not in left_out)
             if distractors:
                 yield from distractor_articles(distractors, max_distractors)
 
@@ -202,7 +231,8 @@ def run_eval(queries_path: Path, corpus_path: Path, distractors: list[Path], set
         searcher = Searcher(index_dir, settings, encoder)
         searcher.wait_for_lexical()  # measure what the service serves once warm
         try:
-            return _measure(searcher, queries, raw_texts, modes, toneless, log)
+            plan = EvalPlan(queries, raw_texts, toneless, left_out, min_relevance)
+            return _measure(searcher, plan, modes, log)
         finally:
             searcher.close()
     finally:
@@ -210,75 +240,172 @@ def run_eval(queries_path: Path, corpus_path: Path, distractors: list[Path], set
             tmp.cleanup()
 
 
-def _measure(searcher: Searcher, queries: list[EvalQuery], raw_texts: dict[str, str],
-             modes: list[str], toneless: bool, log: Callable[[str], None]) -> list[EvalRow]:
+@dataclass
+class EvalPlan:
+    """What one evaluation asks: the queries, the corpus texts, and the leave-out."""
+
+    queries: list[EvalQuery]
+    raw_texts: dict[str, str]
+    toneless: bool = False
+    left_out: set[str] = field(default_factory=set)
+    min_relevance: float | None = None
+
+
+# Relevance is scored on the head of the ranking only: it is non-increasing, so once the
+# head all passes, so does the rest as far as the top-10 articles are concerned.
+RELEVANCE_DEPTH = 100
+
+
+def ranked_with_cut(searcher: Searcher, req: SearchRequest,
+                    n: int) -> tuple[list[tuple[int, float]], int]:
+    """The ranked passages of a validated request and how many of them pass its
+    ``min_relevance`` (a prefix: relevance never rises down the ranking)."""
+    retrieval = searcher.retrieve(req, n)
+    ranked = retrieval.ranked
+    head = ranked[:RELEVANCE_DEPTH]
+    relevance = searcher.relevance(req, retrieval, head)
+    kept = sum(1 for pid, _ in head if relevance[pid] >= (req.min_relevance or 0.0))
+    return ranked, (len(ranked) if kept == len(head) else kept)
+
+
+def _article_ranking(ranked: list[tuple[int, float]], passage_article: dict[int, str]) -> list[str]:
+    """Articles in the order of their best passage in ``ranked``."""
+    ranking: dict[str, None] = {}
+    for pid, _ in ranked:
+        art = passage_article.get(pid)
+        if art is not None:
+            ranking.setdefault(art, None)
+    return list(ranking)
+
+
+def encode_all(searcher: Searcher, texts: list[str]) -> float:
+    """Put the vectors of ``texts`` in the searcher's LRU in batches; the seconds it took."""
+    t0 = time.perf_counter()
+    searcher.query_cache = QueryVectorCache(len(texts) + 16)
+    unique = list(dict.fromkeys(normalize_query(t) for t in texts if normalize_query(t)))
+    for start in range(0, len(unique), 64):
+        batch = unique[start:start + 64]
+        for text, vector in zip(batch, searcher.encoder.encode_queries(batch)):
+            searcher.query_cache.put(text, vector)
+    return time.perf_counter() - t0
+
+
+def _abstained(searcher: Searcher, texts: list[str], mode: str,
+               min_relevance: float | None) -> float:
+    """Share of ``texts`` that get no result at ``min_relevance``."""
+    empty = 0
+    for text in texts:
+        try:
+            req = searcher.validate(SearchRequest(query=text, k=10, mode=mode,
+                                                  min_relevance=min_relevance))
+            _, kept = ranked_with_cut(searcher, req, 300)
+        except QueryError:  # nothing searchable in it: no results
+            kept = 0
+        empty += kept == 0
+    return empty / len(texts) if texts else 0.0
+
+
+def _measure(searcher: Searcher, plan: EvalPlan, modes: list[str],
+             log: Callable[[str], None]) -> list[EvalRow]:
     """Run every query in every mode through the searcher's public API and score them."""
     with IndexDB(searcher.directory, readonly=True) as db:
         external = db.external_ids()
+        if plan.left_out & set(external):
+            raise InputError("the --index directory holds left-out articles: "
+                             "use a fresh directory for each --leave-out")
         passage_article = db.passage_articles()
-        answer_passages = _all_answer_passages(db, queries, external, raw_texts)
-    texts = [fold(q.query) if toneless else q.query for q in queries]
-    normalised = [normalize_query(t) for t in texts]
-
-    t0 = time.perf_counter()
-    searcher.query_cache = QueryVectorCache(len(queries) + 16)
+        answer_passages = _all_answer_passages(db, plan.queries, external, plan.raw_texts)
+    texts = [fold(q.query) if plan.toneless else q.query for q in plan.queries]
+    extra = nonsense_queries() + OFF_TOPIC if plan.left_out else []
+    extra = [fold(t) for t in extra] if plan.toneless else extra
     needs_vectors = any(m in ("dense", "hybrid") for m in modes)
-    if needs_vectors:
-        unique = list(dict.fromkeys(t for t in normalised if t))
-        for start in range(0, len(unique), 64):
-            batch = unique[start:start + 64]
-            for text, vector in zip(batch, searcher.encoder.encode_queries(batch)):
-                searcher.query_cache.put(text, vector)
-    encode_s = time.perf_counter() - t0
-    log(f"queries: {len(queries)} encoded in {encode_s:.1f} s")
-
-    rows: list[EvalRow] = []
+    encode_s = encode_all(searcher, texts + extra) if needs_vectors else 0.0
+    log(f"queries: {len(texts) + len(extra)} encoded in {encode_s:.1f} s")
+    context = (external, passage_article, answer_passages)
+    rows = []
     for mode in modes:
-        sums = {"ndcg10": 0.0, "mrr10": 0.0, "recall1": 0.0, "recall10": 0.0, "recall100": 0.0}
-        p_hits, p_total = 0.0, 0
         t1 = time.perf_counter()
-        for q, text in zip(queries, texts):
-            relevant = {external[r] for r in q.relevant if r in external}
-            if not relevant:
-                continue
-            try:
-                req = searcher.validate(SearchRequest(query=text, k=10, mode=mode))
-                ranked = searcher.ranked_passages(req, 300)
-            except Exception:  # an unsearchable query (e.g. only punctuation) scores 0
-                ranked = []
-            ranking: list[str] = []
-            seen: set[str] = set()
-            for pid, _ in ranked:
-                art = passage_article.get(pid)
-                if art is not None and art not in seen:
-                    seen.add(art)
-                    ranking.append(art)
-            for key, value in article_metrics(ranking, relevant).items():
-                sums[key] += value
-            wanted = answer_passages[q.qid]
-            if wanted:
-                top = {pid for pid, _ in ranked[:10]}
-                p_hits += 1.0 if top & wanted else 0.0
-                p_total += 1
+        row = _measure_mode(searcher, plan, texts, mode, context)
         search_s = time.perf_counter() - t1
-        n = len(queries)
-        rows.append(EvalRow(mode=mode, ndcg10=sums["ndcg10"] / n, mrr10=sums["mrr10"] / n,
-                            recall1=sums["recall1"] / n, recall10=sums["recall10"] / n,
-                            recall100=sums["recall100"] / n,
-                            passage_recall10=(p_hits / p_total) if p_total else None,
-                            queries=n, qps=n / (search_s + (encode_s if mode != "lexical" else 0.0)),
-                            toneless=toneless))
+        row.qps = len(texts) / (search_s + (encode_s if mode != "lexical" else 0.0))
+        if plan.left_out:
+            n_nonsense = len(nonsense_queries())
+            row.nonsense_abstain_rate = _abstained(searcher, extra[:n_nonsense], mode,
+                                                   plan.min_relevance)
+            row.offtopic_abstain_rate = _abstained(searcher, extra[n_nonsense:], mode,
+                                                   plan.min_relevance)
+        rows.append(row)
         log(f"{mode}: done in {search_s:.1f} s")
     return rows
 
 
+def _measure_mode(searcher: Searcher, plan: EvalPlan, texts: list[str], mode: str,
+                  context: tuple[dict[str, str], dict[int, str], dict[str, set[int]]]) -> EvalRow:
+    """The metrics of one mode (``qps`` is filled in by the caller)."""
+    external, passage_article, answer_passages = context
+    sums = {"ndcg10": 0.0, "mrr10": 0.0, "recall1": 0.0, "recall10": 0.0, "recall100": 0.0}
+    p_hits, p_total, cut_sum, answered, answerable, abstained, unanswerable = 0.0, 0, 0.0, 0, 0, 0, 0
+    min_relevance = 0.0
+    for q, text in zip(plan.queries, texts):
+        relevant = {external[r] for r in q.relevant if r in external}
+        try:
+            req = searcher.validate(SearchRequest(query=text, k=10, mode=mode,
+                                                  min_relevance=plan.min_relevance))
+            min_relevance = req.min_relevance or 0.0
+            ranked, kept = ranked_with_cut(searcher, req, 300)
+        except Exception:  # an unsearchable query (e.g. only punctuation) scores 0
+            ranked, kept = [], 0
+        if not relevant:
+            if all(r in plan.left_out for r in q.relevant):
+                unanswerable += 1
+                abstained += kept == 0
+            continue
+        answerable += 1
+        answered += kept > 0
+        ranking = _article_ranking(ranked, passage_article)
+        for key, value in article_metrics(ranking, relevant).items():
+            sums[key] += value
+        cut_sum += article_metrics(_article_ranking(ranked[:kept], passage_article),
+                                   relevant)["ndcg10"]
+        wanted = answer_passages[q.qid]
+        if wanted:
+            p_hits += 1.0 if {pid for pid, _ in ranked[:10]} & wanted else 0.0
+            p_total += 1
+    n = max(len(plan.queries) - unanswerable, 1)
+    return EvalRow(mode=mode, ndcg10=sums["ndcg10"] / n, mrr10=sums["mrr10"] / n,
+                   recall1=sums["recall1"] / n, recall10=sums["recall10"] / n,
+                   recall100=sums["recall100"] / n,
+                   passage_recall10=(p_hits / p_total) if p_total else None,
+                   queries=n, qps=0.0, toneless=plan.toneless, min_relevance=min_relevance,
+                   ndcg10_cut=cut_sum / n, answered_rate=answered / max(answerable, 1),
+                   abstain_rate=(abstained / unanswerable) if plan.left_out else None,
+                   left_out_queries=unanswerable)
+
+
 def format_table(rows: list[EvalRow]) -> str:
-    """The rows as a Markdown table (what ``vnsearch eval`` prints)."""
-    head = "| mode | toneless | nDCG@10 | MRR@10 | R@1 | R@10 | R@100 | passage R@10 | queries | q/s |"
-    lines = [head, "|" + "---|" * 10]
+    """The rows as a Markdown table (what ``vnsearch eval`` prints).
+
+    ``cut nDCG@10`` and ``answered`` apply ``min_relevance``; the abstention columns
+    appear with ``--leave-out``.
+    """
+    leave_out = any(r.abstain_rate is not None for r in rows)
+    head = ("| mode | toneless | nDCG@10 | MRR@10 | R@1 | R@10 | R@100 | passage R@10 | queries "
+            "| q/s | min_rel | cut nDCG@10 | answered |")
+    if leave_out:
+        head += " abstain left-out | abstain nonsense | abstain off-topic |"
+    lines = [head, "|" + "---|" * head.count(" |")]
+
+    def pct(x: float | None) -> str:
+        return "–" if x is None else f"{100 * x:.1f}%"
+
     for r in rows:
         p = "–" if r.passage_recall10 is None else f"{r.passage_recall10:.3f}"
-        lines.append(f"| {r.mode} | {'yes' if r.toneless else 'no'} | {r.ndcg10:.3f} | {r.mrr10:.3f} | "
-                     f"{r.recall1:.3f} | {r.recall10:.3f} | {r.recall100:.3f} | {p} | {r.queries} | "
-                     f"{r.qps:.1f} |")
+        cut = "–" if r.ndcg10_cut is None else f"{r.ndcg10_cut:.3f}"
+        line = (f"| {r.mode} | {'yes' if r.toneless else 'no'} | {r.ndcg10:.3f} | {r.mrr10:.3f} | "
+                f"{r.recall1:.3f} | {r.recall10:.3f} | {r.recall100:.3f} | {p} | {r.queries} | "
+                f"{r.qps:.1f} | {r.min_relevance:.2f} | {cut} | {pct(r.answered_rate)} |")
+        if leave_out:
+            line += (f" {pct(r.abstain_rate)} ({r.left_out_queries} q) | "
+                     f"{pct(r.nonsense_abstain_rate)} | {pct(r.offtopic_abstain_rate)} |")
+        lines.append(line)
     return "\n".join(lines)

@@ -54,6 +54,10 @@ class HitModel(BaseModel):
     relevance: float = Field(description="Calibrated probability (0-1) that this passage answers "
                                          "the query; comparable across queries. `score` is the "
                                          "per-query ranking score.")
+    other_passage_ids: list[int] = Field(default_factory=list,
+                                         description="Ids of the article's other matching "
+                                                     "passages (`other_matches` of them), best "
+                                                     "first; `/articles/{id}` gives their offsets.")
 
     @classmethod
     def from_hit(cls, hit: Hit) -> "HitModel":

@@ -3,7 +3,12 @@
 A real uvicorn server runs the app over the session's demo index (seed article + 300 Dân trí
 articles, real model) on a free 127.0.0.1 port in a background thread. The page is loaded
 from it and used like a journalist would: search, filter by outlet, open the whole article,
-a query without hits, and an XSS attempt. A screenshot goes to /tmp/vnsearch-page.png.
+a query without hits (and its hints), date sort, the counts by outlet/category/year, the
+relevance bars, the article opened at its other matching passages, and an XSS attempt.
+Screenshots go to /tmp/shots/*.png.
+
+Assertions are about the API's contract (what the page shows equals what ``/search``
+returns), not about any particular ranking, relevance model or data.
 
 Needs ``apt-get install -y chromium`` and ``pip install playwright`` (never
 ``playwright install``: the browser is Debian's). Without them the tests skip, except when
@@ -17,12 +22,14 @@ import socket
 import threading
 import time
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
 
 CHROMIUM = Path(os.environ.get("VNSEARCH_CHROMIUM", "/usr/bin/chromium"))
-SCREENSHOT = Path("/tmp/vnsearch-page.png")
+SHOTS = Path(os.environ.get("VNSEARCH_SHOTS", "/tmp/shots"))
+SCREENSHOT = SHOTS / "vnsearch-page.png"
+QUERY = "thi hành án dân sự Gia Lai"
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
                  "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
@@ -150,6 +157,21 @@ def search(pg, text: str) -> str:
     return wait_search(pg, before)
 
 
+def api(server: str, **params) -> dict:
+    """GET /search (or another path via ``path=``) on the test server, as JSON."""
+    import json
+    import urllib.request
+
+    path = params.pop("path", "/search")
+    with urllib.request.urlopen(f"{server}{path}?{urlencode(params)}") as resp:
+        return json.load(resp)
+
+
+def shot(pg, name: str, **kw) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    pg.screenshot(path=str(SHOTS / name), **kw)
+
+
 def test_search_highlights_and_screenshot(page, server):
     page.goto(server + "/")
     assert page.title()
@@ -169,6 +191,17 @@ def test_search_highlights_and_screenshot(page, server):
     assert link.get_attribute("target") == "_blank"
     assert "noopener" in link.get_attribute("rel")
     assert link.get_attribute("href").startswith("http")
+    # each hit shows the API's calibrated relevance as a bar and a percentage
+    data = api(server, q=QUERY, k=10)
+    rel = page.locator("#results .relevance").evaluate_all("els => els.map(e => +e.dataset.value)")
+    assert rel == [h["relevance"] for h in data["results"]]
+    labels = page.locator("#results .rel-label").all_inner_texts()
+    assert labels == [f"{round(h['relevance'] * 100)}%" for h in data["results"]]
+    # the query operators are documented on the page, tied to the search box
+    help_text = page.inner_text("#q-help")
+    assert '"cụm từ"' in help_text and "-từ" in help_text and '-"cụm từ"' in help_text
+    assert page.get_attribute("#q", "aria-describedby") == "q-help"
+    SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=True)
 
 
@@ -252,24 +285,191 @@ def test_view_whole_article(page, server):
     assert focus.count() == 1
     assert " ".join(focus.inner_text().split()) == " ".join(passage.split())
 
-    page.screenshot(path=str(SCREENSHOT.with_name("vnsearch-article.png")))
+    shot(page, "vnsearch-article.png")
     page.click("#article-close")
     page.wait_for_selector("#article", state="hidden")
 
 
 def test_no_hits_shows_empty_message(page, server):
+    nonsense = "zzzqqqxxx"
+    # with the default threshold nothing is relevant to nonsense; without a relevance model
+    # dense retrieval always finds neighbours, so fall back to words that must match
+    mode = "hybrid" if api(server, q=nonsense)["total"] == 0 else "lexical"
+    assert api(server, q=nonsense, mode=mode)["total"] == 0
     page.goto(server + "/")
-    state = search(page, "zzzqqqxxx")
-    if state != "empty":  # dense retrieval always finds neighbours; words must not match
-        state = None
-        page.select_option("#mode", "lexical")
-        before = searches_done(page)
-        page.click("#search-form button[type=submit]")
-        state = wait_search(page, before)
-    assert state == "empty"
+    page.select_option("#mode", mode)
+    assert search(page, nonsense) == "empty"
     assert page.is_visible("#empty")
-    assert page.inner_text("#empty") == "Không tìm thấy kết quả"
+    assert page.inner_text("#empty .empty-title") == "Không tìm thấy kết quả phù hợp"
+    hints = page.inner_text("#empty-hints")
+    assert "gõ có dấu" in hints          # the query has no tones
+    assert "từ khác" in hints
+    assert "bộ lọc" not in hints.lower()  # no filter is set
     assert page.locator("#results .result").count() == 0
+    assert not page.is_visible("#pager")
+    assert not page.is_visible("#facets")
+    assert page.inner_text("#total").startswith("Tìm thấy 0 kết quả")
+    shot(page, "empty.png")
+
+
+def test_empty_with_filters_suggests_removing_them(page, server):
+    sources = api(server, path="/facets")["sources"]
+    src = next(s for s in sources if "gia lai" in s.lower())
+    page.goto(server + "/?" + urlencode({"q": "zzzqqqxxx", "mode": "lexical", "source": src}))
+    assert wait_search(page, 0) == "empty"
+    hints = page.inner_text("#empty-hints")
+    assert "bộ lọc" in hints.lower()
+    shot(page, "empty-filters.png")
+    before = searches_done(page)
+    page.click("[data-testid=empty-clear-filters]")
+    assert wait_search(page, before) == "empty"
+    assert "source" not in parse_qs(urlparse(page.url).query)
+    assert page.input_value("#source") == ""
+    assert "bộ lọc" not in page.inner_text("#empty-hints").lower()
+
+
+def test_sort_newest(page, server):
+    page.goto(server + "/")
+    assert search(page, QUERY) == "done"
+    before = searches_done(page)
+    page.select_option("#sort", "newest")   # a change re-runs the search
+    assert wait_search(page, before) == "done"
+    assert parse_qs(urlparse(page.url).query)["sort"] == ["newest"]
+    shown = page.locator("#results .result").evaluate_all(
+        "els => els.map(e => [e.dataset.articleId, e.dataset.published])")
+    data = api(server, q=QUERY, sort="newest", k=10)
+    assert [a for a, _ in shown] == [h["article_id"] for h in data["results"]]
+    dates = [d for _, d in shown]
+    dated = [d for d in dates if d]
+    assert dated == sorted(dated, reverse=True), dates       # newest first
+    assert dates == dated + [""] * (len(dates) - len(dated))  # undated last
+    shot(page, "sorted-newest.png", full_page=True)
+    # the sort is part of the shared URL
+    page.goto(server + "/?" + urlencode({"q": QUERY, "sort": "oldest"}))
+    assert wait_search(page, 0) == "done"
+    assert page.input_value("#sort") == "oldest"
+
+
+def _facets_on_page(pg) -> dict:
+    return pg.evaluate("""() => {
+        const out = {};
+        for (const g of document.querySelectorAll('#facets .facet-group')) {
+            out[g.dataset.kind] = [...g.querySelectorAll('button[data-count]')]
+                .map(b => [b.dataset.value, +b.dataset.count]);
+        }
+        return out; }""")
+
+
+def test_facet_counts_match_api(page, server):
+    page.goto(server + "/")
+    assert search(page, QUERY) == "done"
+    facets = api(server, q=QUERY, k=10, facets="true")["facets"]
+    want = {kind: [[str(f["value"] if f["value"] is not None else ""), f["count"]]
+                   for f in items]
+            for kind, items in (facets or {}).items() if items}
+    shown = _facets_on_page(page)
+    if "year" in want:  # the chart runs in time order
+        want["year"] = sorted(want["year"])
+    assert shown == want
+    assert page.is_visible("#facets") == bool(want)
+    shot(page, "facets.png", full_page=True)
+    sources = [v for v, _ in want.get("source", []) if v]
+    if sources:  # a click on a count applies that filter
+        before = searches_done(page)
+        page.click(f"#facets button[data-testid=facet-source][data-value='{sources[-1]}']")
+        assert wait_search(page, before) == "done"
+        assert parse_qs(urlparse(page.url).query)["source"] == [sources[-1]]
+        assert set(page.locator("#results .result-source").all_inner_texts()) == {sources[-1]}
+
+
+def test_facets_chart_and_relevance_render(page, server):
+    """The page's side of the contract, on a controlled answer: real hits with facets and
+    relevances filled in, whatever the server computes today."""
+    facets = {"source": [{"value": "Dân trí (dantri.com.vn)", "count": 42},
+                         {"value": "Báo Gia Lai", "count": 1}],
+              "category": [{"value": f"Mục {i}", "count": 20 - i} for i in range(10)]
+              + [{"value": None, "count": 1}],
+              "year": [{"value": "2021", "count": 40}, {"value": "2019", "count": 2},
+                       {"value": "2025", "count": 1}]}
+
+    def answer(route):
+        resp = route.fetch()
+        data = resp.json()
+        for i, hit in enumerate(data["results"]):
+            hit["relevance"] = round(0.9 - 0.1 * i, 2)
+        data["facets"] = facets
+        data["undated_excluded"] = 3
+        route.fulfill(response=resp, json=data)
+
+    page.route("**/search?*", answer)
+    page.goto(server + "/?" + urlencode({"q": QUERY}))
+    assert wait_search(page, 0) == "done"
+    assert _facets_on_page(page) == {
+        "source": [[f["value"], f["count"]] for f in facets["source"]],
+        "category": [[f["value"] or "", f["count"]] for f in facets["category"]],
+        "year": [["2019", 2], ["2021", 40], ["2025", 1]]}
+    # 8 categories shown, the rest behind "Xem tất cả"; the unnamed one cannot be a filter
+    assert page.locator("#facets [data-kind=category] li:visible").count() == 8
+    page.click("#facets .facet-more")
+    assert page.locator("#facets [data-kind=category] li:visible").count() == 11
+    assert page.is_disabled("#facets button[data-testid=facet-category][data-value='']")
+    levels = page.locator("#results .relevance").evaluate_all("els => els.map(e => e.dataset.level)")
+    assert levels[0] == "high" and levels[-1] == "low"
+    assert "3 bài không ghi ngày" in page.inner_text("#total")
+    shot(page, "facets-chart.png", full_page=True)
+    # a year bar filters to that year (the demo's Dân trí articles are from 2021); pressed
+    # again, it removes the filter
+    before = searches_done(page)
+    page.click("#facets .year-bar[data-value='2021']")
+    assert wait_search(page, before) == "done"
+    q = parse_qs(urlparse(page.url).query)
+    assert (q["date_from"], q["date_to"]) == (["2021-01-01"], ["2021-12-31"])
+    assert page.get_attribute("#facets .year-bar[data-value='2021']", "aria-pressed") == "true"
+    before = searches_done(page)
+    page.click("#facets .year-bar[data-value='2021']")
+    wait_search(page, before)
+    assert "date_from" not in parse_qs(urlparse(page.url).query)
+
+
+def test_pager_hidden_on_one_page(page, server):
+    sources = api(server, path="/facets")["sources"]
+    src = next(s for s in sources if "gia lai" in s.lower())
+    total = api(server, q="thi hành án", source=src)["total"]
+    assert 1 <= total <= 10
+    page.goto(server + "/?" + urlencode({"q": "thi hành án", "source": src}))
+    assert wait_search(page, 0) == "done"
+    assert page.locator("#results .result").count() == total
+    assert not page.is_visible("#pager")
+
+
+def test_other_passages_open_the_article_there(page, server):
+    data = api(server, q=QUERY, k=10)
+    hit = next(h for h in data["results"] if h["other_matches"] > 0)
+    assert len(hit["other_passage_ids"]) == hit["other_matches"]
+    page.goto(server + "/?" + urlencode({"q": QUERY}))
+    assert wait_search(page, 0) == "done"
+    card = page.locator(f"#results .result[data-passage-id='{hit['passage_id']}']")
+    button = card.locator("[data-testid=other-matches]")
+    assert button.inner_text() == f"+{hit['other_matches']} đoạn khác khớp"
+    button.click()
+    page.wait_for_selector("#article[data-state=done]")
+    marked = page.locator("#article-text mark.other-passage").evaluate_all(
+        "els => [...new Set(els.map(e => +e.dataset.passageId))]")
+    assert sorted(marked) == sorted(hit["other_passage_ids"])
+    assert page.locator("#article-text mark.focus-passage").count() == 1
+    # opened at the best other passage, with a way to step through all of them
+    current = page.locator("#article-text mark.current").first
+    assert current.get_attribute("data-passage-id") == str(hit["other_passage_ids"][0])
+    assert current.is_visible()
+    n = hit["other_matches"] + 1
+    assert page.inner_text("#article-nav-info").endswith(f"/ {n}")
+    shot(page, "article-other-passages.png")
+    before = page.inner_text("#article-nav-info")
+    step = "#article-next" if not page.is_disabled("#article-next") else "#article-prev"
+    page.click(step)
+    assert page.inner_text("#article-nav-info") != before
+    page.click("#article-close")
+    page.wait_for_selector("#article", state="hidden")
 
 
 def test_xss_query_is_inert(page, server):
@@ -297,4 +497,4 @@ def test_narrow_viewport(page, server):
     assert search(page, "thi hành án dân sự Gia Lai") == "done", getattr(page, "error_text", "")
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= 360, f"page scrolls sideways at 360px ({width}px wide)"
-    page.screenshot(path=str(SCREENSHOT.with_name("vnsearch-page-narrow.png")), full_page=False)
+    shot(page, "vnsearch-page-narrow.png")

@@ -1,8 +1,8 @@
 """The index database: the one owner of every SQL statement on ``store.sqlite``."""
 
 from .database import SCHEMA, IndexDB
-from .records import (ArticleRecord, FtsRow, IntegrityReport, MetadataFilter, PassageRow,
+from .records import (ArticleMeta, ArticleRecord, FtsRow, IntegrityReport, MetadataFilter, PassageRow,
                       PassageSpan, StoredArticle)
 
-__all__ = ["SCHEMA", "IndexDB", "ArticleRecord", "FtsRow", "IntegrityReport", "MetadataFilter",
+__all__ = ["SCHEMA", "IndexDB", "ArticleMeta", "ArticleRecord", "FtsRow", "IntegrityReport", "MetadataFilter",
            "PassageRow", "PassageSpan", "StoredArticle"]

@@ -12,12 +12,14 @@ from typing import Any
 
 import numpy as np
 
-from .records import (ArticleRecord, FtsRow, IntegrityReport, MetadataFilter, PassageRow,
-                      PassageSpan)
+from .records import (ArticleMeta, ArticleRecord, FtsRow, IntegrityReport, MetadataFilter,
+                      PassageRow, PassageSpan)
 
 # SQLite's default limit on bound parameters is 999 in old builds: stay well below it.
 IN_CHUNK = 500
 FACET_LIMIT = 200
+# SQL twin of ``records.ArticleMeta.day``: ``published`` starts with a YYYY-MM-DD date.
+DATED_SQL = "coalesce(a.published, '') GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*'"
 
 
 def filter_sql(filt: MetadataFilter) -> tuple[str, list[Any]]:
@@ -30,12 +32,19 @@ def filter_sql(filt: MetadataFilter) -> tuple[str, list[Any]]:
     if filt.category:
         clauses.append("a.category = ?")
         params.append(filt.category)
+    dates: list[str] = []
     if filt.date_from:
-        clauses.append("substr(a.published, 1, 10) >= ?")
+        dates.append("substr(a.published, 1, 10) >= ?")
         params.append(filt.date_from)
     if filt.date_to:
-        clauses.append("substr(a.published, 1, 10) <= ?")
+        dates.append("substr(a.published, 1, 10) <= ?")
         params.append(filt.date_to)
+    if dates:
+        # A range admits dated articles only ('' <= date_to would let empty dates in);
+        # with keep_undated, undated ones pass too and the searcher counts and drops them.
+        in_range = " AND ".join([DATED_SQL, *dates])
+        clauses.append(f"(NOT {DATED_SQL} OR ({in_range}))" if filt.keep_undated
+                       else in_range)
     return " AND ".join(clauses), params
 
 
@@ -128,20 +137,27 @@ class StoreReads:
             params).fetchall()
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
-    def fts_search(self, match: str, filt: MetadataFilter, n: int) -> list[tuple[int, float]]:
-        """Best ``n`` (passage id, BM25 score) for an FTS5 MATCH expression, filtered."""
+    def fts_search(self, match: str, filt: MetadataFilter, n: int,
+                   weights: Sequence[float] | None = None) -> list[tuple[int, float]]:
+        """Best ``n`` (passage id, BM25 score) for an FTS5 MATCH expression, filtered.
+
+        ``weights``: bm25()'s per-column weights in the table's column order (default 1).
+        """
         where, params = filter_sql(filt)
+        # bm25() takes its column weights as arguments after the table name.
+        ws = [float(w) for w in weights or ()]
+        bm25 = "bm25(passages_fts" + ", ?" * len(ws) + ")"
         if where:
-            sql = ("SELECT f.rowid, -bm25(passages_fts) AS s FROM passages_fts f "
+            sql = (f"SELECT f.rowid, -{bm25} AS s FROM passages_fts f "
                    "JOIN passages p ON p.id = f.rowid JOIN articles a ON a.id = p.article_id "
-                   f"WHERE passages_fts MATCH ? AND {where} ORDER BY bm25(passages_fts) "
+                   f"WHERE passages_fts MATCH ? AND {where} ORDER BY {bm25} "
                    "LIMIT ?")
-            rows = self.conn.execute(sql, [match, *params, n]).fetchall()
+            rows = self.conn.execute(sql, [*ws, match, *params, *ws, n]).fetchall()
         else:
             rows = self.conn.execute(
-                "SELECT rowid, -bm25(passages_fts) FROM passages_fts "
-                "WHERE passages_fts MATCH ? ORDER BY bm25(passages_fts) LIMIT ?",
-                (match, n)).fetchall()
+                f"SELECT rowid, -{bm25} FROM passages_fts "
+                f"WHERE passages_fts MATCH ? ORDER BY {bm25} LIMIT ?",
+                (*ws, match, *ws, n)).fetchall()
         return [(int(r[0]), float(r[1])) for r in rows]
 
     def fts_doc_freq(self, column: str, term: str) -> int:
@@ -227,3 +243,42 @@ class StoreReads:
                         "ON a.id = p.article_id WHERE a.id IS NULL"),
             empty_articles=one("SELECT count(*) FROM articles a WHERE NOT EXISTS "
                                "(SELECT 1 FROM passages p WHERE p.article_id = a.id)"))
+
+    # -- result-set metadata (sorts, counts, undated under a date filter) --------------------
+    def article_meta(self, article_ids: Sequence[str]) -> dict[str, ArticleMeta]:
+        """Outlet, category and date of the articles among ``article_ids`` that exist."""
+        sql = "SELECT id, source, category, published FROM articles WHERE id IN ({marks})"
+        return {row[0]: ArticleMeta(*row) for row in self._in_chunks(sql, list(article_ids))}
+
+    def has_undated(self, filt: MetadataFilter) -> bool:
+        """True when some article without a usable date passes ``filt``'s outlet and
+        category (its dates ignored): only then can a date filter leave one out."""
+        where, params = filter_sql(MetadataFilter(source=filt.source, category=filt.category))
+        sql = f"SELECT 1 FROM articles a WHERE NOT {DATED_SQL}"
+        return self.conn.execute(f"{sql} AND {where} LIMIT 1" if where else f"{sql} LIMIT 1",
+                                 params).fetchone() is not None
+
+    # -- relevance features (search_api/retrieval/relevance.py) ------------------------------
+    def relevance_rows(self, ids: Sequence[int]) -> dict[int, tuple[str, bytes]]:
+        """Passage id → (tone-kept lexical column, float32 vector bytes) for ``ids`` that exist."""
+        sql = ("SELECT p.id, f.toned, p.vector FROM passages p JOIN passages_fts f "
+               "ON f.rowid = p.id WHERE p.id IN ({marks})")
+        return {row[0]: (row[1], row[2]) for row in self._in_chunks(sql, list(ids))}
+
+    # -- query operators ---------------------------------------------------------------------
+    def lexical_rows(self, ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+        """Passage id → its (toned, folded) full-text syllables (title + passage), for the
+        passages among ``ids`` that exist (phrase operators match on these)."""
+        return {r[0]: (r[1], r[2]) for r in self._in_chunks(
+            "SELECT rowid, toned, folded FROM passages_fts WHERE rowid IN ({marks})", ids)}
+
+    def article_lexical_rows(self, article_ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+        """Article id → the (toned, folded) full-text syllables of each of its passages, for
+        the articles among ``article_ids`` (exclusion operators test whole articles)."""
+        out: dict[str, list[tuple[str, str]]] = {}
+        for aid, toned, folded in self._in_chunks(
+                "SELECT p.article_id, f.toned, f.folded FROM passages p "
+                "JOIN passages_fts f ON f.rowid = p.id WHERE p.article_id IN ({marks})",
+                article_ids):
+            out.setdefault(aid, []).append((toned, folded))
+        return out

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import NamedTuple
+
+# A usable date: ``published`` starting with ``YYYY-MM-DD`` (ISO date or date-time). The
+# SQL twin is ``reads.DATED_SQL``; anything else (NULL, "", "2020-10", "hôm qua") is undated.
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 @dataclass(frozen=True)
@@ -11,18 +16,43 @@ class MetadataFilter:
     """Outlet / category / date-range restriction of a search (all optional, ANDed).
 
     Dates are ISO ``YYYY-MM-DD`` strings, inclusive, compared with the first ten characters
-    of ``published``.
+    of ``published``; a date range admits only dated articles (see :class:`ArticleMeta`),
+    unless ``keep_undated``: then undated articles pass too, so that the searcher can count
+    how many a date filter leaves out (it drops them itself).
     """
 
     source: str | None = None
     category: str | None = None
     date_from: str | None = None
     date_to: str | None = None
+    keep_undated: bool = False
 
     @property
     def empty(self) -> bool:
         """True when nothing is filtered."""
         return not (self.source or self.category or self.date_from or self.date_to)
+
+
+@dataclass(frozen=True)
+class ArticleMeta:
+    """An article's outlet, category and publication date: what sorts and counts read."""
+
+    id: str
+    source: str | None
+    category: str | None
+    published: str | None
+
+    @property
+    def day(self) -> str | None:
+        """``YYYY-MM-DD`` of ``published``, or None when the article is undated."""
+        published = self.published or ""
+        return published[:10] if _ISO_DAY.match(published) else None
+
+    @property
+    def year(self) -> str | None:
+        """``YYYY`` of ``published``, or None when the article is undated."""
+        day = self.day
+        return day[:4] if day else None
 
 
 @dataclass(frozen=True)

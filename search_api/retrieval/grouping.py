@@ -7,13 +7,16 @@ from typing import NamedTuple
 
 class Entry(NamedTuple):
     """One result before hydration: a passage, its score and relevance, its article, and
-    how many other passages of that article matched."""
+    how many (and which) other passages of that article matched."""
 
     passage_id: int
     score: float
     other_matches: int
     article_id: str = ""
     relevance: float = 1.0
+    #: The other matching passages of the article, best first (the page opens the
+    #: article at them).
+    other_passage_ids: tuple[int, ...] = ()
 
 
 def candidate_count(candidates: int, offset: int, k: int, group: bool) -> int:
@@ -37,17 +40,18 @@ def rank_entries(ranked: list[tuple[int, float]], article_of: dict[int, str],
     if not group:
         return [Entry(pid, score, 0, article_of[pid], rel.get(pid, 1.0)) for pid, score in ranked]
     best: dict[str, tuple[int, float]] = {}
-    others: dict[str, int] = {}
+    others: dict[str, list[int]] = {}
     order: list[str] = []
     for pid, score in ranked:
         art = article_of[pid]
         if art in best:
-            others[art] += 1
+            others[art].append(pid)
         else:
             best[art] = (pid, score)
-            others[art] = 0
+            others[art] = []
             order.append(art)
-    return [Entry(best[a][0], best[a][1], others[a], a, rel.get(best[a][0], 1.0)) for a in order]
+    return [Entry(best[a][0], best[a][1], len(others[a]), a, rel.get(best[a][0], 1.0),
+                  tuple(others[a])) for a in order]
 
 
 def page(all_entries: list[Entry], offset: int, k: int) -> list[Entry]:

@@ -1,18 +1,49 @@
 """Calibrated relevance: the probability that a hit answers its query, comparable across
 queries and index sizes (unlike ``score``, which is min-max normalised per query).
 
-STUB (issue 12, part 1): every hit gets relevance 1.0 until the model is fitted.
+A small logistic model over features of (query, passage) that mean the same thing on
+every index (README, "Relevance and no results"):
+
+* ``cosine`` — the dense cosine of the passage to the embedded query (tones restored);
+* ``cover_toned`` / ``cover_folded`` — the IDF-weighted share of the query's content
+  syllables that the passage holds with the same tones / tone-folded (a toneless query
+  cannot tell tones apart, so there both are the folded share);
+* ``cover_bigrams`` — the IDF-weighted share of the query's folded syllable pairs the
+  passage holds (word and phrase matches);
+* ``log_terms`` — ln(1 + the query's content syllables): long questions match partly.
+
+Shares are ratios of IDFs, so the index size cancels out to first order; a query syllable
+absent from the index has the largest IDF and pulls every share down (nonsense scores
+near 0). Coefficients live in ``relevance_model.json``, written by ``vnsearch calibrate``
+(:mod:`search_api.calibration`); ``mode=lexical`` uses a second set without ``cosine``
+so it never has to embed the query.
+
+Down a ranked list the relevance is a running minimum, so it never rises with rank: a
+hit is never shown as more relevant than one the ranking put above it, and a cut-off
+keeps a prefix of the ranking.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
 
 from indexer.db import IndexDB
 from indexer.settings import Settings
 from indexer.snapshot import Snapshot
+from indexer.vietnamese import fold, has_tones, syllable_bigrams, tokenize
+
+from .lexical.base import MAX_QUERY_TOKENS, QUERY_STOPWORDS
 
 Ranking = list[tuple[int, float]]
+
+MODEL_PATH = Path(__file__).with_name("relevance_model.json")
+FEATURES = ("cosine", "cover_toned", "cover_folded", "cover_bigrams", "log_terms")
+LEXICAL_FEATURES = FEATURES[1:]
 
 
 @dataclass(frozen=True)
@@ -24,17 +55,132 @@ class Retrieval:
     dense: Ranking      #: (passage id, cosine), best first
     lexical: Ranking    #: (passage id, BM25), best first
     ranked: Ranking     #: the mode's final ranking (fused for hybrid)
+    #: The embedded query's vector (None in lexical mode: the query is not embedded).
+    query_vector: np.ndarray | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class QueryTerms:
+    """The syllables of a query that the coverage features look for."""
+
+    toned: list[str]
+    folded: list[str]
+    bigrams: list[str]
+    has_tones: bool
+
+
+def query_terms(query: str) -> QueryTerms:
+    """Content syllables (question and function words dropped, as the lexical search does
+    for toned queries), their folded forms, and the folded syllable pairs of the query."""
+    tokens = tokenize(query)[:MAX_QUERY_TOKENS]
+    toned = has_tones(query)
+    stop = QUERY_STOPWORDS if toned else frozenset()
+    content = list(dict.fromkeys(t for t in tokens if t not in stop)) or list(dict.fromkeys(tokens))
+    return QueryTerms(toned=content, folded=list(dict.fromkeys(fold(t) for t in content)),
+                      bigrams=list(dict.fromkeys(syllable_bigrams([fold(t) for t in tokens]))),
+                      has_tones=toned)
+
+
+def _idf(df: int, passages: int) -> float:
+    """BM25's IDF (never negative); a term absent from the index gets the largest."""
+    return math.log(1.0 + (passages - df + 0.5) / (df + 0.5))
+
+
+def _weights(terms: list[str], column: str, db: IndexDB, passages: int) -> np.ndarray:
+    return np.array([_idf(db.fts_doc_freq(column, t), passages) for t in terms], np.float64)
+
+
+def _share(terms: list[str], weights: np.ndarray, present: set[str]) -> float:
+    """IDF-weighted share of ``terms`` found in ``present``."""
+    total = float(weights.sum())
+    if not terms or total <= 0.0:
+        return 0.0
+    return float(sum(w for t, w in zip(terms, weights) if t in present)) / total
+
+
+def candidate_features(retrieval: Retrieval, pids: list[int], db: IndexDB,
+                       passages: int) -> np.ndarray:
+    """The feature matrix (len(pids) × len(FEATURES)) of the candidates ``pids``.
+
+    ``passages``: the index size, for the IDFs. Candidates deleted since the ranking get
+    a row of zeros. ``cosine`` is 0 when the retrieval carries no query vector.
+    """
+    terms = query_terms(retrieval.query)
+    w_toned = _weights(terms.toned, "toned", db, passages) if terms.has_tones else None
+    w_folded = _weights(terms.folded, "folded", db, passages)
+    w_bigrams = _weights(terms.bigrams, "bigrams", db, passages)
+    rows = db.relevance_rows(pids)
+    dense = dict(retrieval.dense)
+    qvec = retrieval.query_vector
+    log_terms = math.log1p(len(terms.folded))
+    out = np.zeros((len(pids), len(FEATURES)), np.float64)
+    for i, pid in enumerate(pids):
+        row = rows.get(pid)
+        if row is None:
+            continue
+        toned_text, vector = row
+        tokens = toned_text.split()
+        folded_tokens = fold(toned_text).split()
+        folded = set(folded_tokens)
+        cover_folded = _share(terms.folded, w_folded, folded)
+        cover_toned = cover_folded if w_toned is None else _share(terms.toned, w_toned, set(tokens))
+        cover_bigrams = (_share(terms.bigrams, w_bigrams, set(syllable_bigrams(folded_tokens)))
+                         if terms.bigrams else cover_folded)
+        if pid in dense:
+            cosine = dense[pid]
+        elif qvec is not None:
+            cosine = float(np.frombuffer(vector, np.float32) @ qvec)
+        else:
+            cosine = 0.0
+        out[i] = (cosine, cover_toned, cover_folded, cover_bigrams, log_terms)
+    return out
+
+
+def running_min(values: np.ndarray) -> np.ndarray:
+    """Each value capped by every value before it (non-increasing down the list)."""
+    return np.minimum.accumulate(values) if len(values) else values
+
+
+@dataclass(frozen=True)
+class RelevanceModel:
+    """Logistic coefficients per feature set: ``full`` (with cosine) and ``lexical``."""
+
+    coefficients: dict[str, dict[str, float]]
+
+    @classmethod
+    def read(cls, path: Path = MODEL_PATH) -> "RelevanceModel":
+        """The model written by ``vnsearch calibrate``."""
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        return cls({name: dict(coef) for name, coef in data["models"].items()})
+
+    def predict(self, features: np.ndarray, variant: str) -> np.ndarray:
+        """P(relevant) of each row of ``features`` (columns in :data:`FEATURES` order)."""
+        coef = self.coefficients[variant]
+        z = np.full(len(features), coef["intercept"])
+        for j, name in enumerate(FEATURES):
+            z += coef.get(name, 0.0) * features[:, j]
+        return 1.0 / (1.0 + np.exp(-z))
 
 
 class RelevanceScorer:
     """Turns a search's candidates into calibrated relevances."""
 
+    def __init__(self, model: RelevanceModel) -> None:
+        self.model = model
+
     @classmethod
     def load(cls, settings: Settings) -> "RelevanceScorer":
         """The scorer with the fitted model shipped in the package."""
-        return cls()
+        return cls(RelevanceModel.read())
 
     def score(self, req: object, retrieval: Retrieval, ranked: Ranking, db: IndexDB,
               snapshot: Snapshot) -> dict[int, float]:
-        """Relevance of every passage in ``ranked`` (keyed by passage id)."""
-        return {pid: 1.0 for pid, _ in ranked}
+        """Relevance of every passage in ``ranked`` (keyed by passage id), non-increasing
+        down ``ranked``."""
+        if not ranked:
+            return {}
+        pids = [pid for pid, _ in ranked]
+        features = candidate_features(retrieval, pids, db, max(len(snapshot.vectors), 1))
+        variant = "full" if retrieval.query_vector is not None else "lexical"
+        probs = running_min(self.model.predict(features, variant))
+        return {pid: float(p) for pid, p in zip(pids, probs)}

@@ -45,6 +45,9 @@ class SearchRequest:
     #: The query's operators (phrases, exclusions) and the text that is ranked; set by
     #: :func:`validate`.
     operators: QueryOperators | None = None
+    #: Let undated articles through a date filter (internal: the searcher's second pass
+    #: that counts ``undated_excluded`` sets it; never a request parameter).
+    keep_undated: bool = False
 
     @property
     def ranking_query(self) -> str:
@@ -54,7 +57,8 @@ class SearchRequest:
     def filters(self) -> MetadataFilter:
         """The request's metadata restriction (source, category, date range)."""
         return MetadataFilter(source=self.source, category=self.category,
-                              date_from=self.date_from, date_to=self.date_to)
+                              date_from=self.date_from, date_to=self.date_to,
+                              keep_undated=self.keep_undated)
 
 
 def normalize_query(text: str) -> str:

@@ -27,6 +27,8 @@ class Hit:
     #: Calibrated probability that this passage answers the query (0-1, comparable
     #: across queries); ``score`` is the per-query ranking score.
     relevance: float = 1.0
+    #: Ids of the article's other matching passages (``other_matches`` of them), best first.
+    other_passage_ids: list[int] = field(default_factory=list)
 
 
 @dataclass

@@ -31,15 +31,16 @@ from indexer.vietnamese import has_tones
 
 from .dense import QueryBatcher, QueryVectorCache, dense_search, limit_faiss_threads
 from .fusion import fuse
-from .grouping import Entry, candidate_count, rank_entries
+from .grouping import Entry, rank_entries
 from .grouping import page as page_of
 from .highlight import highlight
 from .lexical.base import LexicalIndex, TooCommon, lexical_query, too_common_filter
 from .lexical.fts5 import Fts5LexicalIndex
 from .lexical.matrix import LexicalMatrix, MatrixLexicalIndex
 from .lexical.service import LexicalMatrixService
-from .operators import apply_operators
-from .ordering import article_meta, drop_undated, facet_counts, sort_entries
+from .operators import apply_operators, widen_candidates
+from .ordering import (article_meta, drop_undated, facet_counts, pool_size, sort_entries,
+                       undated_excluded)
 from .relevance import RelevanceScorer, Retrieval
 from .request import SearchRequest, validate
 from .results import ArticleView, Hit, SearchResult
@@ -209,11 +210,29 @@ class Searcher:
             dense_query = self.restore_tones(query, lexical)
         dense = self.dense(dense_query, n, allowed)
         ranked = dense if req.mode == "dense" else self.fuse(dense, lexical)
-        return Retrieval(query, dense_query, dense, lexical, ranked)
+        # The vector is in the LRU already; relevance needs it for lexical-only candidates.
+        return Retrieval(query, dense_query, dense, lexical, ranked,
+                         self.query_vector(dense_query))
+
+    def relevance(self, req: SearchRequest, retrieval: Retrieval,
+                  ranked: Ranking) -> dict[int, float]:
+        """Calibrated relevance of ``ranked`` (non-increasing down it; see :mod:`.relevance`)."""
+        return self._relevance.score(req, retrieval, ranked, self._db(), self._snapshot)
 
     def ranked_passages(self, req: SearchRequest, n: int) -> Ranking:
         """Passage ids with scores, best first, for a validated request."""
         return self.retrieve(req, n).ranked
+
+    def _entries(self, req: SearchRequest, n: int, db: IndexDB) -> list[Entry]:
+        """The whole result set of a validated request, best first: retrieve, apply
+        operators, score relevance and cut at ``min_relevance``, group by article."""
+        retrieval = self.retrieve(req, n)
+        ranked = apply_operators(retrieval.ranked, req.operators, db)
+        relevance = self._relevance.score(req, retrieval, ranked, db, self._snapshot)
+        ranked = [(pid, s) for pid, s in ranked if relevance[pid] >= req.min_relevance]
+        # Candidates only need their article for grouping; full rows only for the page.
+        return rank_entries(ranked, db.article_ids([pid for pid, _ in ranked]),
+                            req.group, relevance)
 
     def search(self, request: SearchRequest) -> SearchResult:
         """Run a search: validate, retrieve, apply operators, score relevance and cut,
@@ -222,17 +241,14 @@ class Searcher:
         started = time.perf_counter()
         self.maybe_reload()
         req = self.validate(request)
-        n = candidate_count(self.settings.candidates, req.offset, req.k, req.group)
+        n = pool_size(req, self.settings)  # date sorts and counts: not page-dependent
+        n = widen_candidates(n, req.operators)  # phrases/exclusions drop candidates
         db = self._db()
-        retrieval = self.retrieve(req, n)
-        ranked = apply_operators(retrieval.ranked, req.operators, db)
-        relevance = self._relevance.score(req, retrieval, ranked, db, self._snapshot)
-        ranked = [(pid, s) for pid, s in ranked if relevance[pid] >= req.min_relevance]
-        # Candidates only need their article for grouping; full rows only for the page.
-        entries = rank_entries(ranked, db.article_ids([pid for pid, _ in ranked]),
-                                        req.group, relevance)
+        entries = self._entries(req, n, db)
         meta = article_meta(entries, req, db)
-        entries, undated = drop_undated(entries, req, meta)
+        entries, _ = drop_undated(entries, req, meta)  # none: the date filter is in the SQL
+        # Under a date filter, a second pass that lets undated articles in counts them.
+        undated = undated_excluded(req, db, lambda wide: self._entries(wide, n, db))
         facets = facet_counts(entries, meta) if req.facets else None
         entries = sort_entries(entries, req.sort, meta)
         page = page_of(entries, req.offset, req.k)
@@ -273,4 +289,5 @@ def _hit(rank: int, entry: Entry, row: PassageRow, req: SearchRequest) -> Hit:
                highlighted=highlight(row.text, req.ranking_query), start=row.start,
                end=row.end, article_id=row.article_id, title=row.title, url=row.url,
                source=row.source, published=row.published, category=row.category,
-               other_matches=entry.other_matches)
+               other_matches=entry.other_matches,
+               other_passage_ids=list(entry.other_passage_ids))

@@ -1,420 +1,396 @@
-/* vnsearch web page: plain JS, no build step, no external resources.
+/* vnsearch web page: plain JS modules, no build step, no external resources.
  *
  * Security: the only HTML inserted from the server is `highlighted` (escaped server-side,
  * with <mark> around matched words). Every other value goes in with textContent, and
  * links are only made from http(s) URLs.
  *
- * State lives in the URL (?q=&mode=&source=&category=&date_from=&date_to=&offset=), so a
- * search can be shared and the back button works. After each search (success, empty or
+ * State lives in the URL (?q=&mode=&source=&category=&date_from=&date_to=&sort=&offset=), so
+ * a search can be shared and the back button works. After each search (success, empty or
  * error) <html data-searches> is incremented, which lets tests wait for a finished search.
  */
-"use strict";
+import { openArticle } from "./article.js";
+import { renderFacets } from "./facets.js";
+import { el, formatCount, formatDate, formatMs, getJson, isToneless, safeUrl } from "./util.js";
 
-(function () {
-  const PAGE_SIZE = 10;
-  const FIELDS = ["q", "mode", "source", "category", "date_from", "date_to"];
-  const MODES = ["hybrid", "dense", "lexical"];
+const PAGE_SIZE = 10;
+const FIELDS = ["q", "mode", "source", "category", "date_from", "date_to", "sort"];
+const FILTERS = ["source", "category", "date_from", "date_to"];
+const DEFAULTS = { mode: "hybrid", sort: "relevance" };
+const CHOICES = { mode: ["hybrid", "dense", "lexical"], sort: ["relevance", "newest", "oldest"] };
 
-  const $ = (id) => document.getElementById(id);
-  const form = $("search-form");
-  const inputs = {
-    q: $("q"), mode: $("mode"), source: $("source"), category: $("category"),
-    date_from: $("date-from"), date_to: $("date-to"),
-  };
-  const resultsEl = $("results");
-  const totalEl = $("total");
-  const errorEl = $("error");
-  const emptyEl = $("empty");
-  const pager = $("pager");
-  const prevBtn = $("prev");
-  const nextBtn = $("next");
-  const pageInfo = $("page-info");
-  const template = $("result-template");
-  const dialog = $("article");
+const $ = (id) => document.getElementById(id);
+const form = $("search-form");
+const inputs = {
+  q: $("q"), mode: $("mode"), source: $("source"), category: $("category"),
+  date_from: $("date-from"), date_to: $("date-to"), sort: $("sort"),
+};
+const resultsEl = $("results");
+const totalEl = $("total");
+const errorEl = $("error");
+const emptyEl = $("empty");
+const hintsEl = $("empty-hints");
+const facetsEl = $("facets");
+const pager = $("pager");
+const prevBtn = $("prev");
+const nextBtn = $("next");
+const pageInfo = $("page-info");
+const template = $("result-template");
 
-  let current = null;        // state of the search on screen
-  let searchSeq = 0;         // to drop answers of superseded searches
-  let controller = null;     // AbortController of the search in flight
-  let completed = 0;
-  let lastTrigger = null;    // element to refocus when the article dialog closes
+let current = null;        // state of the search on screen
+let searchSeq = 0;         // to drop answers of superseded searches
+let controller = null;     // AbortController of the search in flight
+let completed = 0;
 
-  // ---------------------------------------------------------------- state <-> URL / form
-  function emptyState() {
-    return { q: "", mode: "hybrid", source: "", category: "", date_from: "", date_to: "", offset: 0 };
+// ---------------------------------------------------------------- state <-> URL / form
+function emptyState() {
+  return { q: "", mode: "hybrid", source: "", category: "", date_from: "", date_to: "",
+           sort: "relevance", offset: 0 };
+}
+
+function normalise(s) {
+  for (const [f, allowed] of Object.entries(CHOICES)) {
+    if (!allowed.includes(s[f])) s[f] = DEFAULTS[f];
   }
+  return s;
+}
 
-  function stateFromUrl() {
-    const p = new URLSearchParams(window.location.search);
-    const s = emptyState();
-    for (const f of FIELDS) s[f] = (p.get(f) || "").trim();
-    if (!MODES.includes(s.mode)) s.mode = "hybrid";
-    const off = parseInt(p.get("offset") || "0", 10);
-    s.offset = Number.isFinite(off) && off > 0 ? off : 0;
-    return s;
+function stateFromUrl() {
+  const p = new URLSearchParams(window.location.search);
+  const s = emptyState();
+  for (const f of FIELDS) s[f] = (p.get(f) || "").trim();
+  const off = parseInt(p.get("offset") || "0", 10);
+  s.offset = Number.isFinite(off) && off > 0 ? off : 0;
+  return normalise(s);
+}
+
+function stateFromForm() {
+  const s = emptyState();
+  for (const f of FIELDS) s[f] = (inputs[f].value || "").trim();
+  return normalise(s);
+}
+
+function toQuery(s, extra) {
+  const p = new URLSearchParams();
+  for (const f of FIELDS) {
+    if (s[f] && s[f] !== DEFAULTS[f]) p.set(f, s[f]);
   }
+  if (s.offset) p.set("offset", String(s.offset));
+  if (extra) for (const [k, v] of Object.entries(extra)) p.set(k, v);
+  return p.toString();
+}
 
-  function stateFromForm() {
-    const s = emptyState();
-    for (const f of FIELDS) s[f] = (inputs[f].value || "").trim();
-    return s;
+function ensureOption(select, value) {
+  if (!value) return;
+  for (const opt of select.options) if (opt.value === value) return;
+  const opt = el("option", "", value);
+  opt.value = value;
+  select.appendChild(opt);
+}
+
+function fillForm(s) {
+  for (const f of FIELDS) {
+    if (inputs[f].tagName === "SELECT") ensureOption(inputs[f], s[f]);
+    inputs[f].value = s[f];
   }
+}
 
-  function toQuery(s, extra) {
-    const p = new URLSearchParams();
-    for (const f of FIELDS) {
-      if (s[f] && !(f === "mode" && s[f] === "hybrid")) p.set(f, s[f]);
-    }
-    if (s.offset) p.set("offset", String(s.offset));
-    if (extra) for (const [k, v] of Object.entries(extra)) p.set(k, v);
-    return p.toString();
+// ---------------------------------------------------------------- rendering
+function showError(msg) {
+  errorEl.textContent = msg;
+  errorEl.hidden = !msg;
+}
+
+function setBusy(busy) {
+  resultsEl.setAttribute("aria-busy", busy ? "true" : "false");
+  document.body.classList.toggle("is-loading", busy);
+}
+
+function finish(state) {
+  resultsEl.dataset.state = state;
+  completed += 1;
+  document.documentElement.dataset.searches = String(completed);
+}
+
+function clearResults() {
+  resultsEl.replaceChildren();
+  emptyEl.hidden = true;
+  pager.hidden = true;
+  renderFacets(facetsEl, null);
+  totalEl.textContent = "";
+}
+
+function renderTitle(heading, hit, title) {
+  heading.replaceChildren();
+  const href = safeUrl(hit.url);
+  const titleEl = el(href ? "a" : "span", "result-title", title);
+  titleEl.dataset.testid = "result-title";
+  if (href) {
+    titleEl.href = href;
+    titleEl.target = "_blank";
+    titleEl.rel = "noopener noreferrer";
+    heading.appendChild(titleEl);
+  } else {
+    heading.append(titleEl, el("span", "no-link", " (không có liên kết)"));
   }
+}
 
-  function ensureOption(select, value) {
-    if (!value) return;
-    for (const opt of select.options) if (opt.value === value) return;
-    const opt = document.createElement("option");
-    opt.value = value;
-    opt.textContent = value;
-    select.appendChild(opt);
+/** The relevance bar and label: a calibrated probability, so the same on every query. */
+function renderRelevance(node, relevance) {
+  const r = Number(relevance);
+  if (!Number.isFinite(r)) { node.remove(); return; }
+  const v = Math.max(0, Math.min(1, r));
+  const pct = Math.round(v * 100);
+  const level = v >= 0.7 ? "high" : v >= 0.4 ? "mid" : "low";
+  node.dataset.level = level;
+  node.dataset.value = String(r);
+  node.querySelector(".rel-fill").style.width = `${pct}%`;
+  node.querySelector(".rel-label").textContent = `${pct}%`;
+  node.setAttribute("aria-label", `Độ liên quan ${pct}%`);
+}
+
+function renderHit(hit) {
+  const li = template.content.firstElementChild.cloneNode(true);
+  li.dataset.articleId = hit.article_id;
+  li.dataset.passageId = String(hit.passage_id);
+  li.dataset.rank = String(hit.rank);
+  li.dataset.published = hit.published || "";
+
+  const title = hit.title || "(không có tiêu đề)";
+  renderTitle(li.querySelector(".result-heading"), hit, title);
+  li.querySelector(".result-source").textContent = hit.source || "Không rõ nguồn";
+  const date = li.querySelector(".result-date");
+  if (hit.published) {
+    date.textContent = formatDate(hit.published);
+    date.title = hit.published;
+  } else {
+    date.textContent = "Không rõ ngày";
+    date.classList.add("undated");
   }
+  const cat = li.querySelector(".result-category");
+  if (hit.category) cat.textContent = hit.category; else cat.remove();
 
-  function fillForm(s) {
-    for (const f of FIELDS) {
-      if (inputs[f].tagName === "SELECT") ensureOption(inputs[f], s[f]);
-      inputs[f].value = s[f];
-    }
-    if (!inputs.mode.value) inputs.mode.value = "hybrid";
+  // `highlighted` is HTML-escaped by the server; only <mark> tags are markup.
+  li.querySelector(".passage").innerHTML = hit.highlighted;
+  renderRelevance(li.querySelector(".relevance"), hit.relevance);
+
+  const other = li.querySelector(".other-matches");
+  if (hit.other_matches > 0) {
+    other.textContent = `+${formatCount(hit.other_matches)} đoạn khác khớp`;
+    other.setAttribute("aria-label",
+      `Xem ${formatCount(hit.other_matches)} đoạn khác khớp trong bài: ${title}`);
+    other.hidden = false;
+    other.addEventListener("click", () => openArticle(hit, other, true));
   }
+  const btn = li.querySelector(".view-article");
+  btn.setAttribute("aria-label", `Xem toàn bài: ${title}`);
+  btn.addEventListener("click", () => openArticle(hit, btn));
+  return li;
+}
 
-  // ---------------------------------------------------------------- formatting helpers
-  function formatDate(value) {
-    if (!value) return "";
-    const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(value);
-    return m ? `${m[3]}/${m[2]}/${m[1]}` : value;
-  }
-
-  function safeUrl(url) {
-    if (!url) return null;
-    try {
-      const u = new URL(url, window.location.href);
-      return u.protocol === "http:" || u.protocol === "https:" ? u.href : null;
-    } catch (e) {
-      return null;
-    }
-  }
-
-  function formatMs(ms) {
-    const n = Number(ms) || 0;
-    return n < 10 ? n.toLocaleString("vi-VN", { maximumFractionDigits: 1 })
-                  : Math.round(n).toLocaleString("vi-VN");
-  }
-
-  function errorMessage(body, status) {
-    if (body && body.error && body.error.message) {
-      const e = body.error;
-      const field = e.field ? ` (trường: ${e.field})` : "";
-      return `Lỗi ${e.status || status}: ${e.message}${field}`;
-    }
-    return `Lỗi ${status}: máy chủ trả về phản hồi không hợp lệ.`;
-  }
-
-  async function getJson(url, signal) {
-    let resp;
-    try {
-      resp = await fetch(url, { headers: { Accept: "application/json" }, signal });
-    } catch (e) {
-      if (e.name === "AbortError") throw e;
-      throw new Error("Không kết nối được tới máy chủ. Vui lòng thử lại.");
-    }
-    let body = null;
-    try { body = await resp.json(); } catch (e) { body = null; }
-    if (!resp.ok || body === null) throw new Error(errorMessage(body, resp.status));
-    return body;
-  }
-
-  // ---------------------------------------------------------------- rendering
-  function showError(msg) {
-    errorEl.textContent = msg;
-    errorEl.hidden = !msg;
-  }
-
-  function setBusy(busy) {
-    resultsEl.setAttribute("aria-busy", busy ? "true" : "false");
-    document.body.classList.toggle("is-loading", busy);
-  }
-
-  function finish(state) {
-    resultsEl.dataset.state = state;
-    completed += 1;
-    document.documentElement.dataset.searches = String(completed);
-  }
-
-  function clearResults() {
-    resultsEl.replaceChildren();
-    emptyEl.hidden = true;
-    pager.hidden = true;
-    totalEl.textContent = "";
-  }
-
-  function renderHit(hit) {
-    const li = template.content.firstElementChild.cloneNode(true);
-    li.dataset.articleId = hit.article_id;
-    li.dataset.passageId = String(hit.passage_id);
-    li.dataset.rank = String(hit.rank);
-
-    const heading = li.querySelector(".result-heading");
-    heading.replaceChildren();
-    const href = safeUrl(hit.url);
-    const title = hit.title || "(không có tiêu đề)";
-    if (href) {
-      const a = document.createElement("a");
-      a.className = "result-title";
-      a.dataset.testid = "result-title";
-      a.href = href;
-      a.target = "_blank";
-      a.rel = "noopener noreferrer";
-      a.textContent = title;
-      heading.appendChild(a);
-    } else {
-      const span = document.createElement("span");
-      span.className = "result-title";
-      span.dataset.testid = "result-title";
-      span.textContent = title;
-      const note = document.createElement("span");
-      note.className = "no-link";
-      note.textContent = " (không có liên kết)";
-      heading.append(span, note);
-    }
-
-    const source = li.querySelector(".result-source");
-    source.textContent = hit.source || "Không rõ nguồn";
-    const date = li.querySelector(".result-date");
-    if (hit.published) {
-      date.textContent = formatDate(hit.published);
-      date.title = hit.published;
-    } else {
-      date.remove();
-    }
-    const cat = li.querySelector(".result-category");
-    if (hit.category) cat.textContent = hit.category; else cat.remove();
-
-    // `highlighted` is HTML-escaped by the server; only <mark> tags are markup.
-    li.querySelector(".passage").innerHTML = hit.highlighted;
-
-    const other = li.querySelector(".other-matches");
-    if (hit.other_matches > 0) {
-      other.textContent = `+${hit.other_matches} đoạn khác khớp`;
-      other.hidden = false;
-    }
-    const btn = li.querySelector(".view-article");
-    btn.setAttribute("aria-label", `Xem toàn bài: ${title}`);
-    btn.addEventListener("click", () => openArticle(hit, btn));
-    return li;
-  }
-
-  function render(s, data) {
-    clearResults();
-    const results = Array.isArray(data.results) ? data.results : [];
-    const total = Number(data.total) || 0;
-    if (!results.length) {
-      emptyEl.hidden = false;
-      totalEl.textContent = s.offset && total
-        ? `Không còn kết quả (tổng ${total.toLocaleString("vi-VN")})`
-        : `Tìm thấy 0 kết quả trong ${formatMs(data.took_ms)} ms`;
-      if (s.offset && total) showPager(s, total);
-      return "empty";
-    }
-    totalEl.textContent =
-      `Tìm thấy ${total.toLocaleString("vi-VN")} kết quả trong ${formatMs(data.took_ms)} ms`;
-    const frag = document.createDocumentFragment();
-    for (const hit of results) frag.appendChild(renderHit(hit));
-    resultsEl.appendChild(frag);
-    resultsEl.start = s.offset + 1;
-    showPager(s, total);
-    return "done";
-  }
-
-  function showPager(s, total) {
-    const hasPrev = s.offset > 0;
-    const hasNext = s.offset + PAGE_SIZE < total;
-    pager.hidden = !hasPrev && !hasNext;
-    prevBtn.disabled = !hasPrev;
-    nextBtn.disabled = !hasNext;
-    const page = Math.floor(s.offset / PAGE_SIZE) + 1;
-    const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
-    pageInfo.textContent = `Trang ${page} / ${pages}`;
-  }
-
-  // ---------------------------------------------------------------- searching
-  async function runSearch(s) {
-    current = s;
-    fillForm(s);
-    document.title = s.q ? `${s.q} — vnsearch` : "vnsearch — Tìm kiếm tin tức";
-    if (!s.q) {
-      if (controller) controller.abort();
-      clearResults();
-      showError("");
-      resultsEl.dataset.state = "idle";
-      return;
-    }
-    if (controller) controller.abort();
-    controller = new AbortController();
-    const seq = ++searchSeq;
-    showError("");
-    setBusy(true);
-    resultsEl.dataset.state = "loading";
-    totalEl.textContent = "Đang tìm…";
-    try {
-      const data = await getJson(`/search?${toQuery(s, { k: String(PAGE_SIZE) })}`, controller.signal);
-      if (seq !== searchSeq) return;
-      finish(render(s, data));
-    } catch (e) {
-      if (e.name === "AbortError" || seq !== searchSeq) return;
-      clearResults();
-      showError(e.message);
-      finish("error");
-    } finally {
-      if (seq === searchSeq) setBusy(false);
-    }
-  }
-
-  function navigate(s) {
-    const qs = toQuery(s);
-    const url = qs ? `?${qs}` : window.location.pathname;
-    if (`?${qs}` !== window.location.search || !qs) history.pushState(null, "", url);
-    runSearch(s);
-  }
-
-  form.addEventListener("submit", (ev) => {
-    ev.preventDefault();
-    const s = stateFromForm();
-    if (!s.q) {
-      showError("Vui lòng nhập từ khóa tìm kiếm.");
-      inputs.q.focus();
-      return;
-    }
-    if (s.date_from && s.date_to && s.date_from > s.date_to) {
-      showError("“Từ ngày” phải trước hoặc bằng “Đến ngày”.");
-      inputs.date_from.focus();
-      return;
-    }
-    s.offset = 0;
-    navigate(s);
-  });
-
-  // Changing a select re-runs the current search (when there is one); dates apply on submit,
-  // since a date input fires "change" on every complete date while the user is still typing.
-  for (const f of ["mode", "source", "category"]) {
-    inputs[f].addEventListener("change", () => {
-      if (inputs.q.value.trim()) form.requestSubmit();
+/** Why nothing matched, and what to try next. */
+function emptyHints(s) {
+  const hints = [];
+  const filters = FILTERS.filter((f) => s[f]);
+  if (filters.length) {
+    const li = el("li", "", "Bộ lọc đang thu hẹp kết quả — thử bỏ bớt bộ lọc. ");
+    const clear = el("button", "btn btn-link btn-inline", "Xóa bộ lọc và tìm lại");
+    clear.type = "button";
+    clear.dataset.testid = "empty-clear-filters";
+    clear.addEventListener("click", () => {
+      const next = { ...s, offset: 0 };
+      for (const f of FILTERS) next[f] = "";
+      navigate(next);
     });
+    li.appendChild(clear);
+    hints.push(li);
   }
+  if (isToneless(s.q)) {
+    hints.push(el("li", "", "Câu tìm không có dấu — thử gõ có dấu, ví dụ “thi hành án” "
+                          + "thay vì “thi hanh an”, để khớp chính xác hơn."));
+  }
+  if (/"|(^|\s)-\S/.test(s.q)) {
+    hints.push(el("li", "", "Cụm từ trong ngoặc kép phải có nguyên văn, từ có dấu trừ (-) bị "
+                          + "loại — thử bỏ bớt các điều kiện này."));
+  }
+  if (s.mode === "lexical") {
+    hints.push(el("li", "", "Chế độ “Từ khóa” chỉ tìm đúng chữ — thử chế độ “Kết hợp”."));
+  }
+  hints.push(el("li", "", "Thử dùng từ khác, từ đồng nghĩa hoặc câu hỏi ngắn gọn hơn."));
+  hintsEl.replaceChildren(...hints);
+}
 
-  $("reset").addEventListener("click", () => {
-    inputs.mode.value = "hybrid";
-    for (const f of ["source", "category", "date_from", "date_to"]) inputs[f].value = "";
+function totalText(total, data) {
+  let text = `Tìm thấy ${formatCount(total)} kết quả trong ${formatMs(data.took_ms)} ms`;
+  const undated = Number(data.undated_excluded) || 0;
+  if (undated > 0) {
+    text += ` · ${formatCount(undated)} bài không ghi ngày đã bị loại do lọc theo ngày`;
+  }
+  return text;
+}
+
+function render(s, data) {
+  clearResults();
+  const results = Array.isArray(data.results) ? data.results : [];
+  const total = Number(data.total) || 0;
+  if (!results.length) {
+    if (s.offset && total) {   // a page past the end (an edited URL): offer the way back
+      totalEl.textContent = `Không còn kết quả (tổng ${formatCount(total)})`;
+      hintsEl.replaceChildren(el("li", "", "Trang này vượt quá số kết quả."));
+      showPager(s, total);
+    } else {
+      totalEl.textContent = totalText(0, data);
+      emptyHints(s);
+    }
+    emptyEl.hidden = false;
+    return "empty";
+  }
+  totalEl.textContent = totalText(total, data);
+  const frag = document.createDocumentFragment();
+  for (const hit of results) frag.appendChild(renderHit(hit));
+  resultsEl.appendChild(frag);
+  resultsEl.start = s.offset + 1;
+  renderFacets(facetsEl, data.facets, s, applyFacet);
+  showPager(s, total);
+  return "done";
+}
+
+function showPager(s, total) {
+  const hasPrev = s.offset > 0;
+  const hasNext = s.offset + PAGE_SIZE < total;
+  pager.hidden = !hasPrev && !hasNext;   // no results or a single page: no pager
+  prevBtn.disabled = !hasPrev;
+  nextBtn.disabled = !hasNext;
+  const page = Math.floor(s.offset / PAGE_SIZE) + 1;
+  const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
+  pageInfo.textContent = `Trang ${page} / ${pages}`;
+}
+
+/** A click on a facet count: filter by it ("" removes the filter). */
+function applyFacet(kind, value) {
+  if (!current) return;
+  const next = { ...current, offset: 0 };
+  if (kind === "year") {
+    next.date_from = value ? `${value}-01-01` : "";
+    next.date_to = value ? `${value}-12-31` : "";
+  } else {
+    next[kind] = value;
+  }
+  navigate(next);
+}
+
+// ---------------------------------------------------------------- searching
+async function runSearch(s) {
+  current = s;
+  fillForm(s);
+  document.title = s.q ? `${s.q} — vnsearch` : "vnsearch — Tìm kiếm tin tức";
+  if (controller) controller.abort();
+  if (!s.q) {
+    clearResults();
+    showError("");
+    resultsEl.dataset.state = "idle";
+    return;
+  }
+  controller = new AbortController();
+  const seq = ++searchSeq;
+  showError("");
+  setBusy(true);
+  resultsEl.dataset.state = "loading";
+  totalEl.textContent = "Đang tìm…";
+  try {
+    const url = `/search?${toQuery(s, { k: String(PAGE_SIZE), facets: "true" })}`;
+    const data = await getJson(url, controller.signal);
+    if (seq !== searchSeq) return;
+    finish(render(s, data));
+  } catch (e) {
+    if (e.name === "AbortError" || seq !== searchSeq) return;
+    clearResults();
+    showError(e.message);
+    finish("error");
+  } finally {
+    if (seq === searchSeq) setBusy(false);
+  }
+}
+
+function navigate(s) {
+  const qs = toQuery(s);
+  const url = qs ? `?${qs}` : window.location.pathname;
+  if (`?${qs}` !== window.location.search || !qs) history.pushState(null, "", url);
+  runSearch(s);
+}
+
+form.addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const s = stateFromForm();
+  if (!s.q) {
+    showError("Vui lòng nhập từ khóa tìm kiếm.");
+    inputs.q.focus();
+    return;
+  }
+  if (s.date_from && s.date_to && s.date_from > s.date_to) {
+    showError("“Từ ngày” phải trước hoặc bằng “Đến ngày”.");
+    inputs.date_from.focus();
+    return;
+  }
+  s.offset = 0;
+  navigate(s);
+});
+
+// Changing a select re-runs the current search (when there is one); dates apply on submit,
+// since a date input fires "change" on every complete date while the user is still typing.
+for (const f of ["mode", "source", "category", "sort"]) {
+  inputs[f].addEventListener("change", () => {
     if (inputs.q.value.trim()) form.requestSubmit();
   });
+}
 
-  prevBtn.addEventListener("click", () => {
-    if (!current) return;
-    navigate({ ...current, offset: Math.max(0, current.offset - PAGE_SIZE) });
-    window.scrollTo({ top: 0 });
-  });
-  nextBtn.addEventListener("click", () => {
-    if (!current) return;
-    navigate({ ...current, offset: current.offset + PAGE_SIZE });
-    window.scrollTo({ top: 0 });
-  });
+$("reset").addEventListener("click", () => {
+  inputs.mode.value = "hybrid";
+  for (const f of FILTERS) inputs[f].value = "";
+  if (inputs.q.value.trim()) form.requestSubmit();
+});
 
-  window.addEventListener("popstate", () => runSearch(stateFromUrl()));
+prevBtn.addEventListener("click", () => {
+  if (!current) return;
+  navigate({ ...current, offset: Math.max(0, current.offset - PAGE_SIZE) });
+  window.scrollTo({ top: 0 });
+});
+nextBtn.addEventListener("click", () => {
+  if (!current) return;
+  navigate({ ...current, offset: current.offset + PAGE_SIZE });
+  window.scrollTo({ top: 0 });
+});
 
-  // ---------------------------------------------------------------- facets
-  async function loadFacets() {
-    try {
-      const data = await getJson("/facets");
-      fillSelect(inputs.source, data.sources || []);
-      fillSelect(inputs.category, data.categories || []);
-    } catch (e) {
-      /* the filters stay at "all"; searching still works */
-    }
-    if (current) fillForm(current);
+window.addEventListener("popstate", () => runSearch(stateFromUrl()));
+
+// ---------------------------------------------------------------- filter choices
+async function loadChoices() {
+  try {
+    const data = await getJson("/facets");
+    fillSelect(inputs.source, data.sources || []);
+    fillSelect(inputs.category, data.categories || []);
+  } catch (e) {
+    /* the filters stay at "all"; searching still works */
   }
+  // no fillForm here: the user may have changed the form while /facets was loading, and
+  // fillSelect keeps each select's value
+}
 
-  function fillSelect(select, values) {
-    const keep = select.value;
-    const first = select.options[0];
-    select.replaceChildren(first);
-    for (const v of values) {
-      const opt = document.createElement("option");
-      opt.value = v;
-      opt.textContent = v;
-      select.appendChild(opt);
-    }
-    ensureOption(select, keep);
-    select.value = keep;
+function fillSelect(select, values) {
+  const keep = select.value;
+  const first = select.options[0];
+  select.replaceChildren(first);
+  for (const v of values) {
+    const opt = el("option", "", v);
+    opt.value = v;
+    select.appendChild(opt);
   }
+  ensureOption(select, keep);
+  select.value = keep;
+}
 
-  // ---------------------------------------------------------------- article dialog
-  async function openArticle(hit, trigger) {
-    lastTrigger = trigger;
-    const titleEl = $("article-title");
-    const metaEl = $("article-meta");
-    const textEl = $("article-text");
-    const errEl = $("article-error");
-    titleEl.textContent = hit.title || "(không có tiêu đề)";
-    metaEl.textContent = "Đang tải…";
-    textEl.replaceChildren();
-    errEl.hidden = true;
-    dialog.dataset.state = "loading";
-    if (!dialog.open) dialog.showModal();
-    try {
-      const art = await getJson(`/articles/${encodeURIComponent(hit.article_id)}`);
-      titleEl.replaceChildren();
-      const href = safeUrl(art.url);
-      if (href) {
-        const a = document.createElement("a");
-        a.href = href;
-        a.target = "_blank";
-        a.rel = "noopener noreferrer";
-        a.textContent = art.title || "(không có tiêu đề)";
-        titleEl.appendChild(a);
-      } else {
-        titleEl.textContent = art.title || "(không có tiêu đề)";
-      }
-      metaEl.textContent = [art.source, formatDate(art.published), art.category]
-        .filter(Boolean).join(" · ");
-      const text = art.text || "";
-      const start = Math.max(0, Math.min(hit.start, text.length));
-      const end = Math.max(start, Math.min(hit.end, text.length));
-      const mark = document.createElement("mark");
-      mark.className = "focus-passage";
-      mark.dataset.testid = "focus-passage";
-      mark.textContent = text.slice(start, end);
-      textEl.append(document.createTextNode(text.slice(0, start)), mark,
-                    document.createTextNode(text.slice(end)));
-      dialog.dataset.state = "done";
-      if (end > start) mark.scrollIntoView({ block: "center" });
-    } catch (e) {
-      metaEl.textContent = "";
-      errEl.textContent = e.message;
-      errEl.hidden = false;
-      dialog.dataset.state = "error";
-    }
-  }
-
-  $("article-close").addEventListener("click", () => dialog.close());
-  dialog.addEventListener("click", (ev) => {
-    if (ev.target === dialog) dialog.close();   // click on the backdrop
-  });
-  dialog.addEventListener("close", () => {
-    if (lastTrigger && document.contains(lastTrigger)) lastTrigger.focus();
-  });
-
-  // ---------------------------------------------------------------- start
-  const initial = stateFromUrl();
-  fillForm(initial);
-  loadFacets();
-  if (initial.q) runSearch(initial);
-  else { current = initial; inputs.q.focus(); }
-})();
+// ---------------------------------------------------------------- start
+const initial = stateFromUrl();
+fillForm(initial);
+loadChoices();
+if (initial.q) runSearch(initial);
+else { current = initial; inputs.q.focus(); }

@@ -27,23 +27,44 @@ QUERY_STOPWORDS = frozenset(
     "thì mà này đó khi nên vì".split())
 
 MAX_QUERY_TOKENS = 64
+import os as _os  # TUNING
+TONED_W, FOLDED_W, BIGRAMS_W = (float(x) for x in _os.environ.get('VNS_TW', '1,1,1').split(','))  # TUNING
 
 # (column, term) -> True when the term is in too many passages to be worth scoring.
 TooCommon = Callable[[str, str], bool]
 
 
+# The full-text columns in the table's order: the order of bm25()'s column weights.
+COLUMNS = ("toned", "folded", "bigrams")
+UNWEIGHTED = (1.0, 1.0, 1.0)
+# BM25 column weights (toned, folded, bigrams) of a query typed with tones. A weight
+# multiplies a term's frequency inside BM25's saturation, as FTS5's bm25() does. The toned
+# column up and the folded columns down, so that a syllable with the query's exact tone
+# ("án") counts far more than the same letters with another tone ("an", "ẩn"), which still
+# count (misspelt tones exist). Measured in README "Exact tones".
+TONED_WEIGHTS = (TONED_W, FOLDED_W, BIGRAMS_W)
+
+
 @dataclass(frozen=True)
 class LexicalQuery:
-    """The terms of one lexical query, per FTS column; scored as an OR of all of them."""
+    """The terms of one lexical query, per FTS column; scored as an OR of all of them.
+
+    ``weights``: BM25 column weights in :data:`COLUMNS` order (``bm25(passages_fts, ...)``).
+    """
 
     folded: list[str]
     toned: list[str] = field(default_factory=list)
     bigrams: list[str] = field(default_factory=list)
+    weights: tuple[float, float, float] = UNWEIGHTED
 
     def phrases(self) -> list[tuple[str, str]]:
         """(column, term) pairs in the order FTS5 sees them."""
         return ([("folded", t) for t in self.folded] + [("toned", t) for t in self.toned]
                 + [("bigrams", t) for t in self.bigrams])
+
+    def weight(self, column: str) -> float:
+        """The BM25 weight of ``column``."""
+        return self.weights[COLUMNS.index(column)]
 
 
 class LexicalIndex(Protocol):
@@ -84,8 +105,9 @@ def lexical_query(query: str, too_common: TooCommon | None = None) -> LexicalQue
         # 35 / 26 / 14 / 10 ms a query (FTS5). Default 0.2: no quality cost.
         folded = [t for t in folded if not too_common("folded", t)] or folded
         tokens = [t for t in tokens if not too_common("toned", t)] or tokens
-    return LexicalQuery(folded=folded, toned=tokens if has_tones(query) else [],
-                        bigrams=bigrams)
+    if not has_tones(query):
+        return LexicalQuery(folded=folded, bigrams=bigrams)
+    return LexicalQuery(folded=folded, toned=tokens, bigrams=bigrams, weights=TONED_WEIGHTS)
 
 
 def too_common_filter(index: LexicalIndex, passages: int, max_df: float,

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from indexer.db import IndexDB, MetadataFilter
 
-from .base import LexicalQuery, fts_expression
+from .base import UNWEIGHTED, LexicalQuery, fts_expression
 
 
 class Fts5LexicalIndex:
@@ -26,8 +26,10 @@ class Fts5LexicalIndex:
 
     def top(self, query: LexicalQuery, n: int,
             filt: MetadataFilter) -> list[tuple[int, float]]:
-        """Best ``n`` (passage id, BM25 score) by FTS5 MATCH; filters are a SQL join."""
-        return self._db().fts_search(fts_expression(query), filt, n)
+        """Best ``n`` (passage id, BM25 score) by FTS5 MATCH, with the query's column weights;
+        filters are a SQL join."""
+        weights = None if query.weights == UNWEIGHTED else query.weights
+        return self._db().fts_search(fts_expression(query), filt, n, weights)
 
     def doc_freq(self, column: str, term: str) -> int:
         """Passages holding ``term`` in ``column`` (FTS5's fts5vocab 'col' ``doc``)."""

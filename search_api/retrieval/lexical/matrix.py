@@ -51,13 +51,15 @@ class LexicalMatrix:
     """BM25 weights of every (column, term) in every passage, for one index generation."""
 
     def __init__(self, generation: int, rowids: np.ndarray, vocab: _Vocabulary,
-                 indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray) -> None:
+                 indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray,
+                 idf: np.ndarray) -> None:
         self.generation = generation
         self.rowids = rowids            # passage id of each matrix row, ascending
         self._vocab = vocab             # (column, term) -> matrix column
         self._indptr = indptr           # CSC: the rows of column j are indices[indptr[j]:indptr[j+1]]
         self._indices = indices
         self._weights = weights
+        self._idf = idf                 # BM25 IDF of each matrix column (column weights need it)
 
     def __len__(self) -> int:
         return len(self.rowids)
@@ -66,7 +68,7 @@ class LexicalMatrix:
     def nbytes(self) -> int:
         """Bytes held by the numpy arrays, vocabulary included."""
         return int(self.rowids.nbytes + self._indptr.nbytes + self._indices.nbytes
-                   + self._weights.nbytes + self._vocab.nbytes)
+                   + self._weights.nbytes + self._idf.nbytes + self._vocab.nbytes)
 
     @property
     def terms(self) -> int:
@@ -85,13 +87,13 @@ class LexicalMatrix:
         if n_rows == 0:
             return cls(generation, np.zeros(0, np.int64), vocabulary,
                        np.zeros(n_terms + 1, np.int64), np.zeros(0, np.int32),
-                       np.zeros(0, np.float32))
+                       np.zeros(0, np.float32), np.zeros(n_terms, np.float32))
         idf32 = _idf(rows.block_df, n_terms, n_rows)
         norm = _length_norm(rows.lengths, n_rows)
         csc = _weigh(rows.blocks, idf32, norm, n_terms)
         matrix = cls(generation, np.frombuffer(rows.rowids, dtype=np.int64).copy(), vocabulary,
                      csc.indptr.astype(np.int64), csc.indices.astype(np.int32, copy=False),
-                     csc.data.astype(np.float32, copy=False))
+                     csc.data.astype(np.float32, copy=False), idf32)
         del csc, rows
         _release_free_memory()
         return matrix
@@ -110,14 +112,18 @@ class LexicalMatrix:
         """Best ``n`` (passage id, BM25 score), score descending then id ascending.
 
         ``allowed``: passage ids a filter admits (None: all). Passages that match no term
-        are never returned, as with FTS5 MATCH.
+        are never returned, as with FTS5 MATCH. The query's column weights apply as in
+        FTS5's ``bm25(passages_fts, w_toned, w_folded, w_bigrams)``.
         """
-        cols = [j for j in (self._column(c, t) for c, t in query.phrases()) if j is not None]
+        cols = [(j, query.weight(c)) for j, c in
+                ((self._column(c, t), c) for c, t in query.phrases()) if j is not None]
         if not cols or n <= 0 or not len(self.rowids):
             return []
-        spans = [(self._indptr[j], self._indptr[j + 1]) for j in cols]
+        spans = [(self._indptr[j], self._indptr[j + 1]) for j, _ in cols]
         rows = np.concatenate([self._indices[s:e] for s, e in spans])
-        weights = np.concatenate([self._weights[s:e] for s, e in spans])
+        weights = np.concatenate([
+            self._weights[s:e] if w == 1.0 else _reweigh(self._weights[s:e], self._idf[j], w)
+            for (s, e), (j, w) in zip(spans, cols)])
         n_rows = len(self.rowids)
         scores = np.bincount(rows, weights=weights, minlength=n_rows)
         if allowed is not None:
@@ -229,6 +235,17 @@ def _idf(block_df: list[np.ndarray], n_terms: int, n_rows: int) -> np.ndarray:
     idf = np.log((n_rows - df + 0.5) / (df + 0.5))
     idf[idf <= 0] = 1e-6
     return idf.astype(np.float32)
+
+
+def _reweigh(weights: np.ndarray, idf: float, w: float) -> np.ndarray:
+    """BM25 weights of one term's postings with column weight ``w`` instead of 1.
+
+    FTS5 multiplies the term frequency by the column weight inside the saturation:
+    ``idf * w*tf*(k1+1) / (w*tf + norm)``. With ``s = weight / (idf*(k1+1)) = tf/(tf+norm)``
+    that is ``w * weight / (1 + (w-1)*s)``: no need to store tf or the row norms.
+    """
+    s = weights.astype(np.float64) / (float(idf) * (K1 + 1.0))
+    return w * weights / (1.0 + (w - 1.0) * s)
 
 
 def _length_norm(lengths: array, n_rows: int) -> np.ndarray:
