@@ -36,7 +36,7 @@ from .evaluation import (EvalQuery, _all_answer_passages, article_metrics, corpu
 from .retrieval import SearchRequest, Searcher
 from .retrieval.relevance import FEATURES, LEXICAL_FEATURES, RelevanceModel, candidate_features, running_min
 
-THRESHOLDS = (0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5)
+THRESHOLDS = (0.002, 0.003, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5)
 L2 = 1e-3
 
 
@@ -186,7 +186,7 @@ def format_thresholds(rows: list[dict]) -> str:
     lines = ["| min_relevance | abstain left-out | abstain nonsense | abstain off-topic | "
              "answered | nDCG@10 | cut nDCG@10 |", "|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['threshold']:.2f} | {100 * r['abstain_left_out']:.1f}% | "
+        lines.append(f"| {r['threshold']:.3f} | {100 * r['abstain_left_out']:.1f}% | "
                      f"{100 * r['abstain_nonsense']:.1f}% | {100 * r['abstain_off_topic']:.1f}% | "
                      f"{100 * r['answered']:.1f}% | {r['ndcg@10']:.4f} | {r['ndcg@10_cut']:.4f} |")
     return "\n".join(lines)
@@ -202,6 +202,13 @@ def run_calibration(eval_dir: Path, names: list[str], settings: Settings, index_
 
     per_set = {n: collect(eval_dir, n, settings, index_root, leave_out_fraction, limit, log)
                for n in names}
+    return fit_and_write(per_set, out, {"leave_out_fraction": leave_out_fraction, "limit": limit,
+                                        "candidates": settings.candidates})
+
+
+def fit_and_write(per_set: dict[str, list[QuerySample]], out: Path, meta: dict) -> str:
+    """Fit on every set's samples, write the model file; the report (Markdown)."""
+    names = list(per_set)
     everything = [s for samples in per_set.values() for s in samples]
     model = fit_model(everything)
     report = [f"## fitted on {', '.join(names)}: {len(everything)} queries, "
@@ -219,9 +226,7 @@ def run_calibration(eval_dir: Path, names: list[str], settings: Settings, index_
     report.append(f"\nnDCG@10 if reranked by relevance ({names[0]}): "
                   f"{first['ndcg@10_reranked']:.4f} (ranking as is: {first['ndcg@10']:.4f})")
     payload = {"features": list(FEATURES), "models": model.coefficients,
-               "fit": {"sets": names, "leave_out_fraction": leave_out_fraction,
-                       "queries": len(everything), "l2": L2, "limit": limit,
-                       "candidates": settings.candidates,
+               "fit": {"sets": names, **meta, "queries": len(everything), "l2": L2,
                        "positives": int(sum(s.labels.sum() for s in everything)),
                        "rows": int(sum((s.weights > 0).sum() for s in everything))},
                "thresholds": tables}

@@ -403,7 +403,7 @@ def format_table(rows: list[EvalRow]) -> str:
         cut = "–" if r.ndcg10_cut is None else f"{r.ndcg10_cut:.3f}"
         line = (f"| {r.mode} | {'yes' if r.toneless else 'no'} | {r.ndcg10:.3f} | {r.mrr10:.3f} | "
                 f"{r.recall1:.3f} | {r.recall10:.3f} | {r.recall100:.3f} | {p} | {r.queries} | "
-                f"{r.qps:.1f} | {r.min_relevance:.2f} | {cut} | {pct(r.answered_rate)} |")
+                f"{r.qps:.1f} | {r.min_relevance:.3f} | {cut} | {pct(r.answered_rate)} |")
         if leave_out:
             line += (f" {pct(r.abstain_rate)} ({r.left_out_queries} q) | "
                      f"{pct(r.nonsense_abstain_rate)} | {pct(r.offtopic_abstain_rate)} |")

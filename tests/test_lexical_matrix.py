@@ -5,6 +5,7 @@ Real index (seed + 300 Dân trí articles, real model), real FTS5 as the referen
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import sqlite3
@@ -13,9 +14,11 @@ import numpy as np
 import pytest
 from conftest import SHARED, needs_shared
 
-from indexer.db import IndexDB
+from indexer.db import IndexDB, MetadataFilter
 from search_api.retrieval import Searcher, SearchRequest
-from search_api.retrieval.lexical.base import LexicalQuery, fts_expression, lexical_query
+from search_api.retrieval.lexical.base import (TONED_WEIGHTS, UNWEIGHTED, LexicalQuery,
+                                               fts_expression, lexical_query)
+from search_api.retrieval.lexical.fts5 import Fts5LexicalIndex
 from search_api.retrieval.lexical.matrix import LexicalMatrix
 
 QUERIES = [
@@ -31,9 +34,10 @@ QUERIES = [
 
 
 def _fts_top(conn: sqlite3.Connection, terms: LexicalQuery, n: int) -> list[tuple[int, float]]:
-    rows = conn.execute("SELECT rowid, -bm25(passages_fts) FROM passages_fts WHERE "
-                        "passages_fts MATCH ? ORDER BY bm25(passages_fts) LIMIT ?",
-                        (fts_expression(terms), n)).fetchall()
+    # FTS5's own bm25() with the query's column weights (toned, folded, bigrams)
+    rows = conn.execute("SELECT rowid, -bm25(passages_fts, ?, ?, ?) FROM passages_fts WHERE "
+                        "passages_fts MATCH ? ORDER BY bm25(passages_fts, ?, ?, ?) LIMIT ?",
+                        (*terms.weights, fts_expression(terms), *terms.weights, n)).fetchall()
     return [(int(r[0]), float(r[1])) for r in rows]
 
 
@@ -75,6 +79,43 @@ def test_matrix_matches_fts5_bm25(matrix_and_conn):
         _same_ranking(_fts_top(conn, terms, 100), matrix.top(terms, 100), query)
         checked += 1
     assert checked >= 100
+
+
+@needs_shared
+@pytest.mark.parametrize("weights", [TONED_WEIGHTS, (2.0, 0.5, 1.0), (0.3, 1.0, 2.5),
+                                     (1.0, 0.1, 1.0), (8.0, 1.0, 0.5)])
+def test_matrix_matches_fts5_with_column_weights(matrix_and_conn, weights):
+    """Column weights (exact-tone precision) multiply the term frequency inside BM25's
+    saturation in FTS5; the matrix reproduces that from its stored weights."""
+    matrix, conn = matrix_and_conn
+    checked = 0
+    for query in QUERIES + _real_queries(60):
+        terms = lexical_query(query)
+        if terms is None or any(ch.isdigit() for ch in query):
+            continue
+        terms = dataclasses.replace(terms, weights=weights)
+        _same_ranking(_fts_top(conn, terms, 100), matrix.top(terms, 100), f"{weights} {query}")
+        checked += 1
+    assert checked >= 50
+
+
+@needs_shared
+def test_fts5_index_passes_the_query_weights(matrix_and_conn, demo_index):
+    """The FTS5 backend (through IndexDB.fts_search, filtered or not) and the matrix give
+    the same weighted scores for a toned query; a toneless one stays unweighted."""
+    matrix, _ = matrix_and_conn
+    db = IndexDB(demo_index, readonly=True)
+    try:
+        fts = Fts5LexicalIndex(lambda: db)
+        for query in ("thi hành án dân sự Gia Lai", "thi hanh an dan su gia lai"):
+            terms = lexical_query(query)
+            assert terms.weights == (TONED_WEIGHTS if terms.toned else UNWEIGHTED)
+            _same_ranking(fts.top(terms, 50, MetadataFilter()), matrix.top(terms, 50), query)
+            only = MetadataFilter(source="Báo Gia Lai")
+            allowed = db.filtered_passage_ids(only)
+            _same_ranking(fts.top(terms, 50, only), matrix.top(terms, 50, allowed), query)
+    finally:
+        db.close()
 
 
 @needs_shared

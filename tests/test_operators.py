@@ -7,11 +7,13 @@ article + 300 Dân trí) through the searcher and over HTTP.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings as hsettings, strategies as st
 
 from indexer.vietnamese import fold, tokenize
 from search_api.retrieval import SearchRequest
 from search_api.retrieval.operators import (OPERATOR_CANDIDATE_FACTOR, QueryOperators,
-                                            parse_operators, widen_candidates)
+                                            apply_operators, parse_operators, widen_candidates)
+from search_api.retrieval.request import normalize_query
 
 from conftest import needs_shared
 
@@ -58,6 +60,39 @@ def test_exclusions_only_have_nothing_to_rank():
     assert parse_operators('-abc -"x y" ""').nothing_to_rank   # '""' is no word either
     assert not parse_operators("-abc xyz").nothing_to_rank
     assert not parse_operators('"abc"').nothing_to_rank
+
+
+QUERY_TEXT = st.text(st.sampled_from(list('"“”- -ab') + ["đ", "ạ", "\u0301", "1", ".", "_", "*",
+                                                          "ǅ", "漢", "🔥", "\u200b"]),
+                     max_size=30)
+
+
+@hsettings(max_examples=500, deadline=None, derandomize=True, database=None)
+@given(QUERY_TEXT)
+def test_parse_never_fails_and_plain_text_is_kept(raw):
+    query = normalize_query(raw)
+    ops = parse_operators(query)
+    if not ops.active:
+        assert ops.text == query
+    if ops.nothing_to_rank:
+        assert ops.excluded and not tokenize(ops.text)
+    for term in ops.phrases + ops.excluded:
+        assert tokenize(term)       # every operator has words to match
+
+
+@needs_shared
+def test_apply_never_fails_on_odd_terms(demo_index):
+    from indexer.db import IndexDB
+
+    odd = ["\u0301", "a\u0301", "ǅ", "漢字", "مرحبا", "🔥", "x²", "½", "①", "a_b", "NEAR", "AND",
+           "OR", "NOT", "*", "^a", "x:y", "toned", "(a)", "ß", "İ", "ﬁ", "12.368", "1,5",
+           "é" * 300, "a " * 80]
+    with IndexDB(demo_index, readonly=True) as db:
+        ranked = [(pid, 1.0) for pid in sorted(db.passage_articles())[:300]]
+        for term in odd:
+            for q in (f'"{term}" x', f'x -"{term}"', f"x -{term}", f'"{term} gia" -{term}y'):
+                kept = apply_operators(ranked, parse_operators(normalize_query(q)), db)
+                assert set(kept) <= set(ranked)
 
 
 def test_candidates_widen_only_with_operators():

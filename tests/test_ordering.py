@@ -81,7 +81,9 @@ def _entries_and_meta():
 
 def test_sort_entries_dates_then_undated_ties_in_relevance_order() -> None:
     entries, meta = _entries_and_meta()
-    order = lambda sort: "".join(e.article_id for e in sort_entries(entries, sort, meta))  # noqa: E731
+    def order(sort: str) -> str:
+        return "".join(e.article_id for e in sort_entries(entries, sort, meta))
+
     assert order("relevance") == "abcdef"
     assert order("newest") == "eadcbf"  # a before d: equal dates keep relevance order
     assert order("oldest") == "cadebf"

@@ -91,11 +91,11 @@ def test_cli_says_no_results_and_shows_relevance(settings, demo_index, monkeypat
     runner = CliRunner()
     out = runner.invoke(main, ["query", NONSENSE, "--index", str(demo_index)])
     assert out.exit_code == 0, out.output
-    assert out.output.strip().startswith("no results") and len(out.output.strip().splitlines()) == 1
+    assert out.stdout.strip().startswith("no results") and len(out.stdout.strip().splitlines()) == 1
     out = runner.invoke(main, ["query", NONSENSE, "--index", str(demo_index), "--json"])
-    assert json.loads(out.output)["total"] == 0
+    assert json.loads(out.stdout)["total"] == 0
     out = runner.invoke(main, ["query", SEED_QUERY, "--index", str(demo_index), "-k", "2"])
-    assert out.exit_code == 0 and "relevance " in out.output
+    assert out.exit_code == 0 and "relevance " in out.stdout
 
 
 @needs_shared

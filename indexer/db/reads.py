@@ -255,30 +255,31 @@ class StoreReads:
         category (its dates ignored): only then can a date filter leave one out."""
         where, params = filter_sql(MetadataFilter(source=filt.source, category=filt.category))
         sql = f"SELECT 1 FROM articles a WHERE NOT {DATED_SQL}"
-        return self.conn.execute(f"{sql} AND {where} LIMIT 1" if where else f"{sql} LIMIT 1",
-                                 params).fetchone() is not None
+        sql = f"{sql} AND {where} LIMIT 1" if where else f"{sql} LIMIT 1"
+        return self.conn.execute(sql, params).fetchone() is not None
 
     # -- relevance features (search_api/retrieval/relevance.py) ------------------------------
-    def relevance_rows(self, ids: Sequence[int]) -> dict[int, tuple[str, bytes]]:
-        """Passage id → (tone-kept lexical column, float32 vector bytes) for ``ids`` that exist."""
-        sql = ("SELECT p.id, f.toned, p.vector FROM passages p JOIN passages_fts f "
-               "ON f.rowid = p.id WHERE p.id IN ({marks})")
-        return {row[0]: (row[1], row[2]) for row in self._in_chunks(sql, list(ids))}
+    def relevance_rows(self, ids: Sequence[int]) -> dict[int, tuple[str, str, str, bytes]]:
+        """Passage id → (toned, folded, bigrams lexical columns, float32 vector bytes) for
+        the ``ids`` that exist."""
+        sql = ("SELECT p.id, f.toned, f.folded, f.bigrams, p.vector FROM passages p "
+               "JOIN passages_fts f ON f.rowid = p.id WHERE p.id IN ({marks})")
+        return {row[0]: row[1:] for row in self._in_chunks(sql, list(ids))}
 
     # -- query operators ---------------------------------------------------------------------
-    def lexical_rows(self, ids: Sequence[int]) -> dict[int, tuple[str, str]]:
-        """Passage id → its (toned, folded) full-text syllables (title + passage), for the
-        passages among ``ids`` that exist (phrase operators match on these)."""
-        return {r[0]: (r[1], r[2]) for r in self._in_chunks(
-            "SELECT rowid, toned, folded FROM passages_fts WHERE rowid IN ({marks})", ids)}
+    # The MATCH runs once as a subquery (FTS5 answers it from its index); "rowid IN (…) AND
+    # MATCH" would instead re-run the MATCH for every listed rowid.
+    def passages_matching(self, match: str, ids: Sequence[int]) -> set[int]:
+        """The passages among ``ids`` whose full-text row (title + passage) matches the FTS5
+        expression ``match`` (phrase operators)."""
+        return {r[0] for r in self._in_chunks(
+            "SELECT id FROM passages WHERE id IN (SELECT rowid FROM passages_fts WHERE "
+            "passages_fts MATCH ?) AND id IN ({marks})", list(ids), match)}
 
-    def article_lexical_rows(self, article_ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
-        """Article id → the (toned, folded) full-text syllables of each of its passages, for
-        the articles among ``article_ids`` (exclusion operators test whole articles)."""
-        out: dict[str, list[tuple[str, str]]] = {}
-        for aid, toned, folded in self._in_chunks(
-                "SELECT p.article_id, f.toned, f.folded FROM passages p "
-                "JOIN passages_fts f ON f.rowid = p.id WHERE p.article_id IN ({marks})",
-                article_ids):
-            out.setdefault(aid, []).append((toned, folded))
-        return out
+    def articles_matching(self, match: str, article_ids: Sequence[str]) -> set[str]:
+        """The articles among ``article_ids`` with a passage whose full-text row (title
+        included) matches the FTS5 expression ``match`` (exclusion operators)."""
+        return {r[0] for r in self._in_chunks(
+            "SELECT DISTINCT article_id FROM passages WHERE id IN (SELECT rowid FROM "
+            "passages_fts WHERE passages_fts MATCH ?) AND article_id IN ({marks})",
+            list(article_ids), match)}

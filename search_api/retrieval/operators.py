@@ -17,8 +17,8 @@ matches every tone ("gia lai" matches "Gia Lai", "già lại").
 
 Matching uses the index's own full-text rows (``toned`` / ``folded`` syllables of title +
 passage, written by :func:`indexer.writer.identity.lexical_columns`), so nothing is
-re-tokenised at search time: a needle is a run of whole syllables found by substring search
-in the space-joined row.
+re-tokenised at search time: a phrase is an FTS5 phrase query on those columns, answered
+from the full-text index (one query per operator kind; no passage text is read).
 """
 
 from __future__ import annotations
@@ -61,23 +61,13 @@ class QueryOperators:
         return bool(self.excluded) and not tokenize(self.text)
 
 
-@dataclass(frozen=True)
-class _Needle:
-    """A phrase as matched: its syllables joined and padded by spaces, and the column."""
-
-    key: str
-    toned: bool
-
-    @classmethod
-    def of(cls, phrase: str) -> "_Needle":
-        tokens = tokenize(phrase)
-        toned = has_tones(phrase)
-        words = tokens if toned else [fold(t) for t in tokens]
-        return cls(f" {' '.join(words)} ", toned)
-
-    def found_in(self, row: tuple[str, str]) -> bool:
-        """True when the needle is in a (toned, folded) full-text row."""
-        return self.key in f" {row[0] if self.toned else row[1]} "
+def _phrase_match(term: str) -> str:
+    """``term`` as an FTS5 phrase on the index's syllable columns: exact tones on ``toned``
+    when typed with any, else every tone on ``folded``. The columns hold the syllables of
+    :func:`~indexer.vietnamese.tokenize`, so an FTS5 phrase is a run of whole syllables."""
+    if has_tones(term):
+        return f'toned : "{" ".join(tokenize(term))}"'
+    return f'folded : "{" ".join(fold(t) for t in tokenize(term))}"'
 
 
 # -- parsing -----------------------------------------------------------------------------------
@@ -174,15 +164,10 @@ def apply_operators(ranked: Ranking, ops: QueryOperators | None, db: IndexDB) ->
     ids = [pid for pid, _ in ranked]
     keep = set(ids)
     if ops.phrases:
-        needles = [_Needle.of(p) for p in ops.phrases]
-        rows = db.lexical_rows(ids)
-        keep = {pid for pid in keep
-                if pid in rows and all(n.found_in(rows[pid]) for n in needles)}
+        keep = db.passages_matching(" AND ".join(map(_phrase_match, ops.phrases)), ids)
     if ops.excluded and keep:
-        needles = [_Needle.of(t) for t in ops.excluded]
         article_of = db.article_ids(list(keep))
-        articles = db.article_lexical_rows(sorted(set(article_of.values())))
-        banned = {aid for aid, rows in articles.items()
-                  if any(n.found_in(row) for row in rows for n in needles)}
-        keep = {pid for pid in keep if article_of.get(pid) not in banned}
+        banned = db.articles_matching(" OR ".join(map(_phrase_match, ops.excluded)),
+                                      sorted(set(article_of.values())))
+        keep = {pid for pid in keep if article_of.get(pid, "") not in banned}
     return [(pid, s) for pid, s in ranked if pid in keep]

@@ -11,7 +11,10 @@ The weights reproduce ``fts5_aux.c``'s ``bm25()`` exactly (k1 = 1.2, b = 0.75): 
 phrase restricted to one column, IDF = ln((N - n + 0.5) / (n + 0.5)) with n the rows that
 hold the term *in that column* (IDF <= 0 becomes 1e-6), tf is the count in that column,
 and the document length is the row's token count over *all* columns, over the average of
-it. ``tests/test_lexical_matrix.py`` checks rankings and scores against FTS5 itself.
+it. Column weights (``bm25(passages_fts, w_toned, w_folded, w_bigrams)``, used for toned
+queries) scale tf inside the saturation; a weighted column's postings are rescaled at query
+time from their stored weight and the term's IDF (:func:`_reweigh`), unweighted ones are
+used as stored. ``tests/test_lexical_matrix.py`` checks rankings and scores against FTS5.
 
 The matrix is derived data: built from ``passages_fts`` when a snapshot is opened (the
 columns hold space-joined lower-case words) and never written to disk; FTS5 stays the source
@@ -33,14 +36,13 @@ import numpy as np
 
 from indexer.db import FtsRow, IndexDB, MetadataFilter
 
-from .base import LexicalQuery
+from .base import COLUMNS, LexicalQuery
 
 # FTS5's unicode61 tokenizer with tokenchars '_': runs of letters, digits and '_'. Terms are
 # the space-separated words the writer stored, but a number like "1.000" is two FTS5 tokens,
 # and BM25's document length counts FTS5 tokens.
 _FTS_TOKEN = re.compile(r"\w+")
 
-COLUMNS = ("toned", "folded", "bigrams")
 K1 = 1.2
 B = 0.75
 _BUILD_CHUNK = 20_000  # rows per sparse block while building: bounds the transient memory
