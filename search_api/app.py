@@ -2,9 +2,11 @@
 
 :func:`create_app` only assembles: the lifespan (model and index loaded once), the body-size
 limit, CORS, one router per feature (:mod:`search_api.routers`), the error handlers
-(:mod:`search_api.errors`) and the static files. Blocking work (encoding, FAISS, SQLite)
-runs in the thread pool, so the event loop never blocks. Every 4xx/5xx answer has one JSON
-shape: ``{"error": {"status", "error", "message", "field"}}``.
+(:mod:`search_api.errors`), the static files, ``/docs`` and ``/redoc`` from local assets
+(``fastapi-offline``) and the OpenAPI document (:mod:`search_api.openapi_docs`). Blocking
+work (encoding, FAISS, SQLite) runs in the thread pool, so the event loop never blocks.
+Every 4xx/5xx answer has one JSON shape: ``{"error": {"status", "error", "message",
+"field"}}``.
 """
 
 from __future__ import annotations
@@ -15,19 +17,25 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
 from indexer.settings import Settings
 
-from .errors import error_response, register_error_handlers
+from .errors import ERROR_RESPONSES, error_response, register_error_handlers
+from .openapi_docs import build_openapi
 from .retrieval import Searcher
 from .routers import admin, articles, health, page, search
-from .schemas import ErrorResponse
 from .writes import ArticleWrites
 
-ERROR_RESPONSES = {code: {"model": ErrorResponse} for code in (400, 404, 413, 422, 500, 503)}
-# Included in this order: it is the order of the paths in the OpenAPI document.
-ROUTERS = (search.router, articles.router, health.router, admin.router, page.router)
+API_DESCRIPTION = (
+    "Semantic search over Vietnamese news: hybrid (dense + BM25) search, passages with "
+    "numbered citations for chatbots (`/retrieve`), whole articles, and admin writes. "
+    "Every 4xx/5xx answer has one JSON shape: "
+    '`{"error": {"status", "error", "message", "field"}}`.')
+# Included in this order, with these tags: the order and the groups of /docs.
+ROUTERS = ((search.router, "search"), (articles.router, "articles"), (health.router, "service"),
+           (admin.router, "admin"), (page.router, "page"))
 
 
 async def limit_body(request: Request,
@@ -59,8 +67,10 @@ def create_app(settings: Settings, index_dir: Path, searcher: Searcher | None = 
         if searcher is None:
             app.state.searcher.close()
 
-    app = FastAPI(title="vnsearch", version="0.1.0", lifespan=lifespan,
-                  description="Semantic search over Vietnamese news.", responses=ERROR_RESPONSES)
+    # FastAPIOffline: /docs and /redoc load Swagger UI and ReDoc from the installed package
+    # (mounted at /static-offline-docs), not from a CDN, so they work offline.
+    app = FastAPIOffline(title="vnsearch", version="0.1.0", lifespan=lifespan,
+                         description=API_DESCRIPTION, responses=ERROR_RESPONSES)
     app.state.settings = settings
     app.state.writes = ArticleWrites(settings)
 
@@ -72,8 +82,9 @@ def create_app(settings: Settings, index_dir: Path, searcher: Searcher | None = 
     # Added after CORS, so it runs first: an oversized body is refused before anything else.
     app.middleware("http")(limit_body)
 
+    app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     register_error_handlers(app)
-    for router in ROUTERS:
-        app.include_router(router)
+    for router, tag in ROUTERS:
+        app.include_router(router, tags=[tag])
     app.mount("/static", StaticFiles(directory=page.STATIC_DIR), name="static")
     return app

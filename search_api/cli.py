@@ -126,13 +126,18 @@ _file = click.Path(exists=True, dir_okay=False, path_type=Path)
 @click.option("--min-relevance", type=click.FloatRange(0.0, 1.0), default=None,
               help="Cut-off for the answered/abstain rates and cut nDCG@10 "
                    "[default: VNSEARCH_MIN_RELEVANCE].")
+@click.option("--endpoint", type=click.Choice(["search", "retrieve"]), default="search",
+              show_default=True, help="Whose answer answer_recall@k scores: /search "
+                                      "(defaults, one passage per article) or /retrieve.")
+@click.option("--answer-k", type=click.IntRange(1, 100), default=5, show_default=True,
+              help="k of answer_recall@k.")
 @model_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list, one object per mode.")
 def eval_cmd(queries: Path, more_distractors: tuple[Path, ...], corpus: Path,
              distractors: tuple[Path, ...], max_distractors: int | None,
              mode: str, toneless: bool, limit: int | None, index_dir: Path | None,
-             leave_out: int, min_relevance: float | None, model: str | None,
-             as_json: bool) -> None:
+             leave_out: int, min_relevance: float | None, endpoint: str, answer_k: int,
+             model: str | None, as_json: bool) -> None:
     """Measure retrieval quality (nDCG@10, MRR@10, Recall@k) on an evaluation set.
 
     nDCG@10 etc. rank every candidate (no cut); ``cut nDCG@10`` and ``answered`` apply
@@ -149,7 +154,8 @@ def eval_cmd(queries: Path, more_distractors: tuple[Path, ...], corpus: Path,
     modes = list(SEARCH_MODES) if mode == "all" else [mode]
     rows = run_eval(queries, corpus, list(distractors), settings, modes=modes, toneless=toneless,
                     max_distractors=max_distractors, limit=limit, index_dir=index_dir,
-                    progress=not as_json, leave_out=leave_out, min_relevance=min_relevance)
+                    progress=not as_json, leave_out=leave_out, min_relevance=min_relevance,
+                    endpoint=endpoint, answer_k=answer_k)
     if as_json:
         click.echo(json.dumps([r.as_json() for r in rows], indent=2))
     else:
@@ -187,6 +193,27 @@ def calibrate_cmd(eval_dir: Path, names: tuple[str, ...], leave_out_fraction: fl
         report = run_calibration(eval_dir, list(names), settings, index_root or Path(tmp),
                                  out or MODEL_PATH, leave_out_fraction, limit)
     click.echo(report)
+
+
+@main.command("mcp")
+@index_option
+@model_option
+def mcp_cmd(index_dir: Path, model: str | None) -> None:
+    """Serve the index to an MCP client (Claude Desktop, an agent) over stdin/stdout.
+
+    Tools "search" (as POST /retrieve) and "get_article"; resource vnsearch://facets.
+    Logs go to stderr: stdout carries the protocol.
+    """
+    import logging
+    import sys
+
+    from .mcp_server import serve_stdio
+
+    # stderr only (stdout is the protocol); our own lines at INFO, libraries' from WARNING.
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("vnsearch").setLevel(logging.INFO)
+    serve_stdio(index_dir, settings_from(model=model))
 
 
 if __name__ == "__main__":  # pragma: no cover

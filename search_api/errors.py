@@ -12,8 +12,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from indexer.errors import VnsearchError
+
+from .schemas import ErrorResponse
+
+
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
 
 
 class AuthError(VnsearchError):
@@ -44,6 +50,38 @@ def error_response(status: int, kind: str, message: str, field: str | None = Non
                                            "field": field}})
 
 
+ERROR_EXAMPLES = {
+    400: ("Bad request (a malformed Content-Length header)", "invalid_request",
+          "bad Content-Length header", None),
+    404: ("Unknown path, or no such article", "not_found", "article 'x' not found", None),
+    413: ("Request body over the server's limit", "payload_too_large",
+          "request body over 5000000 bytes", None),
+    422: ("A parameter or body field is invalid; `field` names it", "invalid_request",
+          "k: must be between 1 and 100", "k"),
+    500: ("A bug in the server", "internal_error", "ValueError: internal error", None),
+    503: ("The search took longer than the server's timeout", "timeout",
+          "search took longer than 10.0 s", None),
+}
+
+
+def error_doc(status: int, description: str, kind: str, message: str,
+              field: str | None) -> dict:
+    """One documented error answer: the one error shape, with an example."""
+    example = {"error": {"status": status, "error": kind, "message": message, "field": field}}
+    return {"model": ErrorResponse, "description": description,
+            "content": {"application/json": {"example": example}}}
+
+
+# The error answers every operation may give (app-wide); the admin routes add 401 and 403.
+ERROR_RESPONSES = {code: error_doc(code, *doc) for code, doc in ERROR_EXAMPLES.items()}
+AUTH_RESPONSES = {
+    401: error_doc(401, "No `Authorization: Bearer <token>` header", "unauthorized",
+                   "missing 'Authorization: Bearer <token>' header", None),
+    403: error_doc(403, "Wrong admin token, or writes disabled on this server", "forbidden",
+                   "wrong admin token", None),
+}
+
+
 async def vnsearch_error(request: Request, exc: VnsearchError) -> JSONResponse:
     """A domain error: its own status and kind; ``field`` when it names a parameter."""
     return error_response(exc.http_status, exc.error_kind, str(exc), getattr(exc, "field", None))
@@ -64,10 +102,29 @@ async def validation_error(request: Request, exc: RequestValidationError) -> JSO
     return error_response(422, "invalid_request", message, field)
 
 
+def allowed_methods(request: Request) -> str:
+    """The ``Allow`` header of a 405: every method some route answers on the request's path.
+
+    Starlette names only the first matching route's methods, but ``/search`` has a GET and a
+    POST route; RFC 9110 wants them all. Asking the router for each method works whatever
+    wraps the routes (FastAPI nests included routers).
+    """
+    allowed = []
+    for method in HTTP_METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return ", ".join(allowed)
+
+
 async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    """Routing errors (unknown path, wrong method) in the same shape."""
+    """Routing errors (unknown path, wrong method) in the same shape, with their headers."""
     kind = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return error_response(exc.status_code, kind, str(exc.detail))
+    response = error_response(exc.status_code, kind, str(exc.detail))
+    response.headers.update(exc.headers or {})
+    if exc.status_code == 405:
+        response.headers["Allow"] = allowed_methods(request)
+    return response
 
 
 async def unexpected(request: Request, exc: Exception) -> JSONResponse:  # pragma: no cover - a bug

@@ -72,6 +72,11 @@ class EvalRow:
     nonsense_abstain_rate: float | None = None
     offtopic_abstain_rate: float | None = None
     left_out_queries: int = 0
+    #: Share of the queries with answer offsets where one of the passages returned by
+    #: ``endpoint`` (``/search`` or ``/retrieve``, k=``answer_k``, defaults) holds an answer.
+    answer_recall: float | None = None
+    endpoint: str = "search"
+    answer_k: int = 5
 
     def as_json(self) -> dict:
         """The row as ``vnsearch eval --json`` prints it (metrics rounded to 4 places)."""
@@ -87,7 +92,8 @@ class EvalRow:
                 "answered_rate": r4(self.answered_rate), "abstain_rate": r4(self.abstain_rate),
                 "nonsense_abstain_rate": r4(self.nonsense_abstain_rate),
                 "offtopic_abstain_rate": r4(self.offtopic_abstain_rate),
-                "left_out_queries": self.left_out_queries}
+                "left_out_queries": self.left_out_queries, "endpoint": self.endpoint,
+                f"answer_recall@{self.answer_k}": r4(self.answer_recall)}
 
 
 def load_queries(path: Path, limit: int | None = None) -> list[EvalQuery]:
@@ -193,7 +199,8 @@ def run_eval(queries_path: Path, corpus_path: Path, distractors: list[Path], set
              modes: list[str], toneless: bool = False, max_distractors: int | None = None,
              limit: int | None = None, index_dir: Path | None = None,
              progress: bool = True, encoder: Encoder | None = None, leave_out: int = 0,
-             min_relevance: float | None = None) -> list[EvalRow]:
+             min_relevance: float | None = None, endpoint: str = "search",
+             answer_k: int = 5) -> list[EvalRow]:
     """Build (or reuse) the evaluation index and measure every mode.
 
     ``leave_out``: index the corpus without that many of its articles (chosen by
@@ -231,7 +238,8 @@ def run_eval(queries_path: Path, corpus_path: Path, distractors: list[Path], set
         searcher = Searcher(index_dir, settings, encoder)
         searcher.wait_for_lexical()  # measure what the service serves once warm
         try:
-            plan = EvalPlan(queries, raw_texts, toneless, left_out, min_relevance)
+            plan = EvalPlan(queries, raw_texts, toneless, left_out, min_relevance, endpoint,
+                            answer_k)
             return _measure(searcher, plan, modes, log)
         finally:
             searcher.close()
@@ -249,6 +257,8 @@ class EvalPlan:
     toneless: bool = False
     left_out: set[str] = field(default_factory=set)
     min_relevance: float | None = None
+    endpoint: str = "search"
+    answer_k: int = 5
 
 
 # Relevance is scored on the head of the ranking only: it is non-increasing, so once the
@@ -327,6 +337,8 @@ def _measure(searcher: Searcher, plan: EvalPlan, modes: list[str],
         t1 = time.perf_counter()
         row = _measure_mode(searcher, plan, texts, mode, context)
         search_s = time.perf_counter() - t1
+        row.answer_recall = _answer_recall(searcher, plan, texts, mode, answer_passages)
+        row.endpoint, row.answer_k = plan.endpoint, plan.answer_k
         row.qps = len(texts) / (search_s + (encode_s if mode != "lexical" else 0.0))
         if plan.left_out:
             n_nonsense = len(nonsense_queries())
@@ -380,6 +392,31 @@ def _measure_mode(searcher: Searcher, plan: EvalPlan, texts: list[str], mode: st
                    ndcg10_cut=cut_sum / n, answered_rate=answered / max(answerable, 1),
                    abstain_rate=(abstained / unanswerable) if plan.left_out else None,
                    left_out_queries=unanswerable)
+
+
+def _answer_recall(searcher: Searcher, plan: EvalPlan, texts: list[str], mode: str,
+                   answer_passages: dict[str, set[int]]) -> float | None:
+    """Answer-passage recall@k of the endpoint's own answer (None without answer offsets)."""
+    from .rag import retrieve
+    from .schemas import RetrieveBody
+
+    hits = total = 0
+    for q, text in zip(plan.queries, texts):
+        if not answer_passages.get(q.qid):
+            continue
+        total += 1
+        try:
+            if plan.endpoint == "retrieve":
+                got = {p.passage_id for p in retrieve(searcher, RetrieveBody(
+                    q=text, k=plan.answer_k, mode=mode, min_relevance=plan.min_relevance)).passages}
+            else:
+                got = {h.passage_id for h in searcher.search(SearchRequest(
+                    query=text, k=plan.answer_k, mode=mode,
+                    min_relevance=plan.min_relevance)).results}
+        except Exception:  # an unsearchable query scores 0, as above
+            got = set()
+        hits += bool(got & answer_passages[q.qid])
+    return hits / total if total else None
 
 
 def format_table(rows: list[EvalRow]) -> str:

@@ -1,17 +1,43 @@
-"""RAG packing: search hits → numbered passages, citation lines and a prompt context.
+"""RAG packing for ``POST /retrieve``: search hits → passages, citations and a prompt context.
 
-Used by ``POST /retrieve``. Passages are taken in rank order until the character budget is
-spent; only the first passage is ever cut (at a word boundary), so a chatbot always gets at
-least one passage and never a truncated later one.
+The hits are passages (``group`` false by default), at most ``per_article`` from one article,
+optionally widened by ``neighbours`` passages on each side. Hits are taken in rank order while
+the budgets last: ``max_chars`` characters and ``max_tokens`` tokens of passage text, counted
+with the index's own model tokenizer (no second model is loaded). Only the very first passage is
+ever cut (at a word boundary), so a chatbot always gets something when anything matched and
+never a truncated later passage. In the response, the passages of one article come together,
+in reading order, under one citation number.
 """
 
 from __future__ import annotations
 
-from .retrieval import Hit, SearchResult
-from .schemas import RetrievedPassage, RetrieveResponse
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from indexer.errors import NotFoundError, QueryError
+
+from .retrieval import Hit, Searcher
+from .schemas import RetrieveBody, RetrievedPassage, RetrieveResponse, search_request
 
 MAX_CHARS_LIMIT = 100_000  # the largest character budget a client may ask for
 NO_TITLE = "(không có tiêu đề)"
+# Hits fetched per hit asked for: ``per_article`` drops some, the search does not know it.
+CANDIDATES_PER_HIT = 4
+MAX_CANDIDATES = 100  # the searcher's page limit
+
+
+@dataclass
+class Piece:
+    """A passage chosen for the answer: a hit, or a neighbour of the hit ``hit``."""
+
+    passage_id: int
+    ordinal: int  # -1 when unknown (no neighbours asked: the article was not read)
+    start: int
+    text: str
+    tokens: int
+    hit: Hit
+    neighbour: bool
+    truncated: bool = False
 
 
 def citation_line(n: int, hit: Hit) -> str:
@@ -19,33 +45,206 @@ def citation_line(n: int, hit: Hit) -> str:
     return f"[{n}] {hit.title or NO_TITLE} — {hit.url or hit.source or ''}".rstrip(" —")
 
 
-def _fit(text: str, room: int) -> str:
-    """``text`` cut to ``room`` characters, at the last space when there is one."""
-    head = text[:room]
-    return head.rsplit(" ", 1)[0] if " " in head else head
+def token_counter(searcher: Searcher) -> Callable[[str], int]:
+    """Tokens of a text with the index model's own tokenizer, without the passage prompt and
+    the special tokens (what the text costs inside a prompt). Encoders without a tokenizer
+    (test doubles) count words."""
+    count = getattr(searcher.encoder, "count_text_tokens", None)
+    if count is None:
+        return lambda text: len(text.split())
+    return lambda text: count(text) if text else 0
 
 
-def pack(result: SearchResult, max_chars: int) -> RetrieveResponse:
-    """The ``/retrieve`` answer for ``result`` within ``max_chars`` characters of passage text."""
+def query_text(body: RetrieveBody) -> tuple[str, str]:
+    """The query and the name it came under (``q``, or its alias ``query``); 422 on both/none."""
+    if body.q is not None and body.query is not None:
+        raise QueryError("query: give q or its alias query, not both", field="query")
+    if body.q is None and body.query is None:
+        raise QueryError("q: field required (or its alias query)", field="q")
+    if body.q is not None:
+        return body.q, "q"
+    return str(body.query), "query"
+
+
+def pick_hits(hits: list[Hit], k: int, per_article: int) -> list[Hit]:
+    """The first ``k`` hits with at most ``per_article`` from one article, in rank order."""
+    kept: list[Hit] = []
+    per: dict[str, int] = {}
+    for hit in hits:
+        if per.get(hit.article_id, 0) < per_article:
+            per[hit.article_id] = per.get(hit.article_id, 0) + 1
+            kept.append(hit)
+            if len(kept) == k:
+                break
+    return kept
+
+
+def search_hits(searcher: Searcher, body: RetrieveBody) -> tuple[str, list[Hit], float]:
+    """The query, the hits (``per_article`` applied) and the search's time in ms."""
+    q, name = query_text(body)
+    n = body.k if body.group else min(MAX_CANDIDATES, body.k * CANDIDATES_PER_HIT)
+    req = search_request(q=q, k=n, mode=body.mode, source=body.source, category=body.category,
+                         date_from=body.date_from, date_to=body.date_to, group=body.group,
+                         min_relevance=body.min_relevance)
+    try:
+        result = searcher.search(req)
+    except QueryError as exc:
+        if exc.field == "q" and name == "query":  # report the name the client used
+            raise QueryError(str(exc).replace("q:", "query:", 1), field="query") from None
+        raise
+    return result.query, pick_hits(result.results, body.k, body.per_article), result.took_ms
+
+
+def neighbour_texts(searcher: Searcher, hits: list[Hit],
+                    neighbours: int) -> dict[str, dict[int, tuple[int, int, str]]]:
+    """Article id → ordinal → (passage id, start, text) of the articles of ``hits`` (none when
+    ``neighbours`` is 0; a passage's text is its span of the cleaned article text)."""
+    out: dict[str, dict[int, tuple[int, int, str]]] = {}
+    if neighbours <= 0:
+        return out
+    for article_id in dict.fromkeys(h.article_id for h in hits):
+        try:
+            view = searcher.article(article_id)
+        except NotFoundError:  # deleted since the search: its hits go without neighbours
+            continue
+        out[article_id] = {p["ordinal"]: (p["id"], p["start"], view.text[p["start"]:p["end"]])
+                           for p in view.passages}
+    return out
+
+
+class Budget:
+    """Characters and tokens left; ``take`` a piece when it fits."""
+
+    def __init__(self, max_chars: int, max_tokens: int | None) -> None:
+        self.chars = max_chars
+        self.tokens = max_tokens
+
+    def fits(self, text: str, tokens: int) -> bool:
+        return len(text) <= self.chars and (self.tokens is None or tokens <= self.tokens)
+
+    def take(self, piece: Piece) -> Piece:
+        self.chars -= len(piece.text)
+        if self.tokens is not None:
+            self.tokens -= piece.tokens
+        return piece
+
+    def cut(self, text: str, count: Callable[[str], int]) -> tuple[str, int]:
+        """The longest word-boundary prefix of ``text`` that fits (binary search on words)."""
+        words = text[:self.chars + 1].split(" ")
+        lo, hi = 0, len(words)
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            head = " ".join(words[:mid])
+            if self.fits(head, count(head)):
+                lo = mid
+            else:
+                hi = mid - 1
+        head = " ".join(words[:lo])
+        if not head and self.chars > 0:  # one huge word: cut inside it (character budget only)
+            head = text[:self.chars]
+        return head, count(head)
+
+
+def _neighbour_order(ordinal: int, neighbours: int) -> list[tuple[int, int]]:
+    """(side, ordinal) of the neighbours, nearest first: before and after alternate."""
+    return [(side, ordinal + side * d) for d in range(1, neighbours + 1) for side in (-1, 1)]
+
+
+def choose(hits: list[Hit], spans: dict[str, dict[int, tuple[int, int, str]]], neighbours: int,
+           budget: Budget, count: Callable[[str], int]) -> dict[int, Piece]:
+    """Passage id → piece: the hits in rank order, each followed by its neighbours (nearest
+    first, a side stops at the first one that does not fit so the span stays contiguous)."""
+    chosen: dict[int, Piece] = {}
+    for hit in hits:
+        if hit.passage_id in chosen:  # already there as a neighbour: now it is a hit
+            old = chosen[hit.passage_id]
+            chosen[hit.passage_id] = Piece(old.passage_id, old.ordinal, old.start, old.text,
+                                           old.tokens, hit, False, old.truncated)
+        else:
+            tokens = count(hit.text)
+            by_ordinal = spans.get(hit.article_id, {})
+            ordinal = next((o for o, (pid, _, _) in by_ordinal.items()
+                            if pid == hit.passage_id), -1)
+            if budget.fits(hit.text, tokens):
+                chosen[hit.passage_id] = budget.take(
+                    Piece(hit.passage_id, ordinal, hit.start, hit.text, tokens, hit, False))
+            elif not chosen:  # the first hit alone is over budget: cut it, and stop there
+                text, tokens = budget.cut(hit.text, count)
+                if text:
+                    chosen[hit.passage_id] = budget.take(
+                        Piece(hit.passage_id, ordinal, hit.start, text, tokens, hit, False, True))
+                break
+            else:
+                continue
+        _add_neighbours(chosen[hit.passage_id], spans.get(hit.article_id, {}), neighbours,
+                        chosen, budget, count)
+    return chosen
+
+
+def _add_neighbours(piece: Piece, by_ordinal: dict[int, tuple[int, int, str]], neighbours: int,
+                    chosen: dict[int, Piece], budget: Budget, count: Callable[[str], int]) -> None:
+    """Add up to ``neighbours`` passages on each side of ``piece`` (see :func:`choose`)."""
+    if piece.truncated or piece.ordinal < 0:
+        return
+    stopped: set[int] = set()
+    for side, ordinal in _neighbour_order(piece.ordinal, neighbours):
+        if side in stopped or ordinal not in by_ordinal:
+            stopped.add(side)
+            continue
+        pid, start, text = by_ordinal[ordinal]
+        if pid in chosen:
+            continue
+        tokens = count(text)
+        if budget.fits(text, tokens):
+            chosen[pid] = budget.take(Piece(pid, ordinal, start, text, tokens, piece.hit, True))
+        else:
+            stopped.add(side)
+
+
+def render(query: str, took_ms: float, hits: list[Hit],
+           chosen: dict[int, Piece]) -> RetrieveResponse:
+    """The response: articles in the order of their best hit, one citation number each, their
+    passages in reading order; touching passages are joined in the context, gaps marked."""
+    by_article: dict[str, list[Piece]] = {}
+    for hit in hits:  # rank order fixes the order of the articles
+        if any(p.hit.article_id == hit.article_id for p in chosen.values()):
+            by_article.setdefault(hit.article_id, [])
+    for piece in chosen.values():
+        by_article[piece.hit.article_id].append(piece)
     passages: list[RetrievedPassage] = []
     citations: list[str] = []
     blocks: list[str] = []
-    used = 0
-    for hit in result.results:
-        text = hit.text
-        room = max_chars - used
-        if room <= 0:
-            break
-        if len(text) > room:
-            if passages:
-                break
-            text = _fit(text, room)
-        n = len(passages) + 1
-        passages.append(RetrievedPassage(citation=n, text=text, article_id=hit.article_id,
-                                         title=hit.title, url=hit.url, source=hit.source,
-                                         published=hit.published, score=hit.score))
-        citations.append(citation_line(n, hit))
-        blocks.append(f"[{n}] {text}")
-        used += len(text)
-    return RetrieveResponse(query=result.query, took_ms=result.took_ms, passages=passages,
-                            citations=citations, context="\n\n".join(blocks))
+    for n, pieces in enumerate(by_article.values(), start=1):
+        pieces.sort(key=lambda p: (p.start, p.passage_id))
+        citations.append(citation_line(n, pieces[0].hit))
+        block = f"[{n}] {pieces[0].text}"
+        for prev, piece in zip(pieces, pieces[1:]):
+            touching = prev.ordinal >= 0 and piece.ordinal == prev.ordinal + 1
+            block += ("\n" if touching else "\n…\n") + piece.text
+        blocks.append(block)
+        passages.extend(_passage(n, p) for p in pieces)
+    return RetrieveResponse(query=query, took_ms=took_ms, passages=passages, citations=citations,
+                            context="\n\n".join(blocks),
+                            tokens=sum(p.tokens for p in passages),
+                            chars=sum(len(p.text) for p in passages))
+
+
+def _passage(n: int, piece: Piece) -> RetrievedPassage:
+    hit = piece.hit
+    return RetrievedPassage(citation=n, text=piece.text, passage_id=piece.passage_id,
+                            ordinal=piece.ordinal if piece.ordinal >= 0 else None,
+                            article_id=hit.article_id, title=hit.title, url=hit.url,
+                            source=hit.source, published=hit.published, category=hit.category,
+                            relevance=hit.relevance, score=hit.score, tokens=piece.tokens,
+                            neighbour=piece.neighbour, truncated=piece.truncated,
+                            hit_rank=None if piece.neighbour else hit.rank)
+
+
+def retrieve(searcher: Searcher, body: RetrieveBody) -> RetrieveResponse:
+    """``POST /retrieve``: search, pick, widen, fit the budgets, pack (synchronous: the route
+    runs it in the thread pool; the MCP server calls it directly)."""
+    query, hits, took_ms = search_hits(searcher, body)
+    spans = neighbour_texts(searcher, hits, body.neighbours)
+    chosen = choose(hits, spans, body.neighbours, Budget(body.max_chars, body.max_tokens),
+                    token_counter(searcher))
+    return render(query, took_ms, hits, chosen)

@@ -7,9 +7,9 @@ CLI's ``query`` all go through it).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .retrieval import SEARCH_MODES, ArticleView, Hit, SearchRequest, SearchResult
 from .retrieval.request import SORT_ORDERS
@@ -123,7 +123,25 @@ class SearchParams(_SearchFields):
                                                     "and year.")
 
 
-class SearchBody(_SearchFields):
+class JsonBody(BaseModel):
+    """A JSON request body as its OpenAPI schema says: unknown fields and coercions refused.
+
+    Strict: ``"5"`` is not 5 and ``1`` is not true (the schema says integer, boolean), but
+    ``5.0`` is 5: JSON Schema's integer includes whole numbers written as floats.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _whole_numbers(cls, data: Any) -> Any:
+        if isinstance(data, dict):  # a float field still accepts the int (strict allows it)
+            return {key: int(value) if isinstance(value, float) and value.is_integer() else value
+                    for key, value in data.items()}
+        return data
+
+
+class SearchBody(JsonBody, _SearchFields):
     """``POST /search`` body: the same fields as the GET parameters."""
 
     q: str = Field(description="The query (1–1000 characters).")
@@ -140,35 +158,77 @@ class SearchBody(_SearchFields):
     facets: bool = False
 
 
-class RetrieveBody(BaseModel):
-    """``POST /retrieve`` body (chatbots / RAG)."""
+class RetrieveBody(JsonBody):
+    """``POST /retrieve`` body (chatbots / RAG): give ``q`` or its alias ``query``."""
 
-    query: str
-    k: int = 5
-    max_chars: int = Field(default=4000, description="Character budget of all passages together.")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        # exactly one of them, not null (a null one counts as absent)
+        "oneOf": [{"required": ["q"], "properties": {"q": {"type": "string"}}},
+                  {"required": ["query"], "properties": {"query": {"type": "string"}}}]})
+
+    q: str | None = Field(default=None, min_length=1, max_length=1000,
+                          description="The query (1–1000 characters).")
+    query: str | None = Field(default=None, min_length=1, max_length=1000,
+                              description="Alias of `q` (its older name); not both.")
+    k: int = Field(default=5, ge=1, le=100, description="Hits (passages) to return, before "
+                   "neighbours are added.")
     mode: SearchMode = "hybrid"
-    min_relevance: float | None = Field(default=None, description="Only passages with at least "
-                                        "this calibrated relevance, 0–1 (default: the server's).")
+    source: str | None = None
+    category: str | None = None
+    date_from: str | None = Field(default=None, description="ISO date, inclusive.")
+    date_to: str | None = Field(default=None, description="ISO date, inclusive.")
+    min_relevance: float | None = Field(default=None, ge=0.0, le=1.0, description="Only "
+                                        "passages with at least this calibrated relevance, "
+                                        "0–1 (default: the server's).")
+    group: bool = Field(default=False, description="One passage per article (its best); "
+                        "default: passage level, several passages of one article may answer.")
+    neighbours: int = Field(default=0, ge=0, le=2, description="Passages added before and "
+                            "after each hit from the same article (marked `neighbour`).")
+    per_article: int = Field(default=3, ge=1, le=20, description="At most this many hits from "
+                             "one article.")
+    max_chars: int = Field(default=4000, ge=1, le=100_000, description="Character budget of "
+                           "all passage texts together.")
+    max_tokens: int | None = Field(default=None, ge=1, le=100_000, description="Token budget "
+                                   "of all passage texts together, counted with the index "
+                                   "model's tokenizer (default: none). With `max_chars`, the "
+                                   "tighter one wins.")
 
 
 # Models without a docstring stay so: a docstring becomes the schema's OpenAPI description.
 class RetrievedPassage(BaseModel):
-    citation: int
+    citation: int = Field(description="The [n] of its article (one number per article).")
     text: str
+    passage_id: int
+    ordinal: int | None = Field(default=None, description="Place of the passage in its "
+                                "article (known when neighbours were asked for).")
     article_id: str
     title: str | None
     url: str | None
     source: str | None
     published: str | None
+    category: str | None = None
+    relevance: float = Field(description="Calibrated relevance of the hit (for a neighbour: "
+                             "of the hit it surrounds).")
     score: float
+    tokens: int = Field(description="Tokens of `text` (index model's tokenizer, no specials).")
+    neighbour: bool = Field(default=False, description="Added as context around a hit, not "
+                            "itself a hit.")
+    truncated: bool = Field(default=False, description="Cut to fit the budget (only ever the "
+                            "first passage).")
+    hit_rank: int | None = Field(default=None, description="Rank of the hit in the search "
+                                 "(null for a neighbour).")
 
 
 class RetrieveResponse(BaseModel):
     query: str
     took_ms: float
-    passages: list[RetrievedPassage]
-    citations: list[str] = Field(description='"[1] title — url" lines, one per passage.')
-    context: str = Field(description="Passages with their [n] markers, ready for a prompt.")
+    passages: list[RetrievedPassage] = Field(description="Articles in the order of their best "
+                                             "hit, each article's passages in reading order.")
+    citations: list[str] = Field(description='"[n] title — url" lines, one per article.')
+    context: str = Field(description="Passages with their [n] markers, ready for a prompt; "
+                         "touching passages are joined by a newline, gaps marked with …")
+    tokens: int = Field(default=0, description="Sum of the passages' `tokens`.")
+    chars: int = Field(default=0, description="Sum of the passages' text lengths.")
 
 
 class PassageRef(BaseModel):
@@ -228,7 +288,7 @@ class ErrorResponse(BaseModel):
     error: ErrorBody
 
 
-class ArticleIn(BaseModel):
+class ArticleIn(JsonBody):
     """An article sent by a CMS (``POST /articles``); ``text`` is the raw body."""
 
     id: str | None = Field(default=None, description="Your id for it (kept as an alias).")
@@ -240,7 +300,7 @@ class ArticleIn(BaseModel):
     category: str | None = None
 
 
-class ArticlesIn(BaseModel):
+class ArticlesIn(JsonBody):
     """A batch of articles."""
 
     articles: list[ArticleIn]

@@ -99,3 +99,10 @@ class OnnxInt8Encoder(Encoder):
             return len(self._tokenizer.encode((self._passage_prompt or "") + text).ids)
         finally:
             self._tokenizer.enable_truncation(self.max_tokens)
+
+    def count_text_tokens(self, text: str) -> int:
+        """Tokens of ``text`` alone (no prompt, no special tokens): what it costs in a prompt
+        (``/retrieve``'s budgets). Truncation is left on, not toggled as above, because this
+        runs beside query encoding in the server's threads; a stored passage is never longer
+        than the model's window, so nothing is cut."""
+        return len(self._tokenizer.encode(text, add_special_tokens=False).ids)

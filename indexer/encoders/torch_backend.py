@@ -66,6 +66,11 @@ class SentenceTransformerEncoder(Encoder):
         full = (self._passage_prompt or "") + text
         return len(self._model.tokenizer(full, add_special_tokens=True)["input_ids"])
 
+    def count_text_tokens(self, text: str) -> int:
+        """Tokens of ``text`` alone (no prompt, no special tokens): what it costs in a prompt
+        (``/retrieve``'s budgets)."""
+        return len(self._model.tokenizer(text, add_special_tokens=False)["input_ids"])
+
     @property
     def sentence_transformer(self):
         """The underlying model (for tests and benchmarks)."""

@@ -11,14 +11,19 @@ import hmac
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.security import HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from ..deps import SearcherDep, SettingsDep
-from ..errors import AuthError, ForbiddenError
+from ..errors import AUTH_RESPONSES, AuthError, ForbiddenError
 from ..schemas import ArticleIn, ArticlesIn, WriteResponse
 from ..writes import ArticleWrites
 
-router = APIRouter()
+router = APIRouter(responses=AUTH_RESPONSES)
+# Declares the bearer scheme in the OpenAPI document only (auto_error=False): require_admin
+# does the checking, so the answers keep their messages and the 401/403 split.
+BEARER = HTTPBearer(auto_error=False, scheme_name="adminToken",
+                    description="The server's VNSEARCH_ADMIN_TOKEN.")
 
 
 def require_admin(request: Request, settings: SettingsDep) -> None:
@@ -42,8 +47,13 @@ def get_writes(request: Request) -> ArticleWrites:
 WritesDep = Annotated[ArticleWrites, Depends(get_writes)]
 
 
-@router.post("/articles", response_model=WriteResponse, dependencies=[Depends(require_admin)],
-             summary="Add or update articles (admin token); durable when acknowledged")
+@router.post("/articles", response_model=WriteResponse,
+             dependencies=[Depends(BEARER), Depends(require_admin)],
+             summary="Add or update articles (admin token); durable when acknowledged",
+             description="One article or a batch (`{\"articles\": [...]}`, see its "
+                         "`maxItems`). An article with a known id or URL is updated; the "
+                         "same text again is `unchanged`. The answer comes after the commit: "
+                         "an acknowledged write is durable and visible to the next search.")
 async def post_articles(body: ArticlesIn | ArticleIn, searcher: SearcherDep,
                         writes: WritesDep) -> WriteResponse:
     items = body.articles if isinstance(body, ArticlesIn) else [body]
@@ -51,7 +61,10 @@ async def post_articles(body: ArticlesIn | ArticleIn, searcher: SearcherDep,
 
 
 @router.delete("/articles/{article_id}", response_model=WriteResponse,
-               dependencies=[Depends(require_admin)], summary="Delete an article (admin token)")
+               dependencies=[Depends(BEARER), Depends(require_admin)],
+               summary="Delete an article (admin token)",
+               description="Removes the article and its passages; 404 when there is no such "
+                           "article. Durable when acknowledged.")
 async def delete_article(article_id: str, searcher: SearcherDep,
                          writes: WritesDep) -> WriteResponse:
     return await run_in_threadpool(writes.delete, searcher, article_id)

@@ -12,15 +12,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
-from indexer.errors import QueryError
 from indexer.settings import Settings
 
 from ..deps import SearcherDep, SettingsDep
 from ..errors import SearchTimeoutError
-from ..rag import MAX_CHARS_LIMIT, pack
+from ..rag import retrieve as rag_retrieve
 from ..retrieval import SearchRequest, SearchResult, Searcher
-from ..schemas import (RetrieveBody, RetrieveResponse, SearchBody, SearchParams, SearchResponse,
-                       search_request)
+from ..schemas import RetrieveBody, RetrieveResponse, SearchBody, SearchParams, SearchResponse
 
 router = APIRouter()
 
@@ -48,16 +46,14 @@ async def search_post(body: SearchBody, searcher: SearcherDep,
 
 
 @router.post("/retrieve", response_model=RetrieveResponse,
-             summary="Passages with numbered citations for a chatbot, within a character budget")
+             summary="Passages with numbered citations for a chatbot, within a budget")
 async def retrieve(body: RetrieveBody, searcher: SearcherDep,
                    settings: SettingsDep) -> RetrieveResponse:
-    if not 1 <= body.max_chars <= MAX_CHARS_LIMIT:
-        raise QueryError(f"max_chars: must be between 1 and {MAX_CHARS_LIMIT}", field="max_chars")
-    req = search_request(q=body.query, k=body.k, mode=body.mode, min_relevance=body.min_relevance)
+    """Answer passages (several per article when that is where the answer is), optional
+    neighbours, within ``max_chars`` / ``max_tokens``; README "POST /retrieve"."""
     try:
-        result = await run_search(searcher, req, settings)
-    except QueryError as exc:
-        if exc.field == "q":  # this endpoint's query field is named "query"
-            raise QueryError(str(exc).replace("q:", "query:", 1), field="query") from None
-        raise
-    return pack(result, body.max_chars)
+        return await asyncio.wait_for(run_in_threadpool(rag_retrieve, searcher, body),
+                                      timeout=settings.request_timeout_s)
+    except asyncio.TimeoutError:
+        raise SearchTimeoutError(
+            f"search took longer than {settings.request_timeout_s} s") from None

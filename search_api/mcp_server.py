@@ -1,0 +1,202 @@
+"""``vnsearch mcp``: the index as a Model Context Protocol server over stdio.
+
+Tools: ``search`` (the ``POST /retrieve`` semantics and input names: packed passages with
+numbered citations) and ``get_article`` (one whole article, as ``GET /articles/{id}``);
+resource ``vnsearch://facets`` (the index's outlets and categories, as ``GET /facets``).
+Built on the official ``mcp`` SDK's :class:`MCPServer`; this module is imported only by the
+``mcp`` command, so the SDK stays out of every other import path.
+
+stdout is the protocol: the model and index are loaded once before serving with file
+descriptor 1 pointed at stderr (a library printing during load would corrupt the stream),
+and logging goes to stderr. A bad argument or a missing article is a tool error (the
+result's ``isError``), never a crash of the server.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import Field, ValidationError
+
+from indexer.errors import VnsearchError
+from indexer.settings import Settings
+
+from . import rag
+from .rag import MAX_CHARS_LIMIT
+from .retrieval import SEARCH_MODES, Searcher
+from .schemas import ArticleResponse, FacetsResponse, RetrieveBody, RetrieveResponse
+
+log = logging.getLogger("vnsearch.mcp")
+
+FACETS_URI = "vnsearch://facets"
+INSTRUCTIONS = (
+    "Search a Vietnamese news archive. Call `search` with the user's question (Vietnamese, "
+    "tones optional) to get passages numbered [1], [2], ... with a citation line each; answer "
+    "from them and cite the numbers. Call `get_article` with an `article_id` from a passage "
+    f"to read the whole article. The resource {FACETS_URI} lists the outlets and categories "
+    "accepted by the `source` and `category` filters."
+)
+
+# The tool's input schema: the /retrieve body's names, ranges and descriptions. Defaults are
+# None ("the /retrieve default"): RetrieveBody fills them in, so the two never disagree.
+Query = Annotated[str, Field(min_length=1, max_length=1000,
+                             description="The question or keywords, 1-1000 characters.")]
+TopK = Annotated[int | None, Field(ge=1, le=100, description="Passages to retrieve (hits, "
+                                   "before neighbours), 1-100; default 5.")]
+Mode = Annotated[Literal[SEARCH_MODES] | None, Field(
+    description="hybrid (default: meaning and words fused), dense (meaning only) or lexical "
+                "(words only, BM25).")]
+Outlet = Annotated[str | None, Field(description=f"Only this outlet (see {FACETS_URI}).")]
+Category = Annotated[str | None, Field(description=f"Only this category (see {FACETS_URI}).")]
+DateFrom = Annotated[str | None, Field(description="Only articles published on or after this "
+                                                   "ISO date (YYYY-MM-DD).")]
+DateTo = Annotated[str | None, Field(description="Only articles published on or before this "
+                                                 "ISO date (YYYY-MM-DD).")]
+MinRelevance = Annotated[float | None, Field(
+    ge=0.0, le=1.0, description="Only passages with at least this calibrated relevance, 0-1 "
+                                "(default: the server's cut-off).")]
+Neighbours = Annotated[int | None, Field(ge=0, le=2, description="Also return this many passages "
+                                         "before and after each hit, from its article (0-2; "
+                                         "default 0).")]
+PerArticle = Annotated[int | None, Field(ge=1, le=20, description="At most this many hits from "
+                                         "one article (default 3).")]
+MaxChars = Annotated[int | None, Field(ge=1, le=MAX_CHARS_LIMIT, description=(
+    "Character budget of all passages together (default 4000); with max_tokens the tighter "
+    "one wins."))]
+MaxTokens = Annotated[int | None, Field(ge=1, le=100_000, description=(
+    "Token budget of all passages together, counted with the index's model tokenizer."))]
+
+@contextmanager
+def stdout_to_stderr() -> Iterator[None]:
+    """Point file descriptor 1 (and ``sys.stdout``) at stderr for the block.
+
+    Model loading may print (progress bars, native libraries); on stdio that would land in
+    the protocol stream before the first message.
+    """
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    real_stdout, sys.stdout = sys.stdout, sys.stderr
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+        sys.stdout = real_stdout
+
+
+def retrieve(searcher: Searcher, args: dict[str, Any]) -> RetrieveResponse:
+    """The ``/retrieve`` answer for the tool's arguments: the route's own body model and
+    function, so the tool and the endpoint validate, search and pack alike."""
+    try:
+        body = RetrieveBody(**{name: value for name, value in args.items() if value is not None})
+        return rag.retrieve(searcher, body)
+    except ValidationError as exc:
+        raise ToolError("; ".join(_message(err) for err in exc.errors())) from None
+    except VnsearchError as exc:
+        raise ToolError(str(exc)) from None
+
+
+def _message(err: Any) -> str:
+    """``"field: message"`` of one pydantic error (the HTTP API's 422 wording)."""
+    where = ".".join(str(part) for part in err.get("loc", ()))
+    return f"{where}: {err.get('msg', 'invalid')}" if where else str(err.get("msg", "invalid"))
+
+
+def _result(payload: RetrieveResponse | ArticleResponse, text: str) -> CallToolResult:
+    """A tool result: ``payload`` as structured content, ``text`` as the block a model reads."""
+    return CallToolResult(content=[TextContent(type="text", text=text)],
+                          structured_content=payload.model_dump(mode="json"))
+
+
+def _search_text(response: RetrieveResponse) -> str:
+    """The passages as a model reads them: the packed context, then the citation lines."""
+    if not response.passages:
+        return (f"No passage relevant enough for {response.query!r}. Try other words, fewer "
+                "filters or a lower min_relevance.")
+    return response.context + "\n\nSources:\n" + "\n".join(response.citations)
+
+
+def _article_text(article: ArticleResponse) -> str:
+    meta = " · ".join(x for x in (article.source, article.published, article.category,
+                                  article.url) if x)
+    return f"{article.title or '(không có tiêu đề)'}\n{meta}\n\n{article.text}"
+
+
+def add_tools(server: MCPServer, searcher: Searcher) -> None:
+    """Register ``search`` and ``get_article`` on ``server``, answering from ``searcher``."""
+    read_only = ToolAnnotations(read_only_hint=True, open_world_hint=False)
+
+    @server.tool(name="search", title="Search the news archive", annotations=read_only)
+    def search(q: Query, k: TopK = None, mode: Mode = None, source: Outlet = None,
+               category: Category = None, date_from: DateFrom = None, date_to: DateTo = None,
+               min_relevance: MinRelevance = None, neighbours: Neighbours = None,
+               per_article: PerArticle = None, max_chars: MaxChars = None,
+               max_tokens: MaxTokens = None) -> Annotated[CallToolResult, RetrieveResponse]:
+        """Passages of Vietnamese news articles that answer `q`, with citations: each article
+        is numbered [1], [2], ... (its passages in reading order) with a "[n] title — URL" line;
+        packed within the budgets. Same as POST /retrieve."""
+        response = retrieve(searcher, dict(
+            q=q, k=k, mode=mode, source=source, category=category, date_from=date_from,
+            date_to=date_to, min_relevance=min_relevance, neighbours=neighbours,
+            per_article=per_article, max_chars=max_chars, max_tokens=max_tokens))
+        log.info("search %r: %d passages, %.0f ms", q, len(response.passages), response.took_ms)
+        return _result(response, _search_text(response))
+
+    @server.tool(name="get_article", title="Read one article", annotations=read_only)
+    def get_article(id: Annotated[str, Field(min_length=1, description=(
+            "The article's id: `article_id` of a `search` passage (or an alias it was "
+            "indexed under)."))]) -> Annotated[CallToolResult, ArticleResponse]:
+        """The whole cleaned article: title, text, URL, outlet, date, category and the offsets
+        of its passages; same as GET /articles/{id}."""
+        try:
+            article = ArticleResponse.from_view(searcher.article(id))
+        except VnsearchError as exc:
+            raise ToolError(str(exc)) from None
+        return _result(article, _article_text(article))
+
+
+def add_resources(server: MCPServer, searcher: Searcher) -> None:
+    """Register the ``vnsearch://facets`` resource."""
+
+    @server.resource(FACETS_URI, name="facets", title="Outlets and categories",
+                     mime_type="application/json",
+                     description="The outlets (`source`) and categories (`category`) of the "
+                                 "index: the values the `search` filters accept.")
+    def facets() -> str:
+        return json.dumps(FacetsResponse(**searcher.facets()).model_dump(), ensure_ascii=False)
+
+
+def build_server(searcher: Searcher) -> MCPServer:
+    """An MCP server answering from ``searcher`` (tools and resource registered)."""
+    from importlib.metadata import version
+
+    server = MCPServer("vnsearch", title="vnsearch", version=version("vnsearch"),
+                       instructions=INSTRUCTIONS, log_level="WARNING")
+    add_tools(server, searcher)
+    add_resources(server, searcher)
+    return server
+
+
+def serve_stdio(index_dir: Path, settings: Settings) -> None:
+    """Load the model and index once, then serve MCP on stdin/stdout until the client leaves."""
+    from indexer.encoders import create_encoder
+
+    with stdout_to_stderr():
+        searcher = Searcher(index_dir, settings, create_encoder(settings))
+    log.info("vnsearch mcp: %s loaded, serving on stdio", index_dir)
+    try:
+        build_server(searcher).run("stdio")
+    finally:
+        searcher.close()

