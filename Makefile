@@ -3,6 +3,9 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEMO_INDEX ?= demo-index
+# make demo PORT=8080 HOST=0.0.0.0
+PORT ?= 8000
+HOST ?= 127.0.0.1
 
 .PHONY: install demo test clean
 
@@ -18,8 +21,8 @@ install: $(STAMP)
 
 demo: install
 	$(VENV)/bin/vnsearch index data/ --index $(DEMO_INDEX)
-	@echo "Open http://127.0.0.1:8000/ (API docs at /docs)"
-	$(VENV)/bin/vnsearch serve --index $(DEMO_INDEX) --host 127.0.0.1 --port 8000
+	@echo "Open http://$(HOST):$(PORT)/ (API docs at /docs)"
+	$(VENV)/bin/vnsearch serve --index $(DEMO_INDEX) --host $(HOST) --port $(PORT)
 
 test: install
 	$(PY) -m pytest -q

@@ -14,7 +14,11 @@ class Article:
     """One news article as read from any input format.
 
     ``id`` may be empty when read; the store assigns the stable id (see ``identity``).
-    ``published`` is an ISO 8601 date or date-time string, or None — never invented.
+    ``published`` is, as read, the input's date string; after normalisation
+    (:mod:`indexer.metadata`) it is an ISO 8601 date or date-time, or None — never invented —
+    and ``published_raw`` keeps an input date that could not be parsed. ``category`` is the
+    input's value (possibly several joined by ``;``); ``categories`` the normalised names.
+    ``origin`` is the absolute path of the file the article was read from (``--sync``).
     """
 
     id: str
@@ -24,6 +28,9 @@ class Article:
     source: str | None = None
     published: str | None = None
     category: str | None = None
+    published_raw: str | None = None
+    categories: tuple[str, ...] = ()
+    origin: str | None = None
 
 
 @dataclass

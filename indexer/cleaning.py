@@ -17,6 +17,7 @@ import re
 import sys
 import unicodedata
 
+from indexer.cleaning_credits import strip_inline_credits
 from indexer.vietnamese import nfc, normalize_tone_placement
 
 __all__ = [
@@ -26,6 +27,8 @@ __all__ = [
     "split_paragraphs",
     "is_boilerplate_line",
     "is_caption",
+    "is_date_line",
+    "strip_inline_credits",
     "strip_caption_credit",
     "detect_outlet_tag",
     "outlet_for_tag",
@@ -219,6 +222,17 @@ _CUTOFF_RE = re.compile(
     r"|Bài viết liên quan|Tin bài liên quan|Tin khác|Bài liên quan)\s*[:.…]*$",
     re.IGNORECASE,
 )
+# Page date/time stamps that HTML extraction keeps as a line of their own
+# ("02/09/2025 08:30", "Thứ Ba, 02/09/2025 - 08:30 (GMT+7)", "Cập nhật: 08:30 02/09/2025").
+# A line is a date line when nothing but these pieces and separators is left.
+_DATE_RE = re.compile(r"\b(?:\d{1,2}[/.-]\d{1,2}[/.-]\d{4}|\d{4}-\d{2}-\d{2})\b")
+_DATE_PIECE_RE = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:T[\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?|\d{1,2}[/.-]\d{1,2}[/.-]\d{4}"
+    r"|\d{1,2}[:h]\d{2}(?::\d{2})?(?:\s*[AaPp][Mm])?|GMT\s*[+-]\s*\d{1,2}(?::?\d{2})?"
+    r"|(?i:thứ\s+(?:hai|ba|tư|năm|sáu|bảy|[2-7])|chủ\s+nhật|cập\s+nhật|ngày\s+đăng|đăng\s+lúc"
+    r"|ngày|lúc|đăng|giờ|published|updated)"
+)
+_DATE_LINE_MAX = 80
 # Serialisation leftovers of the scraper ("null" printed for a missing field).
 _JUNK_RE = re.compile(r"^(?:null|none|undefined|nan)$", re.IGNORECASE)
 
@@ -242,8 +256,9 @@ def strip_caption_credit(paragraph: str) -> str:
 def is_boilerplate_line(line: str) -> bool:
     """True for a whole line that is scrape boilerplate (never article content).
 
-    Google News follow lines, image file names, photo captions (short lines whose
-    last sentence is a photo credit) and junk values such as "null".
+    Google News follow lines, image file names, page date lines
+    (:func:`is_date_line`), photo captions (short lines whose last sentence is a
+    photo credit) and junk values such as "null".
     """
     line = line.strip()
     if not line:
@@ -261,8 +276,22 @@ def is_caption(line: str) -> bool:
     return len(line) < _CAPTION_MAX_LEN and strip_caption_credit(line) != line
 
 
+def is_date_line(line: str) -> bool:
+    """True for a line that is only a date/time stamp, e.g. "02/09/2025 08:30".
+
+    Weekday ("Thứ Ba,"), "Cập nhật:", "(GMT+7)" and separators may surround the date;
+    a line with any other word ("Ngày 22/4/2021, đi ăn uống ...") is text.
+    """
+    line = line.strip()
+    if len(line) > _DATE_LINE_MAX or not _DATE_RE.search(line):
+        return False
+    return not _DATE_PIECE_RE.sub("", line).strip(" ,;:|-–—/()[]")
+
+
 def _is_non_caption_boilerplate(line: str) -> bool:
-    return bool(_JUNK_RE.match(line) or _IMAGE_FILE_RE.match(line) or _GOOGLE_NEWS_RE.match(line))
+    return bool(
+        _JUNK_RE.match(line) or _IMAGE_FILE_RE.match(line) or _GOOGLE_NEWS_RE.match(line) or is_date_line(line)
+    )
 
 
 def _same_text(a: str, b: str) -> bool:
@@ -276,12 +305,14 @@ def clean_text(text: str, *, title: str | None = None) -> str:
     Steps: Unicode hygiene (:func:`normalize_unicode`); one paragraph per non-empty
     line; cut at a "Có thể bạn quan tâm" / "Tin liên quan" / "Xem thêm" / "Đọc thêm"
     line and everything after it; drop boilerplate lines
-    (:func:`is_boilerplate_line`); strip trailing photo credits from long
-    paragraphs; drop a first paragraph repeating ``title``; drop the dateline tag
+    (:func:`is_boilerplate_line`, page date lines included); strip trailing photo
+    credits and credits glued inside paragraphs (:func:`strip_inline_credits`); drop a first paragraph repeating ``title``; drop the dateline tag
     ("(GLO)-") of the lead while keeping the lead. May return "" when nothing is
     left.
     """
     paragraphs = split_paragraphs(normalize_unicode(text))
+    # Names used anywhere in the article tell a credit name from the next sentence.
+    context = "\n".join(paragraphs)
 
     for i, paragraph in enumerate(paragraphs):
         # At index 0 the header cannot introduce anything after an article; just
@@ -291,6 +322,9 @@ def clean_text(text: str, *, title: str | None = None) -> str:
             break
 
     paragraphs = [p for p in paragraphs if not _is_non_caption_boilerplate(p)]
+    # Credits glued between two sentences go first, so that the caption rules below
+    # only see credits that end a paragraph.
+    paragraphs = [strip_inline_credits(p, context) for p in paragraphs]
     captions = [is_caption(p) for p in paragraphs]
     credited_chars = sum(len(p) for p in paragraphs if strip_caption_credit(p) != p)
     # Photo stories (Dân trí "ảnh" articles) consist mostly of credited captions;

@@ -11,11 +11,13 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 
 from .article import ARTICLE_FIELDS, Article, SkippedRecord
-from .cli_support import VnsearchGroup, index_option, model_option, settings_from
+from .cli_support import (VnsearchGroup, existing_index_option, index_option, model_option,
+                          settings_from, verbose_option)
 from .errors import InputError
 from .readers import INPUT_FORMATS
 
@@ -26,11 +28,13 @@ from .readers import INPUT_FORMATS
 @click.option("--info", "show_info", is_flag=True, help="Print name, dimension, max tokens, prompts.")
 @click.option("--json", "as_json", is_flag=True, help="--info as JSON.")
 @model_option
-def model_cmd(show_path: bool, show_info: bool, as_json: bool, model: str | None) -> None:
+@verbose_option
+def model_cmd(show_path: bool, show_info: bool, as_json: bool, model: str | None,
+              verbose: bool) -> None:
     """Show (and materialise) the embedding model."""
     from .encoders import create_encoder, model_info_json, resolve_model
 
-    settings = settings_from(model=model)
+    settings = settings_from(model=model, verbose=verbose or None)
     if show_path and not show_info:
         click.echo(resolve_model(settings)[2])
         return
@@ -72,6 +76,11 @@ def _parse_mapping(pairs: tuple[str, ...]) -> dict[str, str] | None:
     return mapping or None
 
 
+#: ``vnsearch index`` exit status when something given was not indexed (a missing path, a
+#: skipped record, nothing to index): the summary is still printed. ``--allow-skips`` → 0.
+EXIT_SKIPPED = 2
+
+
 @click.command("index")
 @click.argument("paths", nargs=-1, required=True)
 @index_option
@@ -82,50 +91,113 @@ def _parse_mapping(pairs: tuple[str, ...]) -> dict[str, str] | None:
               help="Force the input format (default: by file extension).")
 @click.option("--map", "mapping", multiple=True, metavar="FIELD=KEY",
               help="Read FIELD from another key (JSONL/CSV), e.g. --map text=content.")
+@click.option("--date-order", type=click.Choice(["dmy", "mdy"]), default=None,
+              help="Order of day and month in dates like 10/03/2025 [default dmy].")
+@click.option("--outlets", "outlets_file", type=click.Path(exists=True, dir_okay=False,
+              path_type=Path), default=None,
+              help="JSON file of outlet names added to the built-in table.")
+@click.option("--sync", is_flag=True, help="Also delete the articles read earlier from files "
+              "under the given folders that are gone.")
+@click.option("--force", is_flag=True, help="Re-index articles deleted earlier (tombstoned).")
 @click.option("--strict", is_flag=True, help="Stop at the first bad record (non-zero exit).")
+@click.option("--allow-skips", is_flag=True, help="Exit 0 even when records were skipped.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@verbose_option
 def index_cmd(paths: tuple[str, ...], index_dir: Path, model: str | None, batch_size: int | None,
-              fmt: str | None, mapping: tuple[str, ...], strict: bool, quiet: bool) -> None:
-    """Index articles from JSONL/CSV/TXT/HTML files or folders into DIR (add or update)."""
-    from tqdm import tqdm
+              fmt: str | None, mapping: tuple[str, ...], date_order: str | None,
+              outlets_file: Path | None, sync: bool, force: bool, strict: bool,
+              allow_skips: bool, quiet: bool, verbose: bool) -> None:
+    """Index articles from JSONL/CSV/TXT/HTML files or folders into DIR (add or update).
 
+    Exit status: 0 when everything given was indexed; 2 when a path did not exist, a record
+    was skipped or there was nothing to index (the summary is printed; --allow-skips: 0);
+    1 on an error (bad index directory, lock held, --strict).
+    """
     from .encoders import create_encoder
-    from .readers import estimate_records
     from .writer import index_articles
 
-    settings = settings_from(model=model, batch_size=batch_size)
+    settings = settings_from(model=model, batch_size=batch_size, date_order=date_order,
+                             outlets_file=outlets_file, verbose=verbose or None)
     field_map = _parse_mapping(mapping)
     encoder = create_encoder(settings)
+    bar, progress = _progress_bar(paths, fmt, quiet)
+    sync_roots = [Path(p) for p in paths if Path(p).is_dir()] if sync else []
+    try:
+        summary = index_articles(index_dir, _records(paths, fmt, field_map, strict), settings,
+                                 encoder, progress=progress, force=force, sync_roots=sync_roots)
+    finally:
+        bar.close()
+    for line in summary_lines(summary):
+        click.echo(line)
+    code = _exit_status(summary, paths)
+    if code and not allow_skips:
+        sys.exit(code)
+
+
+def _progress_bar(paths: tuple[str, ...], fmt: str | None, quiet: bool) -> tuple[Any, Any]:
+    """A tqdm bar on stderr (disabled with --quiet) and the progress callback feeding it."""
+    from tqdm import tqdm
+
+    from .readers import estimate_records
+
     total = None if quiet else estimate_records(paths, fmt=fmt)
     bar = tqdm(total=total, unit=" articles", disable=quiet or None, file=sys.stderr,
                dynamic_ncols=True)
     started = time.perf_counter()
 
-    def progress(summary, n_new: int) -> None:
+    def progress(summary: Any, n_new: int) -> None:
         bar.update(n_new if n_new else 1)  # a skipped record is progress too
         elapsed = max(time.perf_counter() - started, 1e-6)
         bar.set_postfix(passages=summary.passages_added,
                         rate=f"{summary.passages_added / elapsed:.1f} passages/s", refresh=False)
 
-    try:
-        summary = index_articles(index_dir, _records(paths, fmt, field_map, strict), settings,
-                                 encoder, progress=progress)
-    finally:
-        bar.close()
+    return bar, progress
+
+
+def summary_lines(summary: Any) -> list[str]:
+    """The end-of-run report of ``vnsearch index``: one line, plus one per notable thing."""
     rate = summary.embedded / summary.seconds if summary.seconds else 0.0
-    click.echo(
-        f"articles: {summary.added} added, {summary.updated} updated, {summary.unchanged} unchanged, "
-        f"{summary.duplicates} duplicates, {summary.skipped} skipped; passages: "
+    lines = [
+        f"articles: {summary.added} added, {summary.updated} updated, {summary.unchanged} "
+        f"unchanged, {summary.duplicates} duplicates, {summary.skipped} skipped; passages: "
         f"{summary.passages_added} written, {summary.passages_removed} removed; embedded: "
         f"{summary.embedded} (+{summary.embedded_from_cache} from cache); "
-        f"{summary.seconds:.1f} s, {rate:.1f} passages/s")
+        f"{summary.seconds:.1f} s, {rate:.1f} passages/s"]
+    if summary.skipped:
+        lines.append(f"skipped: {summary.skipped} records or files not indexed (each named "
+                     "above on stderr)")
+    if summary.dates_unparsed:
+        examples = "; ".join(summary.unparsed_examples[:3])
+        lines.append(f"dates: {summary.dates_unparsed} not understood, kept as published_raw "
+                     f"and left out of date filters (e.g. {examples}); see --date-order")
+    if summary.tombstoned:
+        lines.append(f"tombstoned: {summary.tombstoned} articles deleted earlier were not "
+                     "re-indexed (--force brings them back)")
+    if summary.synced_removed:
+        lines.append(f"sync: {summary.synced_removed} articles removed (their files are gone)")
+    return lines
+
+
+def _exit_status(summary: Any, paths: tuple[str, ...]) -> int:
+    """0, or :data:`EXIT_SKIPPED` when something given was not indexed."""
+    seen = (summary.added + summary.updated + summary.unchanged + summary.duplicates
+            + summary.tombstoned + summary.skipped)
+    if summary.skipped:
+        return EXIT_SKIPPED
+    if not seen:
+        click.echo(f"vnsearch: nothing to index in {' '.join(paths)} (no .jsonl, .json, "
+                   ".ndjson, .csv, .txt or .html files)", err=True)
+        return EXIT_SKIPPED
+    return 0
 
 
 @click.command("delete")
-@index_option
+@existing_index_option
 @click.argument("keys", nargs=-1, required=True)
 def delete_cmd(index_dir: Path, keys: tuple[str, ...]) -> None:
-    """Delete articles by id or URL."""
+    """Delete articles by id, URL or input id (``vnsearch query --json`` and ``vnsearch
+    export`` show ids). A deleted article is remembered (a tombstone): re-indexing its file
+    does not bring it back unless ``vnsearch index --force``."""
     from .snapshot import recover
     from .writer import IndexWriter
 
@@ -139,7 +211,7 @@ def delete_cmd(index_dir: Path, keys: tuple[str, ...]) -> None:
 
 
 @click.command("stats")
-@index_option
+@existing_index_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def stats_cmd(index_dir: Path, as_json: bool) -> None:
     """Counts and settings of an index."""
@@ -154,7 +226,7 @@ def stats_cmd(index_dir: Path, as_json: bool) -> None:
 
 
 @click.command("export")
-@index_option
+@existing_index_option
 def export_cmd(index_dir: Path) -> None:
     """Write every cleaned article with its metadata and passages as JSONL on stdout."""
     from .stats import export_records
@@ -165,9 +237,24 @@ def export_cmd(index_dir: Path) -> None:
 
 @click.command("check")
 @index_option
-def check_cmd(index_dir: Path) -> None:
+@click.option("--upgrade", is_flag=True, help="First migrate an index written by an older "
+              "vnsearch (keeps a backup of store.sqlite; re-embeds nothing).")
+@click.option("--outlets", "outlets_file", type=click.Path(exists=True, dir_okay=False,
+              path_type=Path), default=None, help="With --upgrade: extra outlet names (JSON).")
+def check_cmd(index_dir: Path, upgrade: bool, outlets_file: Path | None) -> None:
     """Integrity check: exit 0 when consistent, else a one-line reason and exit 1."""
     from .check import check_index
+
+    if upgrade:
+        from .upgrade import upgrade_index
+
+        report = upgrade_index(index_dir, settings_from(outlets_file=outlets_file))
+        if report.upgraded:
+            click.echo(f"upgraded schema {report.from_version} → {report.to_version}: "
+                       f"{report.articles} articles, metadata changed on {report.changed}, "
+                       f"{report.dates_unparsed} dates not understood; backup: {report.backup}")
+        else:
+            click.echo(f"already at schema {report.to_version}")
 
     report = check_index(index_dir)
     if report.ok:

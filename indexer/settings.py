@@ -36,6 +36,16 @@ class Settings(BaseSettings):
                                                "the backend's measured best (torch 32, onnx-int8 8).")
     threads: int | None = Field(default=None, description="Torch/ONNX intra-op threads.")
 
+    # ingestion
+    date_order: Literal["dmy", "mdy"] = Field(
+        default="dmy", description="Day/month order of slash/dash dates such as 10/03/2025 "
+                                   "(dmy: Vietnamese; mdy for a US-ordered source).")
+    outlets_file: Path | None = Field(
+        default=None, description="A JSON file of outlet names added to the built-in table: "
+                                  '{"Display name": {"domains": [...], "aliases": [...]}}.')
+    verbose: bool = Field(default=False, description="Show third-party warnings and progress "
+                                                     "bars (model export, loading).")
+
     # chunking (words are whitespace-separated syllables)
     chunk_min_words: int = 40
     chunk_max_words: int = 160

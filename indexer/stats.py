@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .db import IndexDB
+from .db import IndexDB, split_stored_categories
 from .snapshot import recover
 
 
@@ -18,9 +18,11 @@ def index_stats(directory: Path) -> dict[str, Any]:
         n = db.counts()
         sources = db.source_count()
         urls = db.url_count()
+        tombstones = db.tombstone_count()
+        unparsed = db.unparsed_date_count()
     size = sum(p.stat().st_size for p in directory.iterdir() if p.is_file())
     return {"articles": n["articles"], "passages": n["passages"], "sources": sources,
-            "urls": urls, "model": manifest.model_name, "model_id": manifest.model_id,
+            "urls": urls, "tombstones": tombstones, "dates_unparsed": unparsed, "model": manifest.model_name, "model_id": manifest.model_id,
             "dimension": manifest.dimension, "vector_index": manifest.vector_index,
             "format_version": manifest.format_version, "generation": manifest.generation,
             "chunking": manifest.chunking, "bytes": size,
@@ -36,5 +38,7 @@ def export_records(directory: Path) -> Iterator[dict[str, Any]]:
             yield {"id": art.id, "title": art.title, "text": art.text, "url": art.url,
                    "urls": art.urls, "source": art.source, "published": art.published,
                    "category": art.category,
+                   "categories": list(split_stored_categories(art.category)),
+                   "published_raw": art.published_raw,
                    "passages": [{"id": p.id, "ordinal": p.ordinal, "start": p.start,
                                  "end": p.end, "text": p.text} for p in art.passages]}

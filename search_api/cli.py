@@ -12,7 +12,8 @@ from pathlib import Path
 
 import click
 
-from indexer.cli_support import VnsearchGroup, index_option, model_option, settings_from
+from indexer.cli_support import (VnsearchGroup, existing_index_option, model_option,
+                                  settings_from, verbose_option)
 from indexer.commands import register as register_indexer_commands
 from indexer.errors import InputError
 
@@ -30,8 +31,9 @@ register_indexer_commands(main)
 
 @main.command("query")
 @click.argument("text")
-@index_option
+@existing_index_option
 @model_option
+@verbose_option
 @click.option("-k", "k", type=int, default=10, show_default=True, help="Number of results.")
 @click.option("--offset", type=int, default=0, help="Skip this many results.")
 @click.option("--mode", type=click.Choice(list(SEARCH_MODES)), default="hybrid",
@@ -52,14 +54,14 @@ register_indexer_commands(main)
 def query_cmd(text: str, index_dir: Path, model: str | None, k: int, offset: int, mode: str,
               source: str | None, category: str | None, date_from: str | None,
               date_to: str | None, no_group: bool, min_relevance: float | None, sort: str,
-              with_facets: bool, as_json: bool) -> None:
+              with_facets: bool, as_json: bool, verbose: bool) -> None:
     """Search an index (same results as GET /search)."""
     from indexer.encoders import create_encoder
 
     from .retrieval import Searcher
     from .schemas import SearchResponse, search_request
 
-    settings = settings_from(model=model)
+    settings = settings_from(model=model, verbose=verbose or None)
     searcher = Searcher(index_dir, settings, create_encoder(settings), lexical_matrix=False)
     result = searcher.search(search_request(q=text, k=k, offset=offset, mode=mode, source=source,
                                             category=category, date_from=date_from,
@@ -84,11 +86,13 @@ def query_cmd(text: str, index_dir: Path, model: str | None, k: int, offset: int
 
 
 @main.command("serve")
-@index_option
+@existing_index_option
 @model_option
+@verbose_option
 @click.option("--host", default=None, help="Bind address [default 127.0.0.1].")
 @click.option("--port", type=int, default=None, help="Port [default 8000].")
-def serve_cmd(index_dir: Path, model: str | None, host: str | None, port: int | None) -> None:
+def serve_cmd(index_dir: Path, model: str | None, host: str | None, port: int | None,
+              verbose: bool) -> None:
     """Serve the search API and web page (one process: model and index loaded once).
 
     One uvicorn process with a thread pool: a second worker would load a second model and
@@ -98,7 +102,7 @@ def serve_cmd(index_dir: Path, model: str | None, host: str | None, port: int | 
 
     from .app import create_app
 
-    settings = settings_from(model=model, host=host, port=port)
+    settings = settings_from(model=model, host=host, port=port, verbose=verbose or None)
     app = create_app(settings, index_dir)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info",
                 timeout_keep_alive=5)
@@ -196,7 +200,7 @@ def calibrate_cmd(eval_dir: Path, names: tuple[str, ...], leave_out_fraction: fl
 
 
 @main.command("mcp")
-@index_option
+@existing_index_option
 @model_option
 def mcp_cmd(index_dir: Path, model: str | None) -> None:
     """Serve the index to an MCP client (Claude Desktop, an agent) over stdin/stdout.

@@ -235,6 +235,7 @@ def _passage(n: int, piece: Piece) -> RetrievedPassage:
                             ordinal=piece.ordinal if piece.ordinal >= 0 else None,
                             article_id=hit.article_id, title=hit.title, url=hit.url,
                             source=hit.source, published=hit.published, category=hit.category,
+                            categories=hit.categories,
                             relevance=hit.relevance, score=hit.score, tokens=piece.tokens,
                             neighbour=piece.neighbour, truncated=piece.truncated,
                             hit_rank=None if piece.neighbour else hit.rank)

@@ -50,6 +50,8 @@ class HitModel(BaseModel):
     source: str | None
     published: str | None
     category: str | None
+    categories: list[str] = Field(default_factory=list, description="The article's categories "
+                                  "(`category` is them joined by \"; \").")
     other_matches: int = Field(description="Other passages of this article among the matches.")
     relevance: float = Field(description="Calibrated probability (0-1) that this passage answers "
                                          "the query; comparable across queries. `score` is the "
@@ -207,6 +209,7 @@ class RetrievedPassage(BaseModel):
     source: str | None
     published: str | None
     category: str | None = None
+    categories: list[str] = Field(default_factory=list)
     relevance: float = Field(description="Calibrated relevance of the hit (for a neighbour: "
                              "of the hit it surrounds).")
     score: float
@@ -247,12 +250,16 @@ class ArticleResponse(BaseModel):
     source: str | None
     published: str | None
     category: str | None
+    categories: list[str] = Field(default_factory=list)
+    published_raw: str | None = Field(default=None, description="The input's date when it "
+                                      "could not be parsed (`published` is then null).")
     passages: list[PassageRef]
 
     @classmethod
     def from_view(cls, view: ArticleView) -> "ArticleResponse":
         return cls(id=view.id, title=view.title, text=view.text, url=view.url, urls=view.urls,
                    source=view.source, published=view.published, category=view.category,
+                   categories=view.categories, published_raw=view.published_raw,
                    passages=[PassageRef(**p) for p in view.passages])
 
 

@@ -54,9 +54,13 @@ class ArticleWrites:
         self._lock = threading.Lock()
 
     def add(self, searcher: Searcher, items: Sequence[ArticleIn]) -> WriteResponse:
-        """Add or update ``items`` (at most ``settings.max_batch_articles``)."""
+        """Add or update ``items`` (at most ``settings.max_batch_articles``).
+
+        An article sent explicitly is wanted: it is added even if it was deleted before
+        (its tombstone goes), unlike a re-index of a folder.
+        """
         articles = to_articles(items, self.settings.max_batch_articles)
-        return self._commit(searcher, lambda writer: writer.add_articles(articles))
+        return self._commit(searcher, lambda writer: writer.add_articles(articles, force=True))
 
     def delete(self, searcher: Searcher, article_id: str) -> WriteResponse:
         """Delete one article (by id or alias); NotFoundError when there is none."""

@@ -395,9 +395,10 @@ def bad_input_runs(tmp_path, settings, bad_jsonl):
 
 
 def test_bad_input(settings, bad_jsonl, bad_input_runs) -> None:
-    # without --strict: the good record is indexed, the two bad ones reported with file:line
+    # without --strict: the good record is indexed, the two bad ones reported with file:line;
+    # exit 2 (something given was not indexed) with the summary printed
     directory, proc = bad_input_runs["plain"]
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "1 added" in proc.stdout and "2 skipped" in proc.stdout
     skipped = [m for m in messages(proc.stderr) if "skipped" in m]

@@ -49,10 +49,11 @@ def test_article_meta_day(published, day) -> None:
 def _passing(filt: MetadataFilter) -> set[str]:
     """Ids of a tiny articles table that ``filter_sql(filt)`` admits."""
     conn = sqlite3.connect(":memory:")
-    conn.execute("CREATE TABLE articles (id TEXT, source TEXT, category TEXT, published TEXT)")
+    conn.execute("CREATE TABLE articles (id TEXT, source TEXT, category TEXT, published TEXT, "
+                 "source_key TEXT)")
     rows = [("d1", "2020-10-01"), ("d2", "2021-04-05T10:00:00"), ("d3", "2019-01-01"),
             *[(f"u{i}", p) for i, p in enumerate(UNDATED)]]
-    conn.executemany("INSERT INTO articles VALUES (?, 'x', 'y', ?)", rows)
+    conn.executemany("INSERT INTO articles VALUES (?, 'x', 'y', ?, 'x')", rows)
     where, params = filter_sql(filt)
     return {r[0] for r in conn.execute(f"SELECT a.id FROM articles a WHERE {where}", params)}
 

@@ -119,7 +119,7 @@ def test_not_utf8_is_skipped_not_mojibake(tmp_path: Path) -> None:
     path.write_bytes("Título\nEl café está en la ciudad, señor. Ça coûte très cher.".encode("cp1252"))
     (skipped,) = list(read_txt(path))
     assert isinstance(skipped, SkippedRecord)
-    assert skipped.reason.startswith("not UTF-8 (looks like")
+    assert skipped.reason.startswith("not UTF-8 or Windows-1258")
     assert decode_bytes("Hòa".encode("utf-8")) == ("Hòa", None)
     assert decode_bytes(b"\xef\xbb\xbfH\xc3\xb2a") == ("Hòa", None)
     assert decode_bytes("Hòa bình".encode("utf-16")) == ("Hòa bình", None)

@@ -15,8 +15,9 @@ from pathlib import Path
 from ..article import Article, Passage
 from ..errors import IndexFormatError
 from ..layout import DATABASE, SCHEMA_VERSION
+from ..metadata.keys import metadata_key
 from .reads import StoreReads
-from .records import StoredArticle
+from .records import ArticleMetadata, StoredArticle
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -30,7 +31,10 @@ CREATE TABLE IF NOT EXISTS articles (
     category TEXT,
     content_hash TEXT NOT NULL,
     added_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL,
+    published_raw TEXT,
+    source_key TEXT,
+    origin TEXT
 );
 CREATE INDEX IF NOT EXISTS articles_hash ON articles(content_hash);
 CREATE INDEX IF NOT EXISTS articles_source ON articles(source);
@@ -60,6 +64,29 @@ CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
     toned, folded, bigrams, tokenize = "unicode61 remove_diacritics 0 tokenchars '_'"
 );
 """
+
+# Schema 2 (issue 14): normalised outlet key, unparsed dates, the file an article came from,
+# one row per category, and tombstones of deleted articles. ``upgrade_to_2`` adds these to a
+# schema-1 store in place; a new store gets them from SCHEMA (columns above + this).
+SCHEMA_2_ADDITIONS = """
+CREATE INDEX IF NOT EXISTS articles_source_key ON articles(source_key);
+CREATE INDEX IF NOT EXISTS articles_origin ON articles(origin);
+CREATE TABLE IF NOT EXISTS article_categories (
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    key TEXT NOT NULL,
+    PRIMARY KEY (article_id, key)
+);
+CREATE INDEX IF NOT EXISTS article_categories_key ON article_categories(key);
+CREATE TABLE IF NOT EXISTS tombstones (
+    key TEXT PRIMARY KEY,
+    article_id TEXT NOT NULL,
+    deleted_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tombstones_article ON tombstones(article_id);
+"""
+
+_SCHEMA_1_COLUMNS = ("published_raw TEXT", "source_key TEXT", "origin TEXT")
 
 _DAMAGED = ("{path}: damaged SQLite store ({exc}); restore it from a backup or `vnsearch export` "
             "an older copy — vnsearch will not overwrite it")
@@ -112,7 +139,7 @@ class IndexDB(StoreReads):
     # -- schema ------------------------------------------------------------------------------
     def init_schema(self) -> None:
         """Create the tables of a new index (generation 0)."""
-        self.conn.executescript(SCHEMA)
+        self.conn.executescript(SCHEMA + SCHEMA_2_ADDITIONS)
         self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
                           (str(SCHEMA_VERSION),))
         self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
@@ -123,10 +150,34 @@ class IndexDB(StoreReads):
             version = self.schema_version()
         except sqlite3.DatabaseError as exc:
             raise IndexFormatError(f"{self.path}: damaged SQLite store ({exc})") from None
+        if version is not None and int(version) < SCHEMA_VERSION:
+            raise IndexFormatError(
+                f"{self.directory}: index written by an older vnsearch (schema {version}); run "
+                f"`vnsearch check --upgrade --index {self.directory}` once (keeps a backup, "
+                "re-embeds nothing)")
         if version is None or int(version) != SCHEMA_VERSION:
             raise IndexFormatError(f"{self.path}: schema version "
                                    f"{version if version is not None else 'missing'}, "
                                    f"expected {SCHEMA_VERSION}")
+
+    def add_schema_2(self) -> None:
+        """Schema 1 → 2 in place (call in a transaction): new columns and tables only; the
+        caller then normalises each article's metadata (:mod:`indexer.upgrade`)."""
+        have = {r[1] for r in self.conn.execute("PRAGMA table_info(articles)")}
+        for column in _SCHEMA_1_COLUMNS:
+            if column.split()[0] not in have:
+                self.conn.execute(f"ALTER TABLE articles ADD COLUMN {column}")
+        for statement in SCHEMA_2_ADDITIONS.split(";"):
+            if statement.strip():
+                self.conn.execute(statement)
+        self.conn.execute("UPDATE meta SET value=? WHERE key='schema_version'",
+                          (str(SCHEMA_VERSION),))
+
+    def backup_to(self, target: Path) -> None:
+        """A consistent copy of the store (SQLite's online backup) at ``target``."""
+        with sqlite3.connect(target) as copy:
+            self.conn.backup(copy)
+        copy.close()
 
     # -- transactions ------------------------------------------------------------------------
     @contextmanager
@@ -181,39 +232,70 @@ class IndexDB(StoreReads):
 
     # -- article writes ----------------------------------------------------------------------
     def insert_article(self, article_id: str, art: Article, content_hash: str, now: str) -> None:
-        """Store a new article row."""
+        """Store a new article row (with its categories)."""
         self.conn.execute(
             "INSERT INTO articles (id, title, text, url, source, published, category, "
-            "content_hash, added_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            "content_hash, added_at, updated_at, published_raw, source_key, origin) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (article_id, art.title, art.text, art.url, art.source, art.published,
-             art.category, content_hash, now, now))
+             art.category, content_hash, now, now, art.published_raw,
+             metadata_key(art.source) or None, art.origin))
+        self.set_categories(article_id, art.categories)
 
     def replace_article(self, article_id: str, art: Article, content_hash: str, now: str) -> None:
         """Overwrite a changed article's row (its first URL is kept when ``art`` has none)."""
         self.conn.execute(
             "UPDATE articles SET title=?, text=?, url=COALESCE(?, url), source=?, "
-            "published=?, category=?, content_hash=?, updated_at=? WHERE id=?",
+            "published=?, category=?, content_hash=?, updated_at=?, published_raw=?, "
+            "source_key=?, origin=COALESCE(?, origin) WHERE id=?",
             (art.title, art.text, art.url, art.source, art.published, art.category,
-             content_hash, now, article_id))
+             content_hash, now, art.published_raw, metadata_key(art.source) or None,
+             art.origin, article_id))
+        self.set_categories(article_id, art.categories)
 
     def set_url_if_missing(self, article_id: str, url: str | None) -> None:
         """Give an article without a URL this one."""
         self.conn.execute("UPDATE articles SET url=COALESCE(url, ?) WHERE id=?", (url, article_id))
 
     def merge_metadata(self, article_id: str, art: Article, now: str) -> bool:
-        """Fill/refresh url, source, date, category from ``art``; True when anything changed."""
-        row = self.conn.execute("SELECT url, source, published, category FROM articles "
-                                "WHERE id=?", (article_id,)).fetchone()
+        """Fill/refresh url, source, date, categories and origin from ``art``; True when
+        anything a reader sees changed (the origin alone is bookkeeping)."""
+        row = self.article_metadata(article_id)
         if row is None:
             return False
-        url, source, published, category = row
-        new = (url or art.url, art.source or source, art.published or published,
-               art.category or category)
-        if new == tuple(row):
+        new = row.merged_with(art)
+        if art.origin and art.origin != row.origin:
+            self.conn.execute("UPDATE articles SET origin=? WHERE id=?", (art.origin, article_id))
+        if new == row.without_origin():
             return False
-        self.conn.execute("UPDATE articles SET url=?, source=?, published=?, category=?, "
-                          "updated_at=? WHERE id=?", (*new, now, article_id))
+        self.set_metadata(article_id, new, now)
         return True
+
+    def set_metadata(self, article_id: str, meta: ArticleMetadata, now: str | None) -> None:
+        """Overwrite an article's metadata (url, outlet, dates, categories)."""
+        self.conn.execute(
+            "UPDATE articles SET url=?, source=?, source_key=?, published=?, published_raw=?, "
+            "category=?, updated_at=COALESCE(?, updated_at) WHERE id=?",
+            (meta.url, meta.source, metadata_key(meta.source) or None, meta.published,
+             meta.published_raw, "; ".join(meta.categories) or None, now, article_id))
+        self.set_categories(article_id, meta.categories)
+
+    def set_categories(self, article_id: str, categories: Iterable[str]) -> None:
+        """Replace an article's category rows (one per category, with its filter key)."""
+        self.conn.execute("DELETE FROM article_categories WHERE article_id=?", (article_id,))
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO article_categories (article_id, name, key) VALUES (?,?,?)",
+            [(article_id, name, metadata_key(name)) for name in categories if metadata_key(name)])
+
+    # -- tombstones --------------------------------------------------------------------------
+    def add_tombstones(self, article_id: str, keys: Iterable[str], now: str) -> None:
+        """Remember a deleted article under every key a re-index could bring it back by."""
+        self.conn.executemany("INSERT OR REPLACE INTO tombstones (key, article_id, deleted_at) "
+                              "VALUES (?,?,?)", [(key, article_id, now) for key in keys if key])
+
+    def remove_tombstones(self, article_id: str) -> None:
+        """Forget a deletion (``--force`` re-indexes the article)."""
+        self.conn.execute("DELETE FROM tombstones WHERE article_id=?", (article_id,))
 
     def add_aliases(self, article_id: str, url: str | None, external_id: str | None) -> None:
         """Record another URL and/or input id under which the article is known."""
@@ -230,6 +312,7 @@ class IndexDB(StoreReads):
         self.delete_passages(removed)
         self.conn.execute("DELETE FROM article_urls WHERE article_id=?", (article_id,))
         self.conn.execute("DELETE FROM external_ids WHERE article_id=?", (article_id,))
+        self.conn.execute("DELETE FROM article_categories WHERE article_id=?", (article_id,))
         self.conn.execute("DELETE FROM articles WHERE id=?", (article_id,))
         return removed
 

@@ -12,9 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from .records import (ArticleMeta, ArticleRecord, FtsRow, IntegrityReport, MetadataFilter,
-                      PassageRow, PassageSpan)
+from .records import (ArticleMeta, ArticleMetadata, ArticleRecord, FtsRow, IntegrityReport,
+                      MetadataFilter, PassageRow, PassageSpan, split_stored_categories)
 
+# The columns of an ``ArticleRecord`` (before its URLs and passages), in order.
+_ARTICLE_COLUMNS = "id, title, text, url, source, published, category, published_raw"
 # SQLite's default limit on bound parameters is 999 in old builds: stay well below it.
 IN_CHUNK = 500
 FACET_LIMIT = 200
@@ -27,11 +29,12 @@ def filter_sql(filt: MetadataFilter) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
     if filt.source:
-        clauses.append("a.source = ?")
-        params.append(filt.source)
+        clauses.append("a.source_key = ?")
+        params.append(filt.source_key)
     if filt.category:
-        clauses.append("a.category = ?")
-        params.append(filt.category)
+        clauses.append("EXISTS (SELECT 1 FROM article_categories c WHERE c.article_id = a.id "
+                       "AND c.key = ?)")
+        params.append(filt.category_key)
     dates: list[str] = []
     if filt.date_from:
         dates.append("substr(a.published, 1, 10) >= ?")
@@ -185,8 +188,8 @@ class StoreReads:
     # -- articles ----------------------------------------------------------------------------
     def article(self, article_id: str, with_text: bool = False) -> ArticleRecord | None:
         """A whole article with URLs and passage spans (passage text when ``with_text``)."""
-        row = self.conn.execute("SELECT id, title, text, url, source, published, category "
-                                "FROM articles WHERE id = ?", (article_id,)).fetchone()
+        row = self.conn.execute(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id = ?",
+                                (article_id,)).fetchone()
         if row is None:
             return None
         return self._article_record(row, with_text)
@@ -212,19 +215,80 @@ class StoreReads:
 
         Call inside :meth:`IndexDB.read_transaction` for one consistent generation.
         """
-        rows = self.conn.execute("SELECT id, title, text, url, source, published, category "
-                                 "FROM articles ORDER BY added_at, id").fetchall()
+        rows = self.conn.execute(f"SELECT {_ARTICLE_COLUMNS} FROM articles "
+                                 "ORDER BY added_at, id").fetchall()
         for row in rows:
             yield self._article_record(row, with_text=True)
 
     def facets(self) -> dict[str, list[str]]:
-        """Distinct sources and categories, most frequent first (at most 200 each)."""
+        """Distinct outlets and categories (each once, by its filter key), most frequent
+        first, ties by name (at most 200 each)."""
+        sources = self.conn.execute(
+            "SELECT min(source) FROM articles WHERE source_key IS NOT NULL GROUP BY source_key "
+            "ORDER BY count(*) DESC, min(source) LIMIT ?", (FACET_LIMIT,))
+        categories = self.conn.execute(
+            "SELECT min(name) FROM article_categories GROUP BY key "
+            "ORDER BY count(*) DESC, min(name) LIMIT ?", (FACET_LIMIT,))
+        return {"sources": [r[0] for r in sources], "categories": [r[0] for r in categories]}
+
+    # -- metadata, provenance, tombstones (writer, ``--sync``, upgrade) -----------------------
+    def article_metadata(self, article_id: str) -> ArticleMetadata | None:
+        """An article's url, outlet, dates, categories and origin file."""
+        row = self.conn.execute("SELECT url, source, published, published_raw, category, origin "
+                                "FROM articles WHERE id=?", (article_id,)).fetchone()
+        if row is None:
+            return None
+        url, source, published, raw, category, origin = row
+        return ArticleMetadata(url, source, published, raw, split_stored_categories(category),
+                               origin)
+
+    def iter_metadata(self) -> Iterator[tuple[str, ArticleMetadata]]:
+        """(article id, metadata) of every article (the schema upgrade re-normalises them)."""
+        rows = self.conn.execute("SELECT id, url, source, published, published_raw, category, "
+                                 "origin FROM articles ORDER BY id").fetchall()
+        for aid, url, source, published, raw, category, origin in rows:
+            # Schema 1 stored the raw category; the upgrade splits it again.
+            yield aid, ArticleMetadata(url, source, published, raw,
+                                       (category,) if category else (), origin)
+
+    def origins(self) -> dict[str, list[str]]:
+        """Origin file → the ids of the articles last read from it."""
         out: dict[str, list[str]] = {}
-        for key, column in (("sources", "source"), ("categories", "category")):
-            out[key] = [r[0] for r in self.conn.execute(
-                f"SELECT {column} FROM articles WHERE {column} IS NOT NULL GROUP BY {column} "
-                "ORDER BY count(*) DESC LIMIT ?", (FACET_LIMIT,))]
+        for aid, origin in self.conn.execute("SELECT id, origin FROM articles "
+                                             "WHERE origin IS NOT NULL"):
+            out.setdefault(origin, []).append(aid)
         return out
+
+    def article_keys(self, article_id: str) -> list[str]:
+        """Every key a re-index could bring an article back by: id, URLs, input ids and
+        content hash (``hash:`` prefixed)."""
+        keys = [article_id]
+        keys += [r[0] for r in self.conn.execute(
+            "SELECT url FROM article_urls WHERE article_id=?", (article_id,))]
+        keys += [r[0] for r in self.conn.execute(
+            "SELECT external_id FROM external_ids WHERE article_id=?", (article_id,))]
+        row = self.conn.execute("SELECT content_hash FROM articles WHERE id=?",
+                                (article_id,)).fetchone()
+        return keys + ([f"hash:{row[0]}"] if row else [])
+
+    def tombstoned(self, keys: Sequence[str]) -> str | None:
+        """The deleted article id remembered under any of ``keys``, or None."""
+        for key in keys:
+            row = self.conn.execute("SELECT article_id FROM tombstones WHERE key=?",
+                                    (key,)).fetchone()
+            if row:
+                return row[0]
+        return None
+
+    def unparsed_date_count(self) -> int:
+        """Articles whose input date could not be parsed (kept as ``published_raw``)."""
+        return int(self.conn.execute(
+            "SELECT count(*) FROM articles WHERE published_raw IS NOT NULL").fetchone()[0])
+
+    def tombstone_count(self) -> int:
+        """Deleted articles remembered (not brought back by a re-index)."""
+        return int(self.conn.execute(
+            "SELECT count(DISTINCT article_id) FROM tombstones").fetchone()[0])
 
     # -- integrity ---------------------------------------------------------------------------
     def quick_check(self) -> str:

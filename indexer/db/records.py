@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+from ..metadata.keys import metadata_key
 
 # A usable date: ``published`` starting with ``YYYY-MM-DD`` (ISO date or date-time). The
 # SQL twin is ``reads.DATED_SQL``; anything else (NULL, "", "2020-10", "hôm qua") is undated.
@@ -15,7 +17,9 @@ _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 class MetadataFilter:
     """Outlet / category / date-range restriction of a search (all optional, ANDed).
 
-    Dates are ISO ``YYYY-MM-DD`` strings, inclusive, compared with the first ten characters
+    ``source`` and ``category`` are compared by their :func:`metadata_key` (case-, tone- and
+    punctuation-insensitive); callers canonicalise outlet aliases first. Dates are ISO
+    ``YYYY-MM-DD`` strings, inclusive, compared with the first ten characters
     of ``published``; a date range admits only dated articles (see :class:`ArticleMeta`),
     unless ``keep_undated``: then undated articles pass too, so that the searcher can count
     how many a date filter leaves out (it drops them itself).
@@ -26,6 +30,16 @@ class MetadataFilter:
     date_from: str | None = None
     date_to: str | None = None
     keep_undated: bool = False
+
+    @property
+    def source_key(self) -> str:
+        """The outlet filter's key (case-, tone- and punctuation-insensitive)."""
+        return metadata_key(self.source)
+
+    @property
+    def category_key(self) -> str:
+        """The category filter's key (an article matches on any of its categories)."""
+        return metadata_key(self.category)
 
     @property
     def empty(self) -> bool:
@@ -43,6 +57,11 @@ class ArticleMeta:
     published: str | None
 
     @property
+    def categories(self) -> tuple[str, ...]:
+        """The article's categories (it counts under each)."""
+        return split_stored_categories(self.category)
+
+    @property
     def day(self) -> str | None:
         """``YYYY-MM-DD`` of ``published``, or None when the article is undated."""
         published = self.published or ""
@@ -53,6 +72,39 @@ class ArticleMeta:
         """``YYYY`` of ``published``, or None when the article is undated."""
         day = self.day
         return day[:4] if day else None
+
+
+def split_stored_categories(category: str | None) -> tuple[str, ...]:
+    """The categories of a stored ``articles.category`` (normalised names joined by "; ")."""
+    return tuple(c for c in (category or "").split("; ") if c)
+
+
+@dataclass(frozen=True)
+class ArticleMetadata:
+    """An article's metadata as the writer merges it with a re-read copy."""
+
+    url: str | None
+    source: str | None
+    published: str | None
+    published_raw: str | None
+    categories: tuple[str, ...]
+    origin: str | None = None
+
+    def without_origin(self) -> "ArticleMetadata":
+        """The same metadata with no origin (what readers see)."""
+        return ArticleMetadata(self.url, self.source, self.published, self.published_raw,
+                               self.categories)
+
+    def merged_with(self, art: Any) -> "ArticleMetadata":
+        """Stored metadata refreshed from a re-read article (origin left out): a value in
+        the new copy wins, a missing one keeps the stored; a parsed date beats a raw one."""
+        published, raw = self.published, self.published_raw
+        if art.published:
+            published, raw = art.published, None
+        elif art.published_raw and not self.published:
+            raw = art.published_raw
+        return ArticleMetadata(self.url or art.url, art.source or self.source, published, raw,
+                               tuple(art.categories) or self.categories)
 
 
 @dataclass(frozen=True)
@@ -101,6 +153,7 @@ class ArticleRecord:
     source: str | None
     published: str | None
     category: str | None
+    published_raw: str | None = None
     urls: list[str] = field(default_factory=list)
     passages: list[PassageSpan] = field(default_factory=list)
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..models.onnx_export import EXPORT_VERSION, ensure_onnx_int8
+from ..models.quiet import model_setup, onnxruntime_severity
 from ..models.resolve import resolve_model
 from ..settings import Settings
 from .base import Encoder, ModelInfo
@@ -33,17 +34,21 @@ class OnnxInt8Encoder(Encoder):
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        name, model_id, location = resolve_model(settings)
-        model_dir = Path(location)
-        if not model_dir.is_dir():
-            raise ModelError(f"the onnx-int8 backend needs a local model directory, got {location!r}")
-        onnx_path = ensure_onnx_int8(model_dir)
-        options = ort.SessionOptions()
-        if settings.threads:
-            options.intra_op_num_threads = settings.threads
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self._session = ort.InferenceSession(str(onnx_path), options,
-                                             providers=["CPUExecutionProvider"])
+        verbose = getattr(settings, "verbose", False)
+        # One scope: a first run's model build and ONNX export are announced as one step.
+        with model_setup(settings.models_dir, verbose):
+            name, model_id, location = resolve_model(settings)
+            model_dir = Path(location)
+            if not model_dir.is_dir():
+                raise ModelError(f"the onnx-int8 backend needs a local model directory, got {location!r}")
+            onnx_path = ensure_onnx_int8(model_dir)
+            options = ort.SessionOptions()
+            options.log_severity_level = onnxruntime_severity(verbose)
+            if settings.threads:
+                options.intra_op_num_threads = settings.threads
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            self._session = ort.InferenceSession(str(onnx_path), options,
+                                                 providers=["CPUExecutionProvider"])
         self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         st_config = json.loads((model_dir / "config_sentence_transformers.json").read_text())
         prompts = st_config.get("prompts") or {}

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 from ..errors import ModelError
+from ..models.quiet import model_setup
 from ..models.resolve import resolve_model
 from ..settings import Settings
 from .base import Encoder, ModelInfo
@@ -14,7 +18,6 @@ class SentenceTransformerEncoder(Encoder):
     """sentence-transformers on torch (fp32)."""
 
     def __init__(self, settings: Settings) -> None:
-        name, model_id, location = resolve_model(settings)
         try:
             import torch
             from sentence_transformers import SentenceTransformer
@@ -22,12 +25,10 @@ class SentenceTransformerEncoder(Encoder):
             raise ModelError(f"sentence-transformers is not installed: {exc}") from exc
         if settings.threads:
             torch.set_num_threads(settings.threads)
-        try:
-            self._model = SentenceTransformer(location, device="cpu")
-        except Exception as exc:  # hub/file errors come in many types; report one line
-            raise ModelError(f"cannot load model {settings.model!r}: "
-                             f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-                             ) from exc
+        # After the imports, so transformers' logger and "Loading weights" bar are quieted.
+        with model_setup(settings.models_dir, getattr(settings, "verbose", False)):
+            name, model_id, location = resolve_model(settings)
+            self._model = _load(SentenceTransformer, location, settings.model)
         prompts = self._model.prompts or {}
         self._query_prompt = settings.query_prompt if settings.query_prompt is not None \
             else prompts.get("query")
@@ -75,3 +76,13 @@ class SentenceTransformerEncoder(Encoder):
     def sentence_transformer(self):
         """The underlying model (for tests and benchmarks)."""
         return self._model
+
+
+def _load(factory: Callable[..., Any], location: str, model: str) -> Any:
+    """``SentenceTransformer(location)``, its many failure types reported as one ModelError."""
+    try:
+        return factory(location, device="cpu")
+    except Exception as exc:  # hub/file errors come in many types; report one line
+        raise ModelError(f"cannot load model {model!r}: "
+                         f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                         ) from exc

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import ModelError
 from .atomic_dir import build_atomically
+from .quiet import building, quiet_third_party
 
 if TYPE_CHECKING:
     from .e5_file import E5File
@@ -73,12 +74,19 @@ def _sha256(path: Path) -> str:
 
 
 def ensure_default_model(models_dir: Path) -> MaterialisedModel:
-    """Return the materialised default model, building it first if needed (idempotent)."""
+    """Return the materialised default model, building it first if needed (idempotent).
+
+    A build (about a minute) is announced on stderr (see :func:`.quiet.building`).
+    """
     src = source_file()
     sha = _sha256(src)
     model_id = f"multilingual-e5-small-q4-{sha[:12]}-c{CONVERTER_VERSION}"
-    target = build_atomically(Path(models_dir) / model_id, lambda tmp: _convert(src, sha, tmp),
-                              marker=MANIFEST)
+
+    def build(tmp: Path) -> None:
+        with building("the default model", Path(models_dir)):
+            _convert(src, sha, tmp)
+
+    target = build_atomically(Path(models_dir) / model_id, build, marker=MANIFEST)
     return MaterialisedModel(target, model_id, sha)
 
 
@@ -171,15 +179,17 @@ def _save_sentence_transformer(hf_dir: Path, out: Path, hidden: int, max_positio
     import torch
     from sentence_transformers import SentenceTransformer, models
 
-    transformer = models.Transformer(str(hf_dir), max_seq_length=max_positions)
-    pooling = models.Pooling(hidden, pooling_mode="mean", include_prompt=True)
-    st_model = SentenceTransformer(
-        modules=[transformer, pooling, models.Normalize()],
-        prompts={"query": QUERY_PROMPT, "document": PASSAGE_PROMPT, "passage": PASSAGE_PROMPT},
-        device="cpu",
-    )
-    with torch.no_grad():
-        st_model.save(str(out))
+    # Entered after the imports so transformers' own logger and bars are quieted too.
+    with quiet_third_party():
+        transformer = models.Transformer(str(hf_dir), max_seq_length=max_positions)
+        pooling = models.Pooling(hidden, pooling_mode="mean", include_prompt=True)
+        st_model = SentenceTransformer(
+            modules=[transformer, pooling, models.Normalize()],
+            prompts={"query": QUERY_PROMPT, "document": PASSAGE_PROMPT, "passage": PASSAGE_PROMPT},
+            device="cpu",
+        )
+        with torch.no_grad():
+            st_model.save(str(out))
 
 
 def _write_manifest(out: Path, sha: str, hidden: int, max_positions: int) -> None:

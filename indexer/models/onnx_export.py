@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 from .atomic_dir import build_atomically
+from .quiet import building, quiet_third_party
 
 ONNX_SUBDIR = "onnx-int8"
 #: Bumped whenever the exported vectors change; part of the directory name and of the
@@ -23,16 +24,33 @@ _MARKER = "export.json"
 
 
 def ensure_onnx_int8(model_dir: Path) -> Path:
-    """Return ``model_dir/onnx-int8-v3/model.onnx``, exporting and quantising it if needed."""
+    """Return ``model_dir/onnx-int8-v3/model.onnx``, exporting and quantising it if needed.
+
+    An export (about a minute) is announced on stderr (see :func:`.quiet.building`).
+    """
     model_dir = Path(model_dir)
-    target = build_atomically(model_dir / f"{ONNX_SUBDIR}-v{EXPORT_VERSION}",
-                              lambda tmp: _export(model_dir, tmp), marker=_MARKER,
-                              tmp_prefix=f".{ONNX_SUBDIR}.")
+
+    def build(tmp: Path) -> None:
+        with building("the ONNX int8 model", model_dir):
+            _export(model_dir, tmp)
+
+    target = build_atomically(model_dir / f"{ONNX_SUBDIR}-v{EXPORT_VERSION}", build,
+                              marker=_MARKER, tmp_prefix=f".{ONNX_SUBDIR}.")
     return target / "model.onnx"
 
 
 def _export(model_dir: Path, out: Path) -> None:
     """Write ``model.onnx`` (int8) and, last, ``export.json`` into ``out``."""
+    # Imported before quieting: a library is quieted only once it is imported.
+    import onnxruntime.quantization  # noqa: F401
+    import sentence_transformers  # noqa: F401
+
+    with quiet_third_party():
+        _write_int8(model_dir, out)
+
+
+def _write_int8(model_dir: Path, out: Path) -> None:
+    """Export the transformer to fp32 ONNX, quantise it to int8, write the marker."""
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from sentence_transformers import SentenceTransformer

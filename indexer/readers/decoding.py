@@ -4,19 +4,32 @@ Input is expected to be UTF-8 (a BOM is tolerated). Anything else is run through
 charset_normalizer; only encodings whose detection is reliable and that can hold
 Vietnamese losslessly are accepted - Windows-1258 (decoded, then NFC, since cp1258 stores
 tones as combining marks) and UTF-16/32 with a BOM. Any other guess (cp1252, latin-1,
-...) would turn Vietnamese into mojibake, and TCVN3 (ABC) has no Python codec, so such
-input becomes ``SkippedRecord(reason="not UTF-8 (looks like <enc>)")`` instead of
-silently indexed garbage.
+cp775, ...) would turn Vietnamese into mojibake, and the legacy Vietnamese encodings
+TCVN3 (ABC) and VNI have no Python codec (the detector mistakes them for cp1252, cp775
+and the like), so such input becomes a SkippedRecord with :data:`LEGACY_REASON`, which
+tells the user how to fix it, instead of silently indexed garbage. Binary data is
+``"not UTF-8 (looks like binary data)"``.
 """
 
 from __future__ import annotations
 
 import codecs
+import os
 import unicodedata
 from pathlib import Path
 
 # Legacy-encoded (non-UTF-8) files are decoded in memory; refuse absurd ones.
 _MAX_LEGACY_BYTES = 200_000_000
+
+#: txt/html files (and legacy-encoded CSV) are read whole; larger ones are skipped.
+MAX_WHOLE_FILE_BYTES = 200_000_000
+
+#: The reason for text in any other encoding. The detector's guess is not named: for
+#: Vietnamese text it is wrong (TCVN3 reads as cp775/cp1252), and naming it misled users.
+LEGACY_REASON = (
+    "not UTF-8 or Windows-1258 (if this is TCVN3/VNI, convert it to UTF-8 first, "
+    "e.g. with UniKey's converter)"
+)
 
 #: Encodings accepted from detection: they round-trip Vietnamese and are detected
 #: reliably (see module docstring).
@@ -27,7 +40,8 @@ def decode_bytes(data: bytes) -> tuple[str | None, str | None]:
     """Decode ``data`` by the encoding policy; return ``(text, None)`` or ``(None, reason)``.
 
     UTF-8 (with or without BOM) first; then charset_normalizer, accepting only
-    Windows-1258 and BOM-marked UTF-16/32 (result NFC-normalised).
+    Windows-1258 and BOM-marked UTF-16/32 (result NFC-normalised). Anything else is
+    refused with :data:`LEGACY_REASON` (binary data with its own reason).
     """
     try:
         return data.decode("utf-8-sig"), None
@@ -48,7 +62,7 @@ def decode_bytes(data: bytes) -> tuple[str | None, str | None]:
     encoding = best.encoding
     if encoding in ACCEPTED_LEGACY:
         return try_decode(data, encoding)
-    return None, f"not UTF-8 (looks like {encoding})"
+    return None, LEGACY_REASON
 
 
 def try_decode(data: bytes, encoding: str) -> tuple[str | None, str | None]:
@@ -61,11 +75,24 @@ def try_decode(data: bytes, encoding: str) -> tuple[str | None, str | None]:
 
 def read_file_text(path: Path) -> tuple[str | None, str | None]:
     """Whole-file read + decode; ``(None, reason)`` when unreadable or undecodable."""
+    data, problem = read_file_bytes(path)
+    if data is None:
+        return None, problem
+    return decode_bytes(data)
+
+
+def read_file_bytes(path: Path) -> tuple[bytes | None, str | None]:
+    """A whole file's bytes, or ``(None, reason)`` when unreadable or over the size limit."""
     try:
-        data = path.read_bytes()
+        with path.open("rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > MAX_WHOLE_FILE_BYTES:
+                # Checked before reading: a huge file must not exhaust memory.
+                return None, (f"too large ({size / 1e6:,.0f} MB; files read whole are "
+                              f"limited to {MAX_WHOLE_FILE_BYTES // 1_000_000} MB)")
+            return handle.read(), None
     except OSError as exc:
         return None, f"cannot read file: {exc.strerror or exc}"
-    return decode_bytes(data)
 
 
 def is_utf8_file(path: Path) -> bool:

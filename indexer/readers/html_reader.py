@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from indexer.article import Article, SkippedRecord
-from indexer.readers.decoding import ACCEPTED_LEGACY, decode_bytes, try_decode
+from indexer.readers.decoding import ACCEPTED_LEGACY, decode_bytes, read_file_bytes, try_decode
 from indexer.readers.formats import FORMATS, files_in
 from indexer.readers.records import MAX_TEXT_CHARS, ReadItem, as_str, scrub
 
@@ -117,8 +117,7 @@ def _read_one_html(path: Path) -> Iterator[ReadItem]:
 
 
 def _read_file_text_html(path: Path) -> tuple[str | None, str | None]:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        return None, f"cannot read file: {exc.strerror or exc}"
+    data, problem = read_file_bytes(path)
+    if data is None:
+        return None, problem
     return _decode_html(data)

@@ -40,7 +40,7 @@ def _read_sidecar(txt: Path) -> tuple[dict[str, Any] | None, SkippedRecord | Non
         return None, SkippedRecord(str(sidecar), None, f"sidecar ignored: {reason}")
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as exc:
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, digit limit, deep nesting
         return None, SkippedRecord(str(sidecar), None, f"sidecar ignored: malformed JSON: {exc}")
     if not isinstance(data, dict):
         return None, SkippedRecord(str(sidecar), None, "sidecar ignored: not a JSON object")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from ..article import Article, SkippedRecord
@@ -17,11 +17,14 @@ Progress = Callable[[IndexSummary, int], None]
 
 def index_articles(directory: Path, articles: Iterable[Article | SkippedRecord], settings: Settings,
                    encoder: PassageEncoder, batch_articles: int = 64,
-                   progress: Progress | None = None) -> IndexSummary:
+                   progress: Progress | None = None, *, force: bool = False,
+                   sync_roots: Sequence[Path] = ()) -> IndexSummary:
     """Index a stream of reader output in batches; returns the run's summary.
 
     ``progress(summary so far, articles in the batch just written)`` is called after each
-    batch and after each skipped record (with 0).
+    batch and after each skipped record (with 0). ``force`` brings back articles deleted
+    earlier (tombstoned). After the last batch, for each existing folder of ``sync_roots``
+    the articles read from files under it that are gone are deleted (``--sync``).
     """
     started = time.perf_counter()
     total = IndexSummary()
@@ -35,16 +38,20 @@ def index_articles(directory: Path, articles: Iterable[Article | SkippedRecord],
                 continue
             batch.append(item)
             if len(batch) >= batch_articles:
-                _write_batch(writer, batch, total, progress)
+                _write_batch(writer, batch, total, progress, force)
                 batch = []
         if batch:
-            _write_batch(writer, batch, total, progress)
+            _write_batch(writer, batch, total, progress, force)
+        for root in sync_roots:
+            # A folder that is missing (a typo) must not read as "every file is gone".
+            if Path(root).is_dir():
+                total.merge(writer.sync_folder(Path(root)))
     total.seconds = time.perf_counter() - started
     return total
 
 
 def _write_batch(writer: IndexWriter, batch: list[Article], total: IndexSummary,
-                 progress: Progress | None) -> None:
-    total.merge(writer.add_articles(batch))
+                 progress: Progress | None, force: bool) -> None:
+    total.merge(writer.add_articles(batch, force=force))
     if progress:
         progress(total, len(batch))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from dataclasses import dataclass, field
 
@@ -10,6 +11,7 @@ import numpy as np
 from ..article import Article, Passage, SkippedRecord
 from ..cleaning import clean_text
 from ..db import IndexDB
+from ..metadata.normalise import MetadataRules, normalise_metadata
 from .identity import clean_title, content_hash, stable_article_id
 
 
@@ -52,17 +54,24 @@ class BatchPlan:
     planned: list[Planned] = field(default_factory=list)
     skipped: list[SkippedRecord] = field(default_factory=list)
     duplicates: int = 0
+    #: Articles deleted earlier (tombstoned) and therefore not brought back.
+    tombstoned: list[str] = field(default_factory=list)
+    #: Tombstoned ids whose articles ``--force`` brings back (their tombstones go).
+    revived: list[str] = field(default_factory=list)
+    #: Articles whose input date could not be parsed (kept as ``published_raw``).
+    dates_unparsed: list[Article] = field(default_factory=list)
 
 
-def prepare(raw: Article) -> Prepared | SkippedRecord:
-    """Clean an incoming article; a record with no text left is skipped with a reason."""
+def prepare(raw: Article, rules: MetadataRules) -> Prepared | SkippedRecord:
+    """Clean an incoming article and normalise its metadata; a record with no text left is
+    skipped with a reason."""
     title = clean_title(raw.title)
     text = clean_text(raw.text or "", title=title)
     if not text.strip():
-        return SkippedRecord(path=raw.id or (raw.url or "?"), line=None,
+        return SkippedRecord(path=raw.origin or raw.id or (raw.url or "?"), line=None,
                              reason="no text after cleaning")
-    article = Article(id=raw.id, title=title, text=text, url=(raw.url or None),
-                      source=raw.source, published=raw.published, category=raw.category)
+    article = normalise_metadata(
+        dataclasses.replace(raw, title=title, text=text, url=(raw.url or None)), rules)
     return Prepared(article, content_hash(title, text))
 
 
@@ -82,12 +91,24 @@ def resolve(db: IndexDB, item: Prepared) -> tuple[str, str | None]:
     return new_id, db.content_hash_of(new_id)
 
 
-def plan_batch(db: IndexDB, raws: list[Article]) -> BatchPlan:
-    """Prepare every article of a batch and choose its action against the store."""
+def deleted_as(db: IndexDB, article_id: str, item: Prepared) -> str | None:
+    """The id under which the article was deleted through the API or CLI, or None (a
+    tombstone remembers it by id, URL, input id and content)."""
+    art = item.article
+    keys = [article_id, art.url or "", art.id or "", f"hash:{item.chash}"]
+    return db.tombstoned([k for k in keys if k])
+
+
+def plan_batch(db: IndexDB, raws: list[Article], rules: MetadataRules,
+               force: bool = False) -> BatchPlan:
+    """Prepare every article of a batch and choose its action against the store.
+
+    A tombstoned article is left out (``plan.tombstoned``) unless ``force``.
+    """
     plan = BatchPlan()
     seen_in_batch: dict[str, str] = {}  # content hash -> article id, within this batch
     for raw in raws:
-        item = prepare(raw)
+        item = prepare(raw, rules)
         if isinstance(item, SkippedRecord):
             plan.skipped.append(item)
             continue
@@ -95,6 +116,14 @@ def plan_batch(db: IndexDB, raws: list[Article]) -> BatchPlan:
             plan.duplicates += 1
             continue
         article_id, existing_hash = resolve(db, item)
+        deleted = deleted_as(db, article_id, item) if existing_hash is None else None
+        if deleted and not force:
+            plan.tombstoned.append(raw.url or raw.id or raw.origin or article_id)
+            continue
+        if deleted:
+            plan.revived.append(deleted)
+        if item.article.published_raw:
+            plan.dates_unparsed.append(item.article)
         if item.chash in seen_in_batch:
             article_id, existing_hash = seen_in_batch[item.chash], item.chash
         if existing_hash is None:

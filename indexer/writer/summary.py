@@ -7,7 +7,11 @@ from dataclasses import dataclass, field
 from ..article import SkippedRecord
 
 _COUNTERS = ("added", "updated", "unchanged", "duplicates", "skipped", "deleted", "not_found",
-             "passages_added", "passages_removed", "embedded", "embedded_from_cache")
+             "passages_added", "passages_removed", "embedded", "embedded_from_cache",
+             "tombstoned", "dates_unparsed", "synced_removed")
+
+
+_EXAMPLES = 5
 
 
 @dataclass
@@ -25,9 +29,17 @@ class IndexSummary:
     passages_removed: int = 0
     embedded: int = 0
     embedded_from_cache: int = 0
+    #: Articles deleted earlier and not brought back (re-index with ``--force``).
+    tombstoned: int = 0
+    #: Articles whose input date was not understood (kept as ``published_raw``).
+    dates_unparsed: int = 0
+    #: Articles removed by ``--sync`` because their file is gone.
+    synced_removed: int = 0
     seconds: float = 0.0
     skipped_records: list[SkippedRecord] = field(default_factory=list)
     article_ids: list[str] = field(default_factory=list)
+    #: A few unparsed dates, "where: raw date", for the report.
+    unparsed_examples: list[str] = field(default_factory=list)
 
     def merge(self, other: "IndexSummary") -> None:
         """Add ``other``'s counters and lists to this one."""
@@ -35,6 +47,8 @@ class IndexSummary:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.skipped_records.extend(other.skipped_records)
         self.article_ids.extend(other.article_ids)
+        room = _EXAMPLES - len(self.unparsed_examples)
+        self.unparsed_examples.extend(other.unparsed_examples[:max(room, 0)])
 
     def skip(self, record: SkippedRecord) -> None:
         """Count a record that was not indexed, keeping why."""

@@ -18,6 +18,7 @@ from ..errors import IndexFormatError, InputError
 from ..layout import DATABASE, MANIFEST, utc_now
 from ..lock import WriteLock
 from ..manifest import Manifest
+from ..metadata.normalise import MetadataRules
 from ..settings import Settings
 from ..vector_index import VectorIndex, choose_kind
 from .identity import embedding_text, lexical_columns
@@ -54,6 +55,7 @@ class IndexWriter:
         self._vectors: VectorIndex | None = None
         self._cache: EmbeddingCache | None = None
         self._dirty = False
+        self.rules = MetadataRules.from_settings(settings)
 
     # -- lifecycle -------------------------------------------------------------------------
     def __enter__(self) -> "IndexWriter":
@@ -178,16 +180,23 @@ class IndexWriter:
         self._dirty = False
 
     # -- writes -----------------------------------------------------------------------------
-    def add_articles(self, raws: Iterable[Article]) -> IndexSummary:
-        """Index one batch of articles in one transaction (add, update or skip each)."""
+    def add_articles(self, raws: Iterable[Article], force: bool = False) -> IndexSummary:
+        """Index one batch of articles in one transaction (add, update or skip each).
+
+        Articles deleted earlier (tombstoned) are not brought back unless ``force``.
+        """
         db, _ = self._state()
         summary = IndexSummary()
-        plan = plan_batch(db, list(raws))
+        plan = plan_batch(db, list(raws), self.rules, force)
         for record in plan.skipped:
             summary.skip(record)
         summary.duplicates += plan.duplicates
+        summary.tombstoned += len(plan.tombstoned)
+        summary.dates_unparsed += len(plan.dates_unparsed)
+        summary.unparsed_examples += [f"{a.origin or a.url or a.title}: {a.published_raw!r}"
+                                      for a in plan.dates_unparsed[:5]]
         self._embed_planned(plan.planned, summary)
-        self._persist(plan.planned, summary)
+        self._persist(plan.planned, summary, plan.revived)
         return summary
 
     def _embed_planned(self, planned: list[Planned], summary: IndexSummary) -> None:
@@ -239,7 +248,8 @@ class IndexWriter:
             summary.embedded += len(missing)
         return out
 
-    def _persist(self, planned: list[Planned], summary: IndexSummary) -> None:
+    def _persist(self, planned: list[Planned], summary: IndexSummary,
+                 revived: list[str]) -> None:
         """Write a planned, embedded batch in one transaction, then update the vector index."""
         db, _ = self._state()
         now = utc_now()
@@ -247,6 +257,8 @@ class IndexWriter:
         added_ids: list[int] = []
         added_vecs: list[np.ndarray] = []
         with db.transaction():
+            for article_id in revived:
+                db.remove_tombstones(article_id)
             for entry in planned:
                 if entry.action is Action.SAME:
                     self._persist_same(entry, summary, now)
@@ -297,6 +309,7 @@ class IndexWriter:
             summary.passages_removed += len(old)
         else:
             db.insert_article(entry.article_id, art, entry.item.chash, now)
+            db.remove_tombstones(entry.article_id)  # added again: no longer deleted
             summary.added += 1
         db.add_aliases(entry.article_id, art.url, art.id)
         return old
@@ -305,27 +318,65 @@ class IndexWriter:
         """Article id for an id, a URL or an input (external) id."""
         return self._state()[0].resolve_key(key)
 
-    def delete(self, keys: Iterable[str]) -> IndexSummary:
-        """Delete articles by id, URL or input id, in one transaction."""
+    def delete(self, keys: Iterable[str], tombstone: bool = True) -> IndexSummary:
+        """Delete articles by id, URL or input id, in one transaction.
+
+        With ``tombstone`` (deletes by a user: CLI and API) the article is remembered so a
+        re-index of its file does not bring it back (``vnsearch index --force`` does).
+        """
         db, _ = self._state()
         summary = IndexSummary()
-        removed: list[int] = []
         with db.transaction():
+            article_ids = []
             for key in keys:
                 article_id = db.resolve_key(key)
                 if article_id is None:
                     summary.not_found += 1
-                    continue
-                old = db.delete_article(article_id)
-                removed.extend(old)
-                summary.deleted += 1
-                summary.passages_removed += len(old)
-                summary.article_ids.append(article_id)
-            if summary.deleted:
-                db.bump_generation()
+                else:
+                    article_ids.append(article_id)
+            removed = self._delete_ids(dict.fromkeys(article_ids), summary, tombstone)
+        self._deleted(removed, summary)
+        return summary
+
+    def sync_folder(self, root: Path) -> IndexSummary:
+        """Delete the articles read from files under ``root`` that no longer exist (no
+        tombstone: if the file comes back, so does the article)."""
+        db, _ = self._state()
+        root = Path(root).resolve()
+        summary = IndexSummary()
+        with db.transaction():
+            gone = [aid for origin, ids in db.origins().items()
+                    if Path(origin).is_relative_to(root) and not Path(origin).exists()
+                    for aid in ids]
+            removed = self._delete_ids(gone, summary, tombstone=False)
+        self._deleted(removed, summary)
+        summary.synced_removed = summary.deleted
+        return summary
+
+    def _delete_ids(self, article_ids: Iterable[str], summary: IndexSummary,
+                    tombstone: bool) -> list[int]:
+        """Delete stored articles inside the caller's transaction; returns their passage ids
+        (pass them to :meth:`_deleted` after the commit)."""
+        db, _ = self._state()
+        removed: list[int] = []
+        now = utc_now()
+        for article_id in article_ids:
+            if tombstone:
+                db.add_tombstones(article_id, db.article_keys(article_id), now)
+            old = db.delete_article(article_id)
+            removed.extend(old)
+            summary.deleted += 1
+            summary.passages_removed += len(old)
+            summary.article_ids.append(article_id)
+        if summary.deleted:
+            db.bump_generation()
+        return removed
+
+    def _deleted(self, removed: list[int], summary: IndexSummary) -> None:
+        """After a committed delete: drop the vectors and write the manifest."""
+        db, _ = self._state()
         if removed:
             self._vectors.remove(np.asarray(removed, np.int64))
         if summary.deleted:
             self._dirty = True
             write_manifest(self.directory, self.manifest, db)
-        return summary

@@ -107,17 +107,19 @@ def facet_counts(entries: list[Entry], meta: dict[str, ArticleMeta]) -> dict[str
     """``{"source"|"category"|"year": [{"value", "count"}]}`` over ``entries``.
 
     One count per entry, the unit of ``total``: per article when results are grouped (the
-    default), per passage with ``group=false``. Articles without an outlet, a category or a
+    default), per passage with ``group=false``; an article with several categories counts
+    under each. Articles without an outlet, a category or a
     date are left out of that facet (there is no filter that would select them). Sources
     and categories: most frequent first, ties by value; years: newest first (a timeline).
     """
     keys: dict[str, Callable[[ArticleMeta], str | None]] = {
-        "source": lambda m: m.source, "category": lambda m: m.category,
-        "year": lambda m: m.year}
+        "source": lambda m: (m.source,), "category": lambda m: m.categories,
+        "year": lambda m: (m.year,)}
     rows = [meta[e.article_id] for e in entries if e.article_id in meta]
     out: dict[str, list[dict]] = {}
     for name in FACETS:
-        counts = Counter(v for v in map(keys[name], rows) if v)
+        # An article counts once under each of its categories.
+        counts = Counter(v for m in rows for v in keys[name](m) if v)
         if name == "year":
             order = sorted(counts.items(), key=lambda item: item[0], reverse=True)
         else:

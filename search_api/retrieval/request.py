@@ -14,6 +14,7 @@ from datetime import date
 from indexer.cleaning import normalize_unicode
 from indexer.db import MetadataFilter
 from indexer.errors import QueryError
+from indexer.metadata.normalise import MetadataRules
 from indexer.settings import Settings
 
 from .operators import QueryOperators, parse_operators
@@ -98,8 +99,11 @@ def validate(req: SearchRequest, settings: Settings) -> SearchRequest:
         raise QueryError("min_relevance: must be between 0 and 1", field="min_relevance")
     date_from = parse_date(req.date_from, "date_from")
     date_to = parse_date(req.date_to, "date_to")
+    # An outlet alias or domain ("vnexpress.net") names the outlet it stands for; the
+    # filter then compares case- and tone-insensitive keys (MetadataFilter).
+    source = MetadataRules.from_settings(settings).canonical_source(req.source or None)
     return SearchRequest(query=query, k=req.k, offset=req.offset, mode=req.mode,
-                         source=req.source or None, category=req.category or None,
+                         source=source, category=req.category or None,
                          date_from=date_from, date_to=date_to, group=req.group,
                          min_relevance=min_relevance, sort=req.sort, facets=bool(req.facets),
                          operators=parse_operators(query))

@@ -23,6 +23,8 @@ class Hit:
     published: str | None
     category: str | None
     other_matches: int = 0
+    #: The article's categories (``category`` is them joined by "; ").
+    categories: list[str] = field(default_factory=list)
     urls: list[str] = field(default_factory=list)
     #: Calibrated probability that this passage answers the query (0-1, comparable
     #: across queries); ``score`` is the per-query ranking score.
@@ -61,3 +63,6 @@ class ArticleView:
     published: str | None
     category: str | None
     passages: list[dict]
+    categories: list[str] = field(default_factory=list)
+    #: The input's date when it could not be parsed (``published`` is then None).
+    published_raw: str | None = None

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from indexer.db import IndexDB, PassageRow
+from indexer.db import IndexDB, PassageRow, split_stored_categories
 from indexer.errors import NotFoundError
 from indexer.settings import Settings
 from indexer.snapshot import Snapshot, open_snapshot
@@ -271,7 +271,9 @@ class Searcher:
                     for p in record.passages]
         return ArticleView(id=record.id, title=record.title, text=record.text, url=record.url,
                            urls=record.urls, source=record.source, published=record.published,
-                           category=record.category, passages=passages)
+                           category=record.category, passages=passages,
+                           categories=list(split_stored_categories(record.category)),
+                           published_raw=record.published_raw)
 
     def counts(self) -> dict[str, int]:
         """{"articles": n, "passages": n} of the current store."""
@@ -289,5 +291,6 @@ def _hit(rank: int, entry: Entry, row: PassageRow, req: SearchRequest) -> Hit:
                highlighted=highlight(row.text, req.ranking_query), start=row.start,
                end=row.end, article_id=row.article_id, title=row.title, url=row.url,
                source=row.source, published=row.published, category=row.category,
+               categories=list(split_stored_categories(row.category)),
                other_matches=entry.other_matches,
                other_passage_ids=list(entry.other_passage_ids))

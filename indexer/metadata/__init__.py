@@ -1,0 +1,1 @@
+"""Metadata normalisation: dates, outlets, categories."""

@@ -1,0 +1,87 @@
+"""``vnsearch check --upgrade``: bring an index written by an older vnsearch to this schema.
+
+Schema 1 → 2 (issue 14) adds columns and tables (normalised outlet key, unparsed dates,
+origin files, one row per category, tombstones) and re-normalises every article's metadata
+with today's rules: dates parsed into ISO, outlet names canonicalised, categories split.
+Text, passages and vectors are untouched, so nothing is re-embedded and the FAISS file
+stays valid. A consistent copy of the old store is kept beside it first
+(``store.sqlite.schema1.bak``); the upgrade is one SQLite transaction, so a crash leaves
+the old schema. The generation is not bumped (no search result changes but metadata), so
+stop servers of the index while upgrading.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .article import Article
+from .db import ArticleMetadata, IndexDB
+from .errors import IndexFormatError
+from .layout import DATABASE, SCHEMA_VERSION
+from .lock import WriteLock
+from .manifest import Manifest
+from .metadata.normalise import MetadataRules, normalise_metadata
+from .settings import Settings
+
+
+@dataclass
+class UpgradeReport:
+    """What an upgrade did."""
+
+    from_version: int
+    to_version: int
+    articles: int = 0
+    changed: int = 0
+    dates_unparsed: int = 0
+    backup: Path | None = None
+
+    @property
+    def upgraded(self) -> bool:
+        """False when the index was already current."""
+        return self.from_version != self.to_version
+
+
+def upgrade_index(directory: Path, settings: Settings) -> UpgradeReport:
+    """Upgrade the index at ``directory`` in place (holding its write lock)."""
+    directory = Path(directory)
+    manifest = Manifest.load(directory)
+    with WriteLock(directory).held():
+        with IndexDB(directory) as db:
+            version = int(db.schema_version() or 0)
+            if version == SCHEMA_VERSION:
+                return UpgradeReport(version, version)
+            if version != 1:
+                raise IndexFormatError(f"{directory}: schema version {version}: this vnsearch "
+                                       f"upgrades schema 1 to {SCHEMA_VERSION} only")
+            report = UpgradeReport(version, SCHEMA_VERSION, backup=_backup(db, directory))
+            with db.transaction():
+                db.add_schema_2()
+                _renormalise(db, MetadataRules.from_settings(settings), report)
+            manifest.schema_version = SCHEMA_VERSION
+            manifest.save(directory)
+    return report
+
+
+def _backup(db: IndexDB, directory: Path) -> Path:
+    target = directory / f"{DATABASE}.schema1.bak"
+    if target.exists():
+        raise IndexFormatError(f"{target}: a backup from an earlier upgrade is in the way; "
+                               "move it elsewhere first")
+    db.backup_to(target)
+    return target
+
+
+def _renormalise(db: IndexDB, rules: MetadataRules, report: UpgradeReport) -> None:
+    """Every article's stored metadata through today's normalisation."""
+    for article_id, meta in list(db.iter_metadata()):
+        report.articles += 1
+        art = normalise_metadata(Article(id=article_id, title=None, text="", url=meta.url,
+                                         source=meta.source, published=meta.published,
+                                         category="; ".join(meta.categories) or None), rules)
+        new = ArticleMetadata(meta.url, art.source, art.published, art.published_raw,
+                             art.categories)
+        report.dates_unparsed += bool(art.published_raw)
+        if new != meta.without_origin():
+            report.changed += 1
+        db.set_metadata(article_id, new, now=None)

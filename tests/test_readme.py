@@ -1,0 +1,160 @@
+"""The README stays true: its walkthrough runs, and the options it names exist.
+
+* Every fenced block whose info string is ``sh readme-test`` (GitHub renders it as ``sh``) is
+  run, in README order, as one ``bash`` script in a fresh temporary directory, with the
+  suite's model home and the ``vnsearch`` of this environment on ``PATH`` — what a newcomer
+  following the README types. The blocks assert for themselves (``| grep …``); afterwards
+  the index must hold exactly the articles the walkthrough leaves in it.
+* Every ``vnsearch COMMAND … --option`` in the README's code (fenced blocks and inline code
+  spans) names a command of the root group and an option its ``--help`` lists.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, TEST_HOME
+
+README = REPO / "README.md"
+TEST_INFO = "readme-test"
+
+_FENCE_RE = re.compile(r"^([ \t]*)(```+|~~~+)(.*)$")
+
+
+def split_markdown(text: str) -> tuple[list[tuple[str, str]], str]:
+    """(info string, body) of every fenced code block, in order, and the prose around them."""
+    blocks: list[tuple[str, str]] = []
+    prose: list[str] = []
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        m = _FENCE_RE.match(lines[i])
+        if not m:
+            prose.append(lines[i])
+            i += 1
+            continue
+        indent, fence, info = m.group(1), m.group(2), m.group(3).strip()
+        body: list[str] = []
+        i += 1
+        while i < len(lines) and not lines[i].strip().startswith(fence):
+            line = lines[i]
+            body.append(line[len(indent):] if line.startswith(indent) else line)
+            i += 1
+        blocks.append((info, "\n".join(body)))
+        i += 1
+    return blocks, "\n".join(prose)
+
+
+def fenced_blocks(text: str) -> list[tuple[str, str]]:
+    return split_markdown(text)[0]
+
+
+def walkthrough_script(text: str) -> str:
+    blocks = [body for info, body in fenced_blocks(text) if info.split()[1:2] == [TEST_INFO]]
+    return "\n\n".join(blocks)
+
+
+def test_readme_has_a_walkthrough():
+    script = walkthrough_script(README.read_text(encoding="utf-8"))
+    assert "vnsearch index" in script and "vnsearch query" in script, \
+        "README.md lost its `sh readme-test` walkthrough blocks"
+
+
+def test_readme_walkthrough_runs(tmp_path, encoder):  # encoder: the model is materialised once
+    script = walkthrough_script(README.read_text(encoding="utf-8"))
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ,
+           "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+           "VNSEARCH_HOME": str(TEST_HOME)}
+    env.pop("VNSEARCH_ADMIN_TOKEN", None)
+    (tmp_path / "walkthrough.sh").write_text(script, encoding="utf-8")
+    proc = subprocess.run(["bash", "-e", "-o", "pipefail", "-x", "walkthrough.sh"], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, (
+        f"the README walkthrough failed (exit {proc.returncode}); the commands, as run, are "
+        f"the '+' lines:\n{proc.stderr[-6000:]}\n--- stdout ---\n{proc.stdout[-4000:]}")
+
+    exported = subprocess.run([str(bin_dir / "vnsearch"), "export", "--index", "my-index"],
+                              cwd=tmp_path, env=env, capture_output=True, text=True,
+                              timeout=120, check=True)
+    articles = [json.loads(line) for line in exported.stdout.splitlines() if line.strip()]
+    titles = {a["title"] for a in articles}
+    # Indexed: .txt + sidecar, CSV, HTML, mapped JSONL. Deleted: the JSONL article (by its
+    # id), the CSV row (by its input id); removed by --sync: the HTML page.
+    assert titles == {"Giá cà phê tăng cao, nông dân Gia Lai phấn khởi thu hoạch"}, titles
+    coffee = articles[0]
+    assert coffee["url"] == "https://baogialai.com.vn/gia-ca-phe-tang-cao.html"
+    assert coffee["source"] == "Báo Gia Lai"
+    assert coffee["published"].startswith("2025-03-10")  # "10/3/2025" in the sidecar
+    assert "100.000 ha" in coffee["text"]  # the update reached the index
+
+
+# -- every `vnsearch COMMAND --option` the README names exists ------------------------------
+
+_INLINE_RE = re.compile(r"(?<!`)`([^`\n]+)`(?!`)")
+_COMMAND_RE = re.compile(r"\bvnsearch ([a-z]+)\b")
+_OPTION_RE = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]*)")
+
+
+def code_segments(text: str) -> list[str]:
+    """Each line of every fenced block (continuation lines joined) and every inline code span."""
+    segments: list[str] = []
+    blocks, prose = split_markdown(text)
+    for _info, body in blocks:
+        segments.extend(body.replace("\\\n", " ").splitlines())
+    segments.extend(_INLINE_RE.findall(prose))
+    return segments
+
+
+def mentioned_options(text: str) -> set[tuple[str, str]]:
+    """(command, option) for every ``vnsearch COMMAND … --option`` in the README's code."""
+    pairs: set[tuple[str, str]] = set()
+    for segment in code_segments(text):
+        matches = list(_COMMAND_RE.finditer(segment))
+        for n, m in enumerate(matches):
+            end = matches[n + 1].start() if n + 1 < len(matches) else len(segment)
+            tail = segment[m.end():end]
+            # Stop at a shell pipe or list (` | `, ` && `, ` ; `): what follows is another program.
+            tail = re.split(r"\s(?:\||&&|;)\s|\$\(", tail)[0]
+            pairs.add((m.group(1), ""))
+            pairs.update((m.group(1), opt) for opt in _OPTION_RE.findall(tail))
+    return pairs
+
+
+@cache
+def help_text(command: str) -> str | None:
+    from click.testing import CliRunner
+
+    from search_api.cli import main
+
+    if command not in main.commands:
+        return None
+    result = CliRunner().invoke(main, [command, "--help"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+_PAIRS = sorted(mentioned_options(README.read_text(encoding="utf-8")))
+
+
+def test_readme_mentions_options():
+    assert ("index", "--map") in _PAIRS and ("query", "--json") in _PAIRS
+
+
+@pytest.mark.parametrize(("command", "option"), _PAIRS,
+                         ids=[f"{c} {o}".strip() for c, o in _PAIRS])
+def test_readme_option_exists(command, option):
+    text = help_text(command)
+    assert text is not None, f"README mentions `vnsearch {command}`, which is not a command"
+    if option:
+        assert re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", text), (
+            f"README mentions `vnsearch {command} {option}`, which `vnsearch {command} --help` "
+            f"does not list")
