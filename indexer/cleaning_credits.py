@@ -9,22 +9,30 @@ The hard part is where the credit name ends: "Ảnh: Bình Minh Khoảng 5 giờ
 name is capitalised and so is the next sentence's first word. Evidence used, in order
 (measured on the real corpora with ``bench/cleaning_keep.py``):
 
-1. a fixed lowercase credit phrase ("Tư liệu", "Đoàn phim cung cấp", "NVCC");
-2. a name token ending in "." ends the credit ("Ảnh: Thái Hiền. Đối với ...");
-3. the same credit elsewhere in the article before another sentence ("Ảnh: Phạm
-   Công Trong ..."), a switch from all-caps to normal case ("Ảnh: TẤN THẠNH Bà
-   Thảo ..."), or the rest of the capitalised run occurring elsewhere in the article
-   (the next sentence starts with its subject: "Ảnh: Weibo Lương Vân Phi cho biết");
-4. a word that in the corpora almost only starts sentences ("Khoảng", "Theo",
-   "Sau") or the last capitalised word forming a compound with the following
-   lowercase word that occurs in the article ("Tác phẩm", "Diễn viên");
+1. a fixed credit phrase with lowercase words ("Tư liệu", "Đoàn phim cung cấp");
+2. a name word ending in "." ends the credit ("Ảnh: Thái Hiền. Đối với ..."); a
+   comma, a bracket or an opening quote belongs to the next sentence;
+3. where the next sentence starts, by the earliest of: the same credit elsewhere in
+   the article going on differently ("Ảnh: Phạm Công Trong ..."); a switch from
+   all-caps to normal case ("Ảnh: TẤN THẠNH Bà Thảo ..."); a word that in the
+   corpora nearly only starts sentences ("Khoảng", "Theo", "Ở"); the rest of the
+   capitalised run occurring elsewhere in the article (the next sentence starts
+   with its subject: "Ảnh: Weibo Lương Vân Phi cho biết ...");
+4. before a lowercase word: the last capitalised word starts the sentence if it
+   forms a compound with that word used elsewhere in the article ("Diễn viên");
+   before a digit or quote: the whole run of at most 4 words is the name;
 5. otherwise the shortest credit (one word), so that at worst a credit word is left
    over - a sentence word is never eaten.
+
+Measured with ``bench/cleaning_keep.py``: 0 body sentences lost on 200 and on 1,000
+sampled articles; 97% of credit labels removed.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
+from functools import lru_cache
 
 __all__ = ["SENTENCE_OPENERS", "strip_inline_credits"]
 
@@ -118,7 +126,9 @@ def _credit_name_end(text: str, start: int, context: str) -> int | None:
     if fixed:
         end = fixed.end()
         return end + 1 if text[end:end + 1] == "." else end
-    tokens = [(t.start(), t.end(), t.group()) for t in re.finditer(r"\S+", text[start:])][: _MAX_RUN + 1]
+    # A bounded window: the run is at most _MAX_RUN words (keeps long texts linear).
+    tokens = [(t.start(), t.end(), t.group()) for t in re.finditer(r"\S+", text[start:start + 600])]
+    tokens = tokens[: _MAX_RUN + 1]
     run: list[tuple[int, int, str]] = []
     follower = ""
     for tok in tokens:
@@ -127,7 +137,8 @@ def _credit_name_end(text: str, start: int, context: str) -> int | None:
             # brackets, so the sentence continues here as after a lowercase word.
             follower = "x"
             break
-        if not _is_name_token(tok[2]) or len(run) == _MAX_RUN:
+        if tok[2][0] in "\"“‘" or not _is_name_token(tok[2]) or len(run) == _MAX_RUN:
+            # An opening quote starts the next sentence (“Đối thủ nói ...").
             follower = tok[2]
             break
         run.append(tok)
@@ -156,32 +167,36 @@ def _is_name_token(token: str) -> bool:
 
 def _name_length(run: list[tuple[int, int, str]], follower: str, context: str) -> int:
     """How many tokens of the capitalised ``run`` form the credit name (0: none)."""
-    words = [tok[2].strip("\"“”'(),;:") for tok in run]
+    words = [_bare(tok[2]) for tok in run]
     n = len(words)
-    follower_word = follower.strip("\"“”'(),;:")
+    follower_word = _bare(follower)
     lower_follower = bool(follower_word) and follower_word[0].isalpha() and follower_word[0].islower()
+    index = _article_index(context)
     # 3./4. The same credit before another sentence elsewhere in the article
     # ("Ảnh: Phạm Công Trong ..." vs "Ảnh: Phạm Công Giáp Tết ..."); the next
     # sentence starting with a name the article uses elsewhere or with a
     # sentence-opening word. The earliest start wins (shortest credit).
-    starts = [_shared_credit_prefix(words, context), _upper_prefix(words)]
+    starts = [index.shared_credit_prefix(words), _upper_prefix(words)]
     starts += [i for i in range(1, n) if words[i] in SENTENCE_OPENERS]
-    starts += [next((i for i in range(1, n) if _occurs_elsewhere(" ".join(words[i:]), context)), 0)]
+    starts += [next((i for i in range(1, n) if tuple(words[i:]) in index.phrases), 0)]
     if any(starts):
         return min(i for i in starts if i)
     if lower_follower:
         # The run's last word starts the next sentence; a compound with the
         # lowercase word after it ("Diễn viên") confirms that it is prose.
-        compound = f"{words[-1].lower()} {follower_word}"
-        # Count >= 2: the spot itself lowercases to the compound too. Credit names
-        # without other evidence are short bylines (<= 3 words): for a longer run
-        # the compound may end a multi-word start ("Giáp Tết Nguyên đán").
-        if 1 < n <= 4 and context.lower().count(compound) >= 2:
+        # Count >= 2: the spot itself is one occurrence. Credit names without
+        # other evidence are short bylines (<= 3 words): for a longer run the
+        # compound may end a multi-word start ("Giáp Tết Nguyên đán").
+        if 1 < n <= 4 and index.bigrams[(words[-1].lower(), follower_word.lower())] >= 2:
             return n - 1
         # 5. Shortest credit: never eat a sentence word (n == 1: no name at all).
         return 1 if n > 1 else 0
     # Followed by a digit, a quote or nothing: the whole (short) run is the name.
     return n if n <= 4 else 1
+
+
+def _bare(token: str) -> str:
+    return token.strip("\"“”'(),;:.")
 
 
 def _upper_prefix(words: list[str]) -> int:
@@ -192,33 +207,70 @@ def _upper_prefix(words: list[str]) -> int:
     return p if p < len(words) else 0
 
 
-def _shared_credit_prefix(words: list[str], context: str) -> int:
-    """Longest proper prefix of ``words`` that another credit of the article also has.
+class _ArticleIndex:
+    """Word statistics of one article, built once so long articles stay linear.
 
-    Credits repeat within an article with different sentences after them, so the
-    prefix they share is the credit name. 0 when no other credit diverges earlier.
+    ``phrases``: capitalised word sequences (up to _MAX_RUN words) that occur outside
+    credits - the words right after a credit label are skipped, as they are the spot
+    being classified or another credit. ``bigrams``: lowercased word pairs with
+    counts. ``credit_next``: for each prefix of a credit name, the words that follow
+    it in the article's credits.
     """
-    best = 0
-    for m in _LABEL_RE.finditer(context):
-        other = [t.strip("\"“”'(),;:") for t in context[m.end():m.end() + 200].split()[: len(words)]]
-        shared = 0
-        while shared < len(other) and other[shared] == words[shared]:
-            shared += 1
-        if shared < len(words) and shared > best:
-            best = shared
-    return best
+
+    def __init__(self, context: str) -> None:
+        # A space after every label, so that a glued name ("Ảnh:Kiệt Kiệt") is a word.
+        context = _ANY_LABEL_RE.sub(r"\g<0> ", context)
+        matches = list(re.finditer(r"\S+", context))
+        words = [_bare(m.group()) for m in matches]
+        label_ends = [m.end() for m in _ANY_LABEL_RE.finditer(context)]
+        skip: set[int] = set()
+        self.credit_next: dict[tuple[str, ...], set[str | None]] = {}
+        for end in label_ends:
+            first = _first_token_at(matches, end)
+            skip.update(range(first, first + _MAX_RUN))
+            run = words[first:first + _MAX_RUN]
+            for p in range(1, len(run) + 1):
+                self.credit_next.setdefault(tuple(run[:p]), set()).add(run[p] if p < len(run) else None)
+        self.phrases: set[tuple[str, ...]] = set()
+        for i, word in enumerate(words):
+            if i in skip or not word or not word[0].isupper():
+                continue
+            for n in range(1, _MAX_RUN + 1):
+                self.phrases.add(tuple(words[i:i + n]))
+        lowered = [w.lower() for w in words]
+        self.bigrams: Counter[tuple[str, str]] = Counter(zip(lowered, lowered[1:]))
+
+    def shared_credit_prefix(self, words: list[str]) -> int:
+        """Longest proper prefix of ``words`` after which another credit goes on differently.
+
+        Credits repeat within an article with different sentences after them, so
+        the prefix they share is the credit name; 0 when there is none.
+        """
+        for p in range(len(words) - 1, 0, -1):
+            following = self.credit_next.get(tuple(words[:p]), set())
+            if any(word != words[p] for word in following):
+                return p
+        return 0
 
 
-def _occurs_elsewhere(phrase: str, context: str) -> bool:
-    """True if ``phrase`` occurs in ``context`` as whole words outside any credit.
+def _first_token_at(matches: list[re.Match[str]], offset: int) -> int:
+    """Index of the first token that starts at or after ``offset``."""
+    lo, hi = 0, len(matches)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if matches[mid].start() < offset:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
 
-    Occurrences that follow a credit label within a few words are skipped: they are
-    the spot being classified (or another credit), not evidence of running text.
-    """
-    for m in re.finditer(rf"(?<!\w){re.escape(phrase)}(?!\w)", context):
-        if not _AFTER_LABEL_RE.search(context[max(0, m.start() - 80):m.start()]):
-            return True
-    return False
+
+@lru_cache(maxsize=4)
+def _article_index(context: str) -> _ArticleIndex:
+    # clean_text passes the same article string for each of its paragraphs.
+    return _ArticleIndex(context)
 
 
-_AFTER_LABEL_RE = re.compile(r"(?:Ảnh|Video|Clip|Nguồn)\s*:\s*(?:\S+\s+){0,7}$")
+# Any credit label, also glued to the name ("Ảnh:Weibo"): used to skip credit names
+# when collecting evidence from the rest of the article.
+_ANY_LABEL_RE = re.compile(r"(?:Ảnh|Video|Clip|Nguồn)\s*:\s*")

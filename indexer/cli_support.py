@@ -24,12 +24,14 @@ model_option = click.option("--model", default=None,
                                  "[env VNSEARCH_MODEL].")
 
 
-def _require_index(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
+def _require_index(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
     """An ``--index`` that must already be a usable index: checked before any model loads,
     so a typo costs one line, not a model load and a traceback."""
     from .db import IndexDB
     from .manifest import Manifest
 
+    if value is None:  # optional where another option can stand in (serve --cluster)
+        return None
     Manifest.load(value)
     with IndexDB(value, readonly=True) as db:
         db.check_schema()
@@ -38,6 +40,9 @@ def _require_index(ctx: click.Context, param: click.Parameter, value: Path) -> P
 
 existing_index_option = click.option(
     "--index", "index_dir", required=True, callback=_require_index,
+    type=click.Path(file_okay=False, path_type=Path), help="Index directory (must exist).")
+optional_existing_index_option = click.option(
+    "--index", "index_dir", default=None, callback=_require_index,
     type=click.Path(file_okay=False, path_type=Path), help="Index directory (must exist).")
 verbose_option = click.option("--verbose", is_flag=True, default=None,
                               help="Show third-party warnings and progress bars.")

@@ -99,14 +99,16 @@ EXIT_SKIPPED = 2
 @click.option("--sync", is_flag=True, help="Also delete the articles read earlier from files "
               "under the given folders that are gone.")
 @click.option("--force", is_flag=True, help="Re-index articles deleted earlier (tombstoned).")
+@click.option("--shard", "shard_spec", default=None, metavar="I/N",
+              help="Keep only the articles whose id hashes to shard I of N (0-based).")
 @click.option("--strict", is_flag=True, help="Stop at the first bad record (non-zero exit).")
 @click.option("--allow-skips", is_flag=True, help="Exit 0 even when records were skipped.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @verbose_option
 def index_cmd(paths: tuple[str, ...], index_dir: Path, model: str | None, batch_size: int | None,
               fmt: str | None, mapping: tuple[str, ...], date_order: str | None,
-              outlets_file: Path | None, sync: bool, force: bool, strict: bool,
-              allow_skips: bool, quiet: bool, verbose: bool) -> None:
+              outlets_file: Path | None, sync: bool, force: bool, shard_spec: str | None,
+              strict: bool, allow_skips: bool, quiet: bool, verbose: bool) -> None:
     """Index articles from JSONL/CSV/TXT/HTML files or folders into DIR (add or update).
 
     Exit status: 0 when everything given was indexed; 2 when a path did not exist, a record
@@ -114,8 +116,10 @@ def index_cmd(paths: tuple[str, ...], index_dir: Path, model: str | None, batch_
     1 on an error (bad index directory, lock held, --strict).
     """
     from .encoders import create_encoder
+    from .sharding import ShardSpec
     from .writer import index_articles
 
+    shard = ShardSpec.parse(shard_spec) if shard_spec else None
     settings = settings_from(model=model, batch_size=batch_size, date_order=date_order,
                              outlets_file=outlets_file, verbose=verbose or None)
     field_map = _parse_mapping(mapping)
@@ -124,7 +128,8 @@ def index_cmd(paths: tuple[str, ...], index_dir: Path, model: str | None, batch_
     sync_roots = [Path(p) for p in paths if Path(p).is_dir()] if sync else []
     try:
         summary = index_articles(index_dir, _records(paths, fmt, field_map, strict), settings,
-                                 encoder, progress=progress, force=force, sync_roots=sync_roots)
+                                 encoder, progress=progress, force=force, sync_roots=sync_roots,
+                                 shard=shard)
     finally:
         bar.close()
     for line in summary_lines(summary):
@@ -173,6 +178,8 @@ def summary_lines(summary: Any) -> list[str]:
     if summary.tombstoned:
         lines.append(f"tombstoned: {summary.tombstoned} articles deleted earlier were not "
                      "re-indexed (--force brings them back)")
+    if summary.other_shard:
+        lines.append(f"shard: {summary.other_shard} articles belong to other shards (left out)")
     if summary.synced_removed:
         lines.append(f"sync: {summary.synced_removed} articles removed (their files are gone)")
     return lines
@@ -181,7 +188,7 @@ def summary_lines(summary: Any) -> list[str]:
 def _exit_status(summary: Any, paths: tuple[str, ...]) -> int:
     """0, or :data:`EXIT_SKIPPED` when something given was not indexed."""
     seen = (summary.added + summary.updated + summary.unchanged + summary.duplicates
-            + summary.tombstoned + summary.skipped)
+            + summary.tombstoned + summary.skipped + summary.other_shard)
     if summary.skipped:
         return EXIT_SKIPPED
     if not seen:

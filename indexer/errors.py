@@ -67,3 +67,11 @@ class NotFoundError(VnsearchError):
 
     http_status = 404
     error_kind = "not_found"
+
+
+class ReadOnlyError(VnsearchError):
+    """A write asked of something served read-only (a set of shards: write with
+    ``vnsearch index --shard``)."""
+
+    http_status = 409
+    error_kind = "read_only"

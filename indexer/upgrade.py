@@ -12,6 +12,7 @@ stop servers of the index while upgrading.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,23 +44,34 @@ class UpgradeReport:
 
 
 def upgrade_index(directory: Path, settings: Settings) -> UpgradeReport:
-    """Upgrade the index at ``directory`` in place (holding its write lock)."""
+    """Upgrade the index at ``directory`` in place (taking its write lock)."""
     directory = Path(directory)
     manifest = Manifest.load(directory)
     with WriteLock(directory).held():
         with IndexDB(directory) as db:
-            version = int(db.schema_version() or 0)
-            if version == SCHEMA_VERSION:
-                return UpgradeReport(version, version)
-            if version != 1:
-                raise IndexFormatError(f"{directory}: schema version {version}: this vnsearch "
-                                       f"upgrades schema 1 to {SCHEMA_VERSION} only")
-            report = UpgradeReport(version, SCHEMA_VERSION, backup=_backup(db, directory))
-            with db.transaction():
-                db.add_schema_2()
-                _renormalise(db, MetadataRules.from_settings(settings), report)
-            manifest.schema_version = SCHEMA_VERSION
-            manifest.save(directory)
+            return upgrade_store(db, directory, manifest, settings)
+
+
+def upgrade_store(db: IndexDB, directory: Path, manifest: Manifest,
+                  settings: Settings) -> UpgradeReport:
+    """Upgrade an open store whose write lock the caller holds (the writer upgrades an old
+    index it opens this way: ``vnsearch index`` into it just works)."""
+    version = int(db.schema_version() or 0)
+    if version == SCHEMA_VERSION:
+        return UpgradeReport(version, version)
+    if version != 1:
+        raise IndexFormatError(f"{directory}: schema version {version}: this vnsearch "
+                               f"upgrades schema 1 to {SCHEMA_VERSION} only")
+    report = UpgradeReport(version, SCHEMA_VERSION, backup=_backup(db, directory))
+    with db.transaction():
+        db.add_schema_2()
+        _renormalise(db, MetadataRules.from_settings(settings), report)
+    manifest.schema_version = SCHEMA_VERSION
+    manifest.save(directory)
+    logging.getLogger("vnsearch").warning(
+        "vnsearch: upgraded %s from schema %d to %d (%d articles re-normalised, nothing "
+        "re-embedded; old store kept as %s)", directory, version, SCHEMA_VERSION,
+        report.articles, report.backup)
     return report
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
@@ -51,8 +52,16 @@ async def limit_body(request: Request,
     return await call_next(request)
 
 
-def create_app(settings: Settings, index_dir: Path, searcher: Searcher | None = None) -> FastAPI:
-    """Build the app for ``index_dir``; pass ``searcher`` to reuse a loaded one (tests)."""
+SearcherFactory = Callable[[Path, Settings, Any], Searcher]
+
+
+def create_app(settings: Settings, index_dir: Path, searcher: Searcher | None = None,
+               searcher_factory: SearcherFactory = Searcher) -> FastAPI:
+    """Build the app for ``index_dir``; pass ``searcher`` to reuse a loaded one (tests).
+
+    ``searcher_factory(path, settings, encoder)`` opens what is served: one index (the
+    default) or, for ``serve --cluster``, a set of shards as one index.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -62,7 +71,8 @@ def create_app(settings: Settings, index_dir: Path, searcher: Searcher | None = 
             from indexer.encoders import create_encoder  # heavy: only when serving
 
             encoder = await run_in_threadpool(create_encoder, settings)
-            app.state.searcher = await run_in_threadpool(Searcher, index_dir, settings, encoder)
+            app.state.searcher = await run_in_threadpool(searcher_factory, index_dir, settings,
+                                                         encoder)
         yield
         if searcher is None:
             app.state.searcher.close()

@@ -13,7 +13,8 @@ from pathlib import Path
 import click
 
 from indexer.cli_support import (VnsearchGroup, existing_index_option, model_option,
-                                  settings_from, verbose_option)
+                                  optional_existing_index_option, settings_from,
+                                  verbose_option)
 from indexer.commands import register as register_indexer_commands
 from indexer.errors import InputError
 
@@ -82,31 +83,62 @@ def query_cmd(text: str, index_dir: Path, model: str | None, k: int, offset: int
         click.echo(f"\n{hit.rank}. {hit.title or '(no title)'}  [relevance {hit.relevance:.2f}"
                    f" · score {hit.score:.4f}]\n   {meta}")
         snippet = hit.text if len(hit.text) <= 300 else hit.text[:300] + "…"
-        click.echo(f"   {snippet}")
+        click.echo("   " + snippet.replace("\n", "\n   "))  # keep later paragraphs indented
 
 
 @main.command("serve")
-@existing_index_option
+@optional_existing_index_option
+@click.option("--cluster", "cluster_file", default=None,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Serve a set of shards as one index (a cluster.json) instead of --index.")
 @model_option
 @verbose_option
 @click.option("--host", default=None, help="Bind address [default 127.0.0.1].")
 @click.option("--port", type=int, default=None, help="Port [default 8000].")
-def serve_cmd(index_dir: Path, model: str | None, host: str | None, port: int | None,
-              verbose: bool) -> None:
+def serve_cmd(index_dir: Path | None, cluster_file: Path | None, model: str | None,
+              host: str | None, port: int | None, verbose: bool) -> None:
     """Serve the search API and web page (one process: model and index loaded once).
 
     One uvicorn process with a thread pool: a second worker would load a second model and
-    index and fight the first for the same two cores.
+    index and fight the first for the same two cores. With --cluster, the shards listed in
+    a cluster.json answer as one index (same API and page).
     """
     import uvicorn
 
     from .app import create_app
 
+    if (index_dir is None) == (cluster_file is None):
+        raise InputError("serve: give either --index DIR or --cluster FILE")
     settings = settings_from(model=model, host=host, port=port, verbose=verbose or None)
-    app = create_app(settings, index_dir)
+    if cluster_file is not None:
+        from .cluster.stats import load_cluster
+
+        load_cluster(cluster_file)  # one-line error before the model loads
+        app = create_app(settings, cluster_file, searcher_factory=_cluster_factory)
+    else:
+        app = create_app(settings, index_dir)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info",
                 timeout_keep_alive=5)
 
+
+def _cluster_factory(path: Path, settings, encoder):  # noqa: ANN001, ANN202 - see create_app
+    from .cluster.searcher import ClusterSearcher
+
+    return ClusterSearcher(path, settings, encoder)
+
+
+@main.group("cluster", cls=VnsearchGroup)
+def cluster_cmd() -> None:
+    """A set of index shards used as one index (issue 15): stats, index on Ray, serve."""
+
+
+def _register_cluster_commands() -> None:
+    from .cluster.commands import cluster_stats_cmd
+
+    cluster_cmd.add_command(cluster_stats_cmd)
+
+
+_register_cluster_commands()
 
 _file = click.Path(exists=True, dir_okay=False, path_type=Path)
 

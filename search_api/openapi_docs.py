@@ -44,9 +44,17 @@ FIELDS: dict[str, tuple[str, Any]] = {
     "offset": ("Results to skip (pagination), 0–{max_offset}.", 0),
     "mode": ("hybrid (dense + BM25, fused), dense (the model only) or lexical (BM25 only).",
              "hybrid"),
-    "source": ("Only this outlet (exact name, see /facets); empty or null: all.", "Dân trí"),
-    "category": ("Only this category (exact name, see /facets); empty or null: all.",
+    "source": ("Only this outlet: a name, an alias or a domain (see /facets), case- and "
+               "tone-insensitive (`vnexpress`, `dantri.com.vn`); empty or null: all.",
+               "Dân trí"),
+    "category": ("Only articles with this category among theirs (see /facets), case- and "
+                 "tone-insensitive (`Văn hoá` = `van hoa`); empty or null: all.",
                  "Kinh doanh"),
+    "partial": ("True when a set of shards served the request and some did not answer in "
+                "time: the answer comes from the others.", False),
+    "missing_shards": ("The shards (numbers, as in /health) that did not answer.", []),
+    "published_raw": ("The input's date when it could not be parsed (`published` is then "
+                      "null); null otherwise.", None),
     "date_from": ("Only articles published on or after this ISO date (YYYY-MM-DD); undated "
                   "articles are left out (counted in `undated_excluded`).", "2020-01-01"),
     "date_to": ("Only articles published on or before this ISO date (YYYY-MM-DD).",
@@ -158,6 +166,10 @@ OVERRIDES: dict[tuple[str, str], tuple[str, Any]] = {
     ("RetrieveBody", "k"): ("Hits (passages) to return, 1–100, before neighbours are added.", 5),
     ("RetrieveBody", "query"): ("Alias of `q`, its older name; give one of the two.", QUERY),
     ("SearchFacets", "source"): ("Counts by outlet.", [{"value": "Dân trí", "count": 12}]),
+    ("HitModel", "categories"): ("The article's categories (`category` joins them with "
+                                 '"; ").', ["Kinh doanh"]),
+    ("RetrievedPassage", "categories"): ("The article's categories.", ["Kinh doanh"]),
+    ("ArticleResponse", "categories"): ("The article's categories.", ["Kinh doanh"]),
     ("SearchFacets", "category"): ("Counts by category.", [{"value": "Kinh doanh", "count": 5}]),
     ("SearchResponse", "facets"): ("Counts of the whole result set by outlet, category and "
                                    "year (with facets=true); null otherwise.", None),

@@ -79,8 +79,19 @@ def pick_hits(hits: list[Hit], k: int, per_article: int) -> list[Hit]:
     return kept
 
 
-def search_hits(searcher: Searcher, body: RetrieveBody) -> tuple[str, list[Hit], float]:
-    """The query, the hits (``per_article`` applied) and the search's time in ms."""
+@dataclass
+class FoundHits:
+    """The search behind a retrieval: the query as searched, the hits (``per_article``
+    applied), the search's time in ms and the shards that did not answer (a cluster)."""
+
+    query: str
+    hits: list[Hit]
+    took_ms: float
+    missing_shards: list[int]
+
+
+def search_hits(searcher: Searcher, body: RetrieveBody) -> FoundHits:
+    """The search behind a retrieval (see :class:`FoundHits`)."""
     q, name = query_text(body)
     n = body.k if body.group else min(MAX_CANDIDATES, body.k * CANDIDATES_PER_HIT)
     req = search_request(q=q, k=n, mode=body.mode, source=body.source, category=body.category,
@@ -92,7 +103,8 @@ def search_hits(searcher: Searcher, body: RetrieveBody) -> tuple[str, list[Hit],
         if exc.field == "q" and name == "query":  # report the name the client used
             raise QueryError(str(exc).replace("q:", "query:", 1), field="query") from None
         raise
-    return result.query, pick_hits(result.results, body.k, body.per_article), result.took_ms
+    return FoundHits(result.query, pick_hits(result.results, body.k, body.per_article),
+                     result.took_ms, result.missing_shards)
 
 
 def neighbour_texts(searcher: Searcher, hits: list[Hit],
@@ -244,8 +256,10 @@ def _passage(n: int, piece: Piece) -> RetrievedPassage:
 def retrieve(searcher: Searcher, body: RetrieveBody) -> RetrieveResponse:
     """``POST /retrieve``: search, pick, widen, fit the budgets, pack (synchronous: the route
     runs it in the thread pool; the MCP server calls it directly)."""
-    query, hits, took_ms = search_hits(searcher, body)
-    spans = neighbour_texts(searcher, hits, body.neighbours)
-    chosen = choose(hits, spans, body.neighbours, Budget(body.max_chars, body.max_tokens),
+    found = search_hits(searcher, body)
+    spans = neighbour_texts(searcher, found.hits, body.neighbours)
+    chosen = choose(found.hits, spans, body.neighbours, Budget(body.max_chars, body.max_tokens),
                     token_counter(searcher))
-    return render(query, took_ms, hits, chosen)
+    response = render(found.query, found.took_ms, found.hits, chosen)
+    response.partial, response.missing_shards = bool(found.missing_shards), found.missing_shards
+    return response

@@ -89,13 +89,16 @@ class SearchResponse(BaseModel):
                                                          "filter because they have no date.")
     facets: SearchFacets | None = Field(default=None, description="Counts of the whole result "
                                         "set by outlet, category and year (with facets=true).")
+    partial: bool = False
+    missing_shards: list[int] = Field(default_factory=list)
 
     @classmethod
     def from_result(cls, result: SearchResult) -> "SearchResponse":
         return cls(query=result.query, mode=result.mode, took_ms=result.took_ms, total=result.total,
                    results=[HitModel.from_hit(h) for h in result.results],
                    undated_excluded=result.undated_excluded,
-                   facets=None if result.facets is None else SearchFacets(**result.facets))
+                   facets=None if result.facets is None else SearchFacets(**result.facets),
+                   partial=result.partial, missing_shards=result.missing_shards)
 
 
 class _SearchFields(BaseModel):
@@ -232,6 +235,8 @@ class RetrieveResponse(BaseModel):
                          "touching passages are joined by a newline, gaps marked with …")
     tokens: int = Field(default=0, description="Sum of the passages' `tokens`.")
     chars: int = Field(default=0, description="Sum of the passages' text lengths.")
+    partial: bool = False
+    missing_shards: list[int] = Field(default_factory=list)
 
 
 class PassageRef(BaseModel):

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from indexer.article import Article
-from indexer.errors import NotFoundError, QueryError
+from indexer.errors import NotFoundError, QueryError, ReadOnlyError
 from indexer.settings import Settings
 
 from .retrieval import Searcher
@@ -74,6 +74,10 @@ class ArticleWrites:
         """Run ``action`` in a writer on the searcher's index, then reload the searcher."""
         from indexer.writer import IndexWriter  # the write path: only loaded when a write comes
 
+        if getattr(searcher, "shards", None) is not None:
+            raise ReadOnlyError("this server answers for a set of shards, read-only: index "
+                                "into a shard with `vnsearch index --shard i/N`, then run "
+                                "`vnsearch cluster stats` again")
         with self._lock:
             writer = IndexWriter(searcher.directory, self.settings, searcher.encoder)
             writer.open(wait_s=WRITER_WAIT_S)

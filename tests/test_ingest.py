@@ -318,3 +318,17 @@ def test_upgrade_from_schema_1(tmp_path, settings, encoder) -> None:
         searcher.close()
     proc = run_cli(settings, "check", "--index", directory)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_writer_upgrades_an_old_index_it_opens(tmp_path, settings, encoder) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    write_txt(folder, "a", "Gia Lai khởi công cao tốc Quy Nhơn Pleiku", "dự án cao tốc")
+    directory = tmp_path / "index"
+    index_articles(directory, iter_inputs([folder]), settings, encoder)
+    _downgrade_to_schema_1(directory)
+    summary = index_articles(directory, iter_inputs([folder]), settings, encoder)
+    assert summary.added == 0 and summary.embedded == 0  # nothing re-embedded
+    assert (directory / "store.sqlite.schema1.bak").exists()
+    proc = run_cli(settings, "stats", "--index", directory, "--json")
+    assert proc.returncode == 0 and json.loads(proc.stdout)["articles"] == 1, proc.stderr

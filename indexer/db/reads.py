@@ -175,9 +175,11 @@ class StoreReads:
         return int(row[0]) if row else 0
 
     def toned_texts(self, ids: Sequence[int]) -> list[str]:
-        """The tone-kept lexical column of the passages among ``ids``."""
-        return [r[0] for r in self._in_chunks(
-            "SELECT toned FROM passages_fts WHERE rowid IN ({marks})", ids)]
+        """The tone-kept lexical column of the passages among ``ids``, in ``ids`` order (tone
+        restoration breaks ties by it; a set of shards gives the same order)."""
+        found = dict(self._in_chunks(
+            "SELECT rowid, toned FROM passages_fts WHERE rowid IN ({marks})", ids))
+        return [found[i] for i in ids if i in found]
 
     def iter_fts_rows(self) -> Iterator[FtsRow]:
         """Every full-text row, by rowid (the in-memory lexical matrix is built from these)."""
@@ -223,13 +225,19 @@ class StoreReads:
     def facets(self) -> dict[str, list[str]]:
         """Distinct outlets and categories (each once, by its filter key), most frequent
         first, ties by name (at most 200 each)."""
+        return {key: [name for name, _ in pairs[:FACET_LIMIT]]
+                for key, pairs in self.facet_counts().items()}
+
+    def facet_counts(self) -> dict[str, list[tuple[str, int]]]:
+        """Every outlet and category with its article count, most frequent first."""
         sources = self.conn.execute(
-            "SELECT min(source) FROM articles WHERE source_key IS NOT NULL GROUP BY source_key "
-            "ORDER BY count(*) DESC, min(source) LIMIT ?", (FACET_LIMIT,))
+            "SELECT min(source), count(*) FROM articles WHERE source_key IS NOT NULL "
+            "GROUP BY source_key ORDER BY count(*) DESC, min(source)")
         categories = self.conn.execute(
-            "SELECT min(name) FROM article_categories GROUP BY key "
-            "ORDER BY count(*) DESC, min(name) LIMIT ?", (FACET_LIMIT,))
-        return {"sources": [r[0] for r in sources], "categories": [r[0] for r in categories]}
+            "SELECT min(name), count(*) FROM article_categories GROUP BY key "
+            "ORDER BY count(*) DESC, min(name)")
+        return {"sources": [(r[0], int(r[1])) for r in sources],
+                "categories": [(r[0], int(r[1])) for r in categories]}
 
     # -- metadata, provenance, tombstones (writer, ``--sync``, upgrade) -----------------------
     def article_metadata(self, article_id: str) -> ArticleMetadata | None:

@@ -15,16 +15,20 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..article import Article
+from ..errors import InputError
 from ..settings import Settings
 from .categories import split_categories
 from .dates import parse_published
-from .outlets import OutletTable
+from .outlets import OutletTable, OutletTableError
 
 
 @lru_cache(maxsize=8)
 def _outlets(user_file: str | None) -> OutletTable:
     # One table per user file: the built-in JSON is read once per process.
-    return OutletTable.load(Path(user_file) if user_file else None)
+    try:
+        return OutletTable.load(Path(user_file) if user_file else None)
+    except OutletTableError as exc:
+        raise InputError(f"outlets file: {exc}") from None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from pathlib import Path
 from ..article import Article, SkippedRecord
 from ..encoders import PassageEncoder
 from ..settings import Settings
+from ..sharding import ShardSpec
 from .summary import IndexSummary
 from .writer import IndexWriter
 
@@ -18,17 +19,19 @@ Progress = Callable[[IndexSummary, int], None]
 def index_articles(directory: Path, articles: Iterable[Article | SkippedRecord], settings: Settings,
                    encoder: PassageEncoder, batch_articles: int = 64,
                    progress: Progress | None = None, *, force: bool = False,
-                   sync_roots: Sequence[Path] = ()) -> IndexSummary:
+                   sync_roots: Sequence[Path] = (), shard: ShardSpec | None = None
+                   ) -> IndexSummary:
     """Index a stream of reader output in batches; returns the run's summary.
 
     ``progress(summary so far, articles in the batch just written)`` is called after each
     batch and after each skipped record (with 0). ``force`` brings back articles deleted
     earlier (tombstoned). After the last batch, for each existing folder of ``sync_roots``
-    the articles read from files under it that are gone are deleted (``--sync``).
+    the articles read from files under it that are gone are deleted (``--sync``). With
+    ``shard``, only the articles of that shard are written (``--shard i/N``).
     """
     started = time.perf_counter()
     total = IndexSummary()
-    with IndexWriter(directory, settings, encoder) as writer:
+    with IndexWriter(directory, settings, encoder, shard=shard) as writer:
         batch: list[Article] = []
         for item in articles:
             if isinstance(item, SkippedRecord):

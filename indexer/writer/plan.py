@@ -12,6 +12,7 @@ from ..article import Article, Passage, SkippedRecord
 from ..cleaning import clean_text
 from ..db import IndexDB
 from ..metadata.normalise import MetadataRules, normalise_metadata
+from ..sharding import ShardSpec
 from .identity import clean_title, content_hash, stable_article_id
 
 
@@ -56,6 +57,8 @@ class BatchPlan:
     duplicates: int = 0
     #: Articles deleted earlier (tombstoned) and therefore not brought back.
     tombstoned: list[str] = field(default_factory=list)
+    #: Articles left out because they belong to another shard (``--shard``).
+    other_shard: int = 0
     #: Tombstoned ids whose articles ``--force`` brings back (their tombstones go).
     revived: list[str] = field(default_factory=list)
     #: Articles whose input date could not be parsed (kept as ``published_raw``).
@@ -100,10 +103,11 @@ def deleted_as(db: IndexDB, article_id: str, item: Prepared) -> str | None:
 
 
 def plan_batch(db: IndexDB, raws: list[Article], rules: MetadataRules,
-               force: bool = False) -> BatchPlan:
+               force: bool = False, shard: ShardSpec | None = None) -> BatchPlan:
     """Prepare every article of a batch and choose its action against the store.
 
-    A tombstoned article is left out (``plan.tombstoned``) unless ``force``.
+    A tombstoned article is left out (``plan.tombstoned``) unless ``force``; with ``shard``,
+    so is every article whose stable id belongs to another shard (``plan.other_shard``).
     """
     plan = BatchPlan()
     seen_in_batch: dict[str, str] = {}  # content hash -> article id, within this batch
@@ -111,6 +115,10 @@ def plan_batch(db: IndexDB, raws: list[Article], rules: MetadataRules,
         item = prepare(raw, rules)
         if isinstance(item, SkippedRecord):
             plan.skipped.append(item)
+            continue
+        if shard is not None and not shard.holds(stable_article_id(item.article.url,
+                                                                   item.chash)):
+            plan.other_shard += 1
             continue
         if item.chash in seen_in_batch and not item.article.url:
             plan.duplicates += 1

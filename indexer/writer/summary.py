@@ -8,7 +8,7 @@ from ..article import SkippedRecord
 
 _COUNTERS = ("added", "updated", "unchanged", "duplicates", "skipped", "deleted", "not_found",
              "passages_added", "passages_removed", "embedded", "embedded_from_cache",
-             "tombstoned", "dates_unparsed", "synced_removed")
+             "tombstoned", "dates_unparsed", "synced_removed", "other_shard")
 
 
 _EXAMPLES = 5
@@ -35,6 +35,8 @@ class IndexSummary:
     dates_unparsed: int = 0
     #: Articles removed by ``--sync`` because their file is gone.
     synced_removed: int = 0
+    #: Articles left out because they belong to another shard (``--shard i/N``).
+    other_shard: int = 0
     seconds: float = 0.0
     skipped_records: list[SkippedRecord] = field(default_factory=list)
     article_ids: list[str] = field(default_factory=list)

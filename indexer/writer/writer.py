@@ -19,7 +19,9 @@ from ..layout import DATABASE, MANIFEST, utc_now
 from ..lock import WriteLock
 from ..manifest import Manifest
 from ..metadata.normalise import MetadataRules
+from ..upgrade import upgrade_store
 from ..settings import Settings
+from ..sharding import ShardSpec
 from ..vector_index import VectorIndex, choose_kind
 from .identity import embedding_text, lexical_columns
 from .plan import Action, Planned, plan_batch
@@ -45,7 +47,7 @@ class IndexWriter:
     """
 
     def __init__(self, directory: Path, settings: Settings,
-                 encoder: PassageEncoder | None = None) -> None:
+                 encoder: PassageEncoder | None = None, shard: ShardSpec | None = None) -> None:
         self.directory = Path(directory)
         self.settings = settings
         self.encoder = encoder
@@ -56,6 +58,8 @@ class IndexWriter:
         self._cache: EmbeddingCache | None = None
         self._dirty = False
         self.rules = MetadataRules.from_settings(settings)
+        #: Keep only this shard's articles (``--shard i/N``); None: all.
+        self.shard = shard
 
     # -- lifecycle -------------------------------------------------------------------------
     def __enter__(self) -> "IndexWriter":
@@ -89,6 +93,9 @@ class IndexWriter:
         if fresh:
             self._db.init_schema()
         else:
+            # An index from an older vnsearch is upgraded in place (backup kept) rather than
+            # refused: the writer holds the lock the upgrade needs.
+            upgrade_store(self._db, self.directory, self.manifest, self.settings)
             self._db.check_schema()
         # The manifest's chunking wins over settings so one index never mixes two schemes.
         chunking = self.manifest.chunking
@@ -187,11 +194,12 @@ class IndexWriter:
         """
         db, _ = self._state()
         summary = IndexSummary()
-        plan = plan_batch(db, list(raws), self.rules, force)
+        plan = plan_batch(db, list(raws), self.rules, force, self.shard)
         for record in plan.skipped:
             summary.skip(record)
         summary.duplicates += plan.duplicates
         summary.tombstoned += len(plan.tombstoned)
+        summary.other_shard += plan.other_shard
         summary.dates_unparsed += len(plan.dates_unparsed)
         summary.unparsed_examples += [f"{a.origin or a.url or a.title}: {a.published_raw!r}"
                                       for a in plan.dates_unparsed[:5]]

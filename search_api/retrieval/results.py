@@ -48,6 +48,10 @@ class SearchResult:
     #: ``{"source"|"category"|"year": [{"value", "count"}]}`` over the whole result set
     #: (after ``min_relevance``, before paging), when the request asked for facets.
     facets: dict[str, list[dict]] | None = None
+    #: Served by a set of shards: some did not answer in time (their numbers), so the
+    #: result is built from the others.
+    partial: bool = False
+    missing_shards: list[int] = field(default_factory=list)
 
 
 @dataclass

@@ -379,7 +379,9 @@ function fillSelect(select, values) {
   const keep = select.value;
   const first = select.options[0];
   select.replaceChildren(first);
-  for (const v of values) {
+  // /facets lists the most frequent first; a drop-down reads best in Vietnamese A-Z order.
+  const sorted = [...values].sort((a, b) => a.localeCompare(b, "vi"));
+  for (const v of sorted) {
     const opt = el("option", "", v);
     opt.value = v;
     select.appendChild(opt);

@@ -26,7 +26,6 @@ one term, so queries with numbers can score a little differently.
 from __future__ import annotations
 
 import itertools
-import re
 from array import array
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -37,11 +36,12 @@ import numpy as np
 from indexer.db import FtsRow, IndexDB, MetadataFilter
 
 from .base import COLUMNS, LexicalQuery
+from .stats import FTS_TOKEN as _FTS_TOKEN
+from .stats import CorpusStats
 
-# FTS5's unicode61 tokenizer with tokenchars '_': runs of letters, digits and '_'. Terms are
-# the space-separated words the writer stored, but a number like "1.000" is two FTS5 tokens,
-# and BM25's document length counts FTS5 tokens.
-_FTS_TOKEN = re.compile(r"\w+")
+# _FTS_TOKEN: FTS5's unicode61 tokenizer with tokenchars '_' (runs of letters, digits and
+# '_'). Terms are the space-separated words the writer stored, but a number like "1.000" is
+# two FTS5 tokens, and BM25's document length counts FTS5 tokens.
 
 K1 = 1.2
 B = 0.75
@@ -79,19 +79,30 @@ class LexicalMatrix:
 
     # -- building ---------------------------------------------------------------------------
     @classmethod
-    def build(cls, db: IndexDB, generation: int) -> LexicalMatrix:
-        """Read every full-text row of ``db`` and compute every BM25 weight."""
+    def build(cls, db: IndexDB, generation: int,
+              corpus: CorpusStats | None = None) -> LexicalMatrix:
+        """Read every full-text row of ``db`` and compute every BM25 weight.
+
+        ``corpus``: statistics of a larger corpus this index is a shard of (passages,
+        average length, document frequencies), used instead of the index's own so that
+        its scores equal those of one index holding every shard.
+        """
         rows = _TermCounts()
         rows.read(db.iter_fts_rows())
         n_rows, n_terms = len(rows.rowids), rows.n_terms
+        global_df = _global_df(rows.vocab, n_terms, corpus) if corpus is not None else None
         vocabulary = _Vocabulary(rows.vocab)
         rows.vocab = []  # the hashed vocabulary replaces the dicts: free them early
         if n_rows == 0:
             return cls(generation, np.zeros(0, np.int64), vocabulary,
                        np.zeros(n_terms + 1, np.int64), np.zeros(0, np.int32),
                        np.zeros(0, np.float32), np.zeros(n_terms, np.float32))
-        idf32 = _idf(rows.block_df, n_terms, n_rows)
-        norm = _length_norm(rows.lengths, n_rows)
+        if corpus is None:
+            idf32 = _idf(_local_df(rows.block_df, n_terms), n_rows)
+            norm = _length_norm(rows.lengths, n_rows)
+        else:
+            idf32 = _idf(global_df, corpus.passages)
+            norm = _length_norm(rows.lengths, corpus.passages, corpus.total_length)
         csc = _weigh(rows.blocks, idf32, norm, n_terms)
         matrix = cls(generation, np.frombuffer(rows.rowids, dtype=np.int64).copy(), vocabulary,
                      csc.indptr.astype(np.int64), csc.indices.astype(np.int32, copy=False),
@@ -227,13 +238,28 @@ class _TermCounts:
         del token_rows[:]
 
 
-def _idf(block_df: list[np.ndarray], n_terms: int, n_rows: int) -> np.ndarray:
-    """float32 BM25 IDF of every (column, term), as FTS5 computes it."""
-    # Per-(column, term) document frequency: FTS5 counts rows matching the phrase in its
-    # column filter, i.e. the number of non-zeros of that matrix column.
+def _local_df(block_df: list[np.ndarray], n_terms: int) -> np.ndarray:
+    """Per-(column, term) document frequency of this index: FTS5 counts rows matching the
+    phrase in its column filter, i.e. the number of non-zeros of that matrix column."""
     df = np.zeros(n_terms, dtype=np.float64)
     for counts in block_df:
         df[:len(counts)] += counts
+    return df
+
+
+def _global_df(vocab: list[defaultdict[str, int]], n_terms: int,
+               corpus: CorpusStats) -> np.ndarray:
+    """Per-(column, term) document frequency in ``corpus`` (a set of shards)."""
+    df = np.zeros(n_terms, dtype=np.float64)
+    for c, terms in enumerate(vocab):
+        counts = corpus.df[c]
+        for term, j in terms.items():
+            df[j] = counts.get(term, 0)
+    return df
+
+
+def _idf(df: np.ndarray, n_rows: int) -> np.ndarray:
+    """float32 BM25 IDF of every (column, term), as FTS5 computes it."""
     idf = np.log((n_rows - df + 0.5) / (df + 0.5))
     idf[idf <= 0] = 1e-6
     return idf.astype(np.float32)
@@ -250,10 +276,12 @@ def _reweigh(weights: np.ndarray, idf: float, w: float) -> np.ndarray:
     return w * weights / (1.0 + (w - 1.0) * s)
 
 
-def _length_norm(lengths: array, n_rows: int) -> np.ndarray:
-    """float32 k1 * (1 - b + b * len / avg len) of every row."""
+def _length_norm(lengths: array, n_rows: int, total_length: int | None = None) -> np.ndarray:
+    """float32 k1 * (1 - b + b * len / avg len) of every row (the average over
+    ``total_length`` / ``n_rows`` when given: a larger corpus's)."""
     doc_len = np.frombuffer(lengths, dtype=np.int32).astype(np.float64)
-    return (K1 * (1.0 - B + B * doc_len / (doc_len.sum() / n_rows))).astype(np.float32)
+    total = doc_len.sum() if total_length is None else float(total_length)
+    return (K1 * (1.0 - B + B * doc_len / (total / n_rows))).astype(np.float32)
 
 
 def _weigh(blocks: list[Any], idf32: np.ndarray, norm: np.ndarray, n_terms: int) -> Any:

@@ -1,0 +1,122 @@
+"""Indexing throughput: ``vnsearch index`` vs ``vnsearch cluster index`` on Ray (issue 15).
+
+Indexes the same real articles (the first ``--articles`` of
+``../shared/data/news/dantri-unc.jsonl``) three ways, each into a fresh directory with an
+empty embedding cache (so every passage is embedded):
+
+* ``index``: the library call behind ``vnsearch index`` (one process, all cores);
+* ``cluster 1 actor`` / ``cluster 2 actors``: :func:`search_api.cluster.ray_index.cluster_index`
+  on a private local Ray (127.0.0.1), 2 shards, threads per actor as the command chooses.
+
+Prints passages/s over the whole run (Ray start, model loads, writing included) and over
+the embedding phase, with ratios to ``index``. The model files come from ``--models``
+(default: the test suite's materialised models), so nothing is downloaded.
+
+Usage: ``.venv/bin/python bench/cluster.py [--articles 300] [--backend onnx-int8|torch]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+NEWS = ROOT.parent / "shared" / "data" / "news" / "dantri-unc.jsonl"
+
+
+@dataclass
+class Row:
+    """One way of indexing the corpus."""
+
+    name: str
+    passages: int
+    seconds: float
+    embed_seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.passages / self.seconds if self.seconds else 0.0
+
+    @property
+    def embed_rate(self) -> float:
+        return self.passages / self.embed_seconds if self.embed_seconds else 0.0
+
+
+def fresh_settings(base: Path, models: Path, backend: str):  # -> Settings
+    """Settings with an empty home (no cached vectors) over existing model files."""
+    from indexer.settings import Settings
+
+    home = Path(tempfile.mkdtemp(dir=base, prefix="home-"))
+    (home / "models").symlink_to(models.resolve(), target_is_directory=True)
+    return Settings(home=home, encoder_backend=backend)
+
+
+def run_index(corpus: Path, base: Path, models: Path, backend: str) -> Row:
+    """The library call behind ``vnsearch index`` (model load not timed, as in the CLI's
+    passages/s)."""
+    from indexer.encoders import create_encoder
+    from indexer.readers import iter_inputs
+    from indexer.writer import index_articles
+
+    settings = fresh_settings(base, models, backend)
+    encoder = create_encoder(settings)
+    summary = index_articles(base / "single", iter_inputs([corpus]), settings, encoder)
+    return Row("index (1 process)", summary.passages_added, summary.seconds, summary.seconds)
+
+
+def run_cluster(corpus: Path, base: Path, models: Path, backend: str, actors: int) -> Row:
+    """``cluster_index`` on a private Ray; the driver's token counter is loaded untimed."""
+    from indexer.encoders import create_encoder
+    from search_api.cluster.ray_index import cluster_index
+
+    settings = fresh_settings(base, models, backend)
+    encoder = create_encoder(settings)
+    report = cluster_index([corpus], base / f"cluster-{actors}", 2, settings, actors=actors,
+                           encoder=encoder)
+    return Row(f"cluster {actors} actor{'s' if actors > 1 else ''} × "
+               f"{report.threads_per_actor} thr", report.summary.passages_added,
+               report.seconds, report.embed_seconds)
+
+
+def main() -> None:
+    """Run the three ways and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=300)
+    parser.add_argument("--backend", choices=["onnx-int8", "torch"], default="onnx-int8")
+    parser.add_argument("--models", type=Path, default=ROOT / ".cache" / "vnsearch-test" / "models")
+    args = parser.parse_args()
+    if not NEWS.exists():
+        sys.exit(f"{NEWS} is not present")
+    with tempfile.TemporaryDirectory(prefix="vnsearch-bench-cluster-") as tmp:
+        base = Path(tmp)
+        corpus = base / "corpus.jsonl"
+        with NEWS.open(encoding="utf-8") as src, corpus.open("w", encoding="utf-8") as dst:
+            for i, line in enumerate(src):
+                if i >= args.articles:
+                    break
+                dst.write(line)
+        rows = [run_index(corpus, base, args.models, args.backend)]
+        for actors in (1, 2):
+            rows.append(run_cluster(corpus, base, args.models, args.backend, actors))
+    print(f"\n{args.articles} articles, backend {args.backend}, {os.cpu_count()} CPUs\n")
+    print(f"{'way':<28}{'passages':>9}{'wall s':>8}{'p/s':>7}{'ratio':>7}"
+          f"{'embed s':>9}{'embed p/s':>10}{'ratio':>7}")
+    first = rows[0]
+    for row in rows:
+        print(f"{row.name:<28}{row.passages:>9}{row.seconds:>8.1f}{row.rate:>7.1f}"
+              f"{row.rate / first.rate:>7.2f}{row.embed_seconds:>9.1f}{row.embed_rate:>10.1f}"
+              f"{row.embed_rate / first.embed_rate:>7.2f}")
+
+
+if __name__ == "__main__":
+    started = time.perf_counter()
+    main()
+    print(f"\n(bench ran {time.perf_counter() - started:.0f} s)")

@@ -1,0 +1,216 @@
+"""``ClusterSearcher``: a set of index shards searched as one index, in one process.
+
+The pipeline is :class:`~search_api.retrieval.Searcher`'s, unchanged: this class only
+replaces where rankings and rows come from. Each shard answers the dense and the lexical
+search for its passages (lexical BM25 with the cluster's global statistics, so scores equal
+one index's); the two lists are merged across shards (best ``n`` of all), then fused,
+scored for relevance, cut, grouped, sorted and paged exactly as one index does, with rows
+read through :class:`~.store.ClusterDB`. The reference for the Ray Serve deployment, and
+useful alone on one big machine (``vnsearch serve --cluster cluster.json``).
+
+Lexical search always uses the in-memory matrix here (FTS5's ``bm25()`` cannot take global
+statistics); it is built per shard when the cluster is opened and after a shard changes.
+"""
+
+from __future__ import annotations
+
+import heapq
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from indexer.db import MetadataFilter
+from indexer.manifest import Manifest
+from indexer.settings import Settings
+
+from ..retrieval.dense import QueryBatcher, QueryVectorCache, limit_faiss_threads
+from ..retrieval.lexical.base import LexicalIndex, LexicalQuery
+from ..retrieval.relevance import RelevanceScorer
+from ..retrieval.request import SearchRequest
+from ..retrieval.results import SearchResult
+from ..retrieval.searcher import Searcher
+from .shard import ShardReader, ShardUnavailable
+from .stats import ClusterFile, load_cluster
+from .store import ClusterDB
+
+if TYPE_CHECKING:
+    from indexer.encoders import QueryEncoder
+
+Ranking = list[tuple[int, float]]
+
+
+def merge_rankings(lists: list[Ranking], n: int) -> Ranking:
+    """The best ``n`` of several rankings: score descending, then id ascending (as one
+    index's lexical ranking breaks ties)."""
+    return heapq.nsmallest(n, (hit for ranking in lists for hit in ranking),
+                           key=lambda hit: (-hit[1], hit[0]))
+
+
+class _Count:
+    """Stands in for a vector index where only its length is read (global passages)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+
+@dataclass
+class ClusterView:
+    """What ``/health`` reads of a snapshot, for the whole cluster."""
+
+    manifest: Manifest
+    generation: int
+    vectors: Any
+
+
+class ClusterLexicalIndex(LexicalIndex):
+    """BM25 over every shard with global statistics; rankings merged."""
+
+    def __init__(self, cluster: "ClusterSearcher") -> None:
+        self._cluster = cluster
+
+    def top(self, query: LexicalQuery, n: int, filt: MetadataFilter) -> Ranking:
+        """Best ``n`` (cluster passage id, BM25 score) among the passages ``filt`` admits."""
+        return merge_rankings(self._cluster.each(lambda s: s.lexical(query, n, filt)), n)
+
+    def doc_freq(self, column: str, term: str) -> int:
+        """Passages holding ``term`` in ``column`` in the whole cluster."""
+        return self._cluster.cluster.stats.doc_freq(column, term)
+
+
+class ClusterSearcher(Searcher):
+    """Answers searches on a ``cluster.json``'s shards as one index (see module docstring)."""
+
+    def __init__(self, cluster_file: Path, settings: Settings, encoder: QueryEncoder,
+                 shards: list[Any] | None = None) -> None:
+        """Open the shards of ``cluster_file`` in this process, or use ``shards``: objects
+        with :class:`~.shard.ShardReader`'s interface (the Ray Serve ingress passes proxies
+        of remote shard replicas; they raise :class:`~.shard.ShardUnavailable` on timeout,
+        and are then asked in parallel)."""
+        self.directory = Path(cluster_file)
+        self.settings = settings
+        self.cluster: ClusterFile = load_cluster(self.directory)
+        self._cluster_mtime = self.cluster.mtime
+        encoder_id = encoder.info.model_id
+        self._parallel = shards is not None
+        self.shards = shards if shards is not None else [
+            ShardReader(i, d, self.cluster.stats, encoder_id)
+            for i, d in enumerate(self.cluster.shards)]
+        self._db_facade = ClusterDB(self.shards)
+        self._pool = ThreadPoolExecutor(len(self.shards)) if self._parallel else None
+        self._swap_lock = threading.Lock()
+        self._last_check = time.monotonic()
+        self._batcher = QueryBatcher(encoder, QueryVectorCache(settings.query_cache_size))
+        self.started = time.time()
+        limit_faiss_threads()
+        self._relevance = RelevanceScorer.load(settings)
+        self._lexical_facade = ClusterLexicalIndex(self)
+        self._snapshot = self._view()
+
+    def _view(self) -> ClusterView:
+        return ClusterView(self.shards[0].snapshot.manifest,
+                           sum(s.snapshot.generation for s in self.shards),
+                           _Count(self.cluster.stats.passages))
+
+    # -- parts the pipeline reads ---------------------------------------------------------
+    def _db(self) -> ClusterDB:  # type: ignore[override]
+        return self._db_facade
+
+    def _lexical_index(self) -> LexicalIndex:
+        return self._lexical_facade
+
+    def _allowed_ids(self, req: SearchRequest) -> MetadataFilter:  # type: ignore[override]
+        # Each shard turns the filter into its own passage ids (see dense()).
+        return req.filters()
+
+    def dense(self, query: str, n: int, allowed: Any) -> Ranking:
+        """Best ``n`` passages of all shards by similarity to ``query`` (``allowed``: the
+        request's filter, applied inside each shard)."""
+        filt = allowed if isinstance(allowed, MetadataFilter) else MetadataFilter()
+        vector = self.query_vector(query)
+        return merge_rankings(self.each(lambda s: s.dense(vector, n, filt)), n)
+
+    def each(self, ask: Callable[[Any], Ranking]) -> list[Ranking]:
+        """``ask(shard)`` of every shard (in parallel for remote shards); a shard that does
+        not answer is left out and noted for the response (``missing_shards``)."""
+        def one(shard: Any) -> Ranking:
+            try:
+                return ask(shard)
+            except ShardUnavailable:
+                self._db_facade.missing.add(shard.number)
+                return []
+
+        if self._pool is None:
+            return [one(s) for s in self.shards]
+
+        def in_pool(shard: Any) -> Ranking | None:
+            # Pool threads cannot see this request's thread-local record: report back.
+            try:
+                return ask(shard)
+            except ShardUnavailable:
+                return None
+
+        answers = list(self._pool.map(in_pool, self.shards))
+        for shard, answer in zip(self.shards, answers):
+            if answer is None:
+                self._db_facade.missing.add(shard.number)
+        return [answer or [] for answer in answers]
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        """As :meth:`Searcher.search`, plus which shards did not answer (``partial``)."""
+        self._db_facade.missing.reset()
+        result = super().search(request)
+        missing = self._db_facade.missing.current()
+        if missing:
+            result.partial, result.missing_shards = True, missing
+        return result
+
+    # -- state ----------------------------------------------------------------------------
+    def maybe_reload(self, min_interval_s: float = 1.0) -> bool:
+        """Reopen shards a writer changed and re-read ``cluster.json`` when it changed."""
+        now = time.monotonic()
+        if now - self._last_check < min_interval_s:
+            return False
+        self._last_check = now
+        with self._swap_lock:
+            fresh = self._stat_mtime() != self._cluster_mtime
+            if fresh:
+                self.cluster = load_cluster(self.directory)
+                self._cluster_mtime = self.cluster.mtime
+            changed = [s.reload(self.cluster.stats, force=fresh) for s in self.shards]
+            self._snapshot = self._view()
+        return fresh or any(changed)
+
+    def _stat_mtime(self) -> float:
+        try:
+            return self.directory.stat().st_mtime
+        except OSError:
+            return self._cluster_mtime  # gone for a moment (replaced): keep what we have
+
+    def close(self) -> None:
+        """Close every shard."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
+        for shard in self.shards:
+            shard.close()
+
+    def lexical_matrix(self) -> None:  # type: ignore[override]
+        """Per-shard matrices (see :attr:`shards`); there is no single one."""
+        return None
+
+    @property
+    def lexical_backend(self) -> str:
+        """Always the in-memory matrix (with global statistics)."""
+        return "memory"
+
+    def wait_for_lexical(self, timeout: float | None = None) -> bool:
+        """The shard matrices are built on open: always ready."""
+        return True

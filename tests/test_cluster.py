@@ -1,0 +1,170 @@
+"""A set of shards answers as one index (issue 15, part 1): same ranked passages, same
+scores to 1e-6, for hybrid, dense and lexical, with filters and paging.
+
+300 real Dân trí articles are indexed once as one index and once as three shards
+(``--shard i/3``; embeddings come from the shared cache, so nothing is embedded twice),
+``cluster.json`` sums the shards' statistics, and every query is asked of both.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from indexer.readers import iter_inputs
+from indexer.sharding import ShardSpec, shard_of
+from indexer.writer import index_articles
+from search_api.cluster.searcher import ClusterSearcher, merge_rankings
+from search_api.cluster.stats import build_cluster_file, load_cluster
+from search_api.retrieval import Searcher
+from search_api.schemas import search_request
+
+from test_cli import run_cli
+
+QUERIES = ["thi hành án dân sự", "Vinamilk lọt top thương hiệu", "giá vàng hôm nay",
+           "tai nan giao thong", "bao hiem xa hoi", "học sinh thi tốt nghiệp", "covid-19 vắc xin"]
+FILTERS = [{}, {"source": "dan tri"}, {"category": "Kinh doanh"},
+           {"date_from": "2021-04-20", "date_to": "2021-04-30"}]
+
+
+@pytest.fixture(scope="module")
+def one_and_three(tmp_path_factory, settings, encoder, dantri300):
+    root = tmp_path_factory.mktemp("cluster")
+    one = root / "one"
+    index_articles(one, iter_inputs([dantri300]), settings, encoder)
+    shards = []
+    for i in range(3):
+        directory = root / f"shard-{i}"
+        summary = index_articles(directory, iter_inputs([dantri300]), settings, encoder,
+                                 shard=ShardSpec(i, 3))
+        assert summary.added + summary.other_shard + summary.duplicates == 300
+        shards.append(directory)
+    cluster = build_cluster_file(shards, root / "cluster.json")
+    # the single index scores lexical queries with its matrix too (same float32 BM25)
+    matrix_settings = settings.model_copy(update={"lexical_matrix_min_passages": 0})
+    single = Searcher(one, matrix_settings, encoder)
+    assert single.wait_for_lexical(120)
+    clustered = ClusterSearcher(cluster, matrix_settings, encoder)
+    yield {"single": single, "cluster": clustered, "shards": shards, "file": cluster,
+           "root": root}
+    single.close()
+    clustered.close()
+
+
+def _hits(searcher, **kw) -> list[tuple]:
+    result = searcher.search(search_request(min_relevance=0, **kw))
+    return [(h.article_id, h.start, h.end, h.score, h.relevance, h.rank)
+            for h in result.results], result.total
+
+
+def _same(a: list[tuple], b: list[tuple]) -> None:
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        assert x[0] == y[0] and x[1:3] == y[1:3] and x[5] == y[5], (x, y)
+        assert abs(x[3] - y[3]) <= 1e-6 and abs(x[4] - y[4]) <= 1e-4, (x, y)
+
+
+def test_shards_partition_the_articles(one_and_three) -> None:
+    single = one_and_three["single"].counts()
+    counts = [json.loads(run_cli_stats(d))["articles"] for d in one_and_three["shards"]]
+    assert sum(counts) == single["articles"] and all(counts)
+    cluster = load_cluster(one_and_three["file"])
+    assert cluster.stats.passages == single["passages"]
+    store = one_and_three["cluster"]._db()
+    for shard in store.shards:
+        for article_id in shard.db().article_meta(
+                [a for a in _all_ids(shard)]):
+            assert shard_of(article_id, 3) == shard.number
+
+
+def _all_ids(shard) -> list[str]:
+    return [r.id for r in shard.db().iter_articles()]
+
+
+def run_cli_stats(directory) -> str:
+    from indexer.stats import index_stats
+
+    return json.dumps(index_stats(directory))
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "lexical"])
+def test_same_answers_as_one_index(one_and_three, mode) -> None:
+    single, cluster = one_and_three["single"], one_and_three["cluster"]
+    compared = 0
+    for q in QUERIES:
+        for filt in FILTERS:
+            for page in ({"k": 10}, {"k": 5, "offset": 5}, {"k": 10, "group": False}):
+                a, total_a = _hits(single, q=q, mode=mode, **filt, **page)
+                b, total_b = _hits(cluster, q=q, mode=mode, **filt, **page)
+                assert total_a == total_b, (q, filt, page)
+                _same(a, b)
+                compared += len(a)
+    assert compared > 100
+
+
+def test_article_and_facets_through_the_cluster(one_and_three) -> None:
+    single, cluster = one_and_three["single"], one_and_three["cluster"]
+    assert cluster.facets() == single.facets()
+    assert cluster.counts() == single.counts()
+    hit = cluster.search(search_request(q="Vinamilk", min_relevance=0)).results[0]
+    article = cluster.article(hit.article_id)
+    assert article.title == hit.title and hit.passage_id in {p["id"] for p in article.passages}
+
+
+def test_merge_rankings_breaks_ties_by_id() -> None:
+    assert merge_rankings([[(5, 1.0), (2, 0.5)], [(3, 1.0), (9, 0.7)]], 3) == \
+        [(3, 1.0), (5, 1.0), (9, 0.7)]
+
+
+def test_cli_cluster_stats_and_serve_cluster(one_and_three, settings) -> None:
+    out = one_and_three["root"] / "cli-cluster.json"
+    proc = run_cli(settings, "cluster", "stats", *one_and_three["shards"], "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["stats"]["passages"] == one_and_three["single"].counts()["passages"]
+    proc = run_cli(settings, "serve", "--cluster", one_and_three["root"] / "missing.json")
+    assert proc.returncode == 1 and "no such cluster file" in proc.stderr
+
+
+class _Silent:
+    """A shard that never answers (a replica gone): everything raises ShardUnavailable."""
+
+    def __init__(self, reader) -> None:
+        self.number, self.snapshot = reader.number, reader.snapshot
+
+    def _fail(self, *args, **kwargs):
+        from search_api.cluster.shard import ShardUnavailable
+
+        raise ShardUnavailable(self.number)
+
+    dense = lexical = _fail
+
+    def db(self):
+        return self
+
+    def __getattr__(self, name):
+        return self._fail
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_silent_shard_gives_a_partial_answer(one_and_three, settings, encoder) -> None:
+    from search_api.cluster.shard import ShardReader
+
+    cluster = load_cluster(one_and_three["file"])
+    readers = [ShardReader(i, d, cluster.stats, encoder.info.model_id)
+               for i, d in enumerate(cluster.shards)]
+    searcher = ClusterSearcher(one_and_three["file"], settings, encoder,
+                               shards=[readers[0], readers[1], _Silent(readers[2])])
+    try:
+        result = searcher.search(search_request(q="thi hành án dân sự", min_relevance=0))
+        assert result.partial and result.missing_shards == [2]
+        assert result.results and all(shard_of(h.article_id, 3) != 2 for h in result.results)
+        full = one_and_three["cluster"].search(search_request(q="thi hành án dân sự",
+                                                              min_relevance=0))
+        assert not full.partial and full.missing_shards == []
+    finally:
+        searcher.close()
+        readers[2].close()
