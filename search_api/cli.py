@@ -127,15 +127,11 @@ def _cluster_factory(path: Path, settings, encoder):  # noqa: ANN001, ANN202 - s
     return ClusterSearcher(path, settings, encoder)
 
 
-@main.group("cluster", cls=VnsearchGroup)
-def cluster_cmd() -> None:
-    """A set of index shards used as one index (issue 15): stats, index on Ray, serve."""
-
-
 def _register_cluster_commands() -> None:
-    from .cluster.commands import cluster_stats_cmd
+    """``vnsearch cluster …``: shards as one index (stats, index on Ray, serve on Ray)."""
+    from .cluster.cli import cluster_group
 
-    cluster_cmd.add_command(cluster_stats_cmd)
+    main.add_command(cluster_group)
 
 
 _register_cluster_commands()

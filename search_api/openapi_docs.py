@@ -50,6 +50,11 @@ FIELDS: dict[str, tuple[str, Any]] = {
     "category": ("Only articles with this category among theirs (see /facets), case- and "
                  "tone-insensitive (`Văn hoá` = `van hoa`); empty or null: all.",
                  "Kinh doanh"),
+    "shards": ("The shards served as one index (`serve --cluster`, `cluster serve`); null "
+               "for one index.", None),
+    "number": ("The shard's number (as in `missing_shards`).", 0),
+    "path": ("The shard's index directory.", "/srv/news/shard-0"),
+    "ok": ("False when the shard did not answer.", True),
     "partial": ("True when a set of shards served the request and some did not answer in "
                 "time: the answer comes from the others.", False),
     "missing_shards": ("The shards (numbers, as in /health) that did not answer.", []),
@@ -147,6 +152,9 @@ OVERRIDES: dict[tuple[str, str], tuple[str, Any]] = {
     ("SearchResponse", "mode"): FIELDS["mode@response"],
     ("HealthResponse", "passages"): ("Passages in the index.", 3005),
     ("HealthResponse", "articles"): FIELDS["articles"],
+    ("ShardHealth", "passages"): ("Passages in the shard.", 1002),
+    ("ShardHealth", "articles"): ("Articles in the shard.", 100),
+    ("ShardHealth", "generation"): ("Committed generation of the shard.", 2),
     ("ErrorBody", "status"): ("The HTTP status, repeated.", 422),
     ("ErrorResponse", "error"): ("The error.", {"status": 422, "error": "invalid_request",
                                                 "message": "k: must be between 1 and 100",

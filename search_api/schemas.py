@@ -268,6 +268,15 @@ class ArticleResponse(BaseModel):
                    passages=[PassageRef(**p) for p in view.passages])
 
 
+class ShardHealth(BaseModel):
+    number: int
+    path: str
+    articles: int
+    passages: int
+    generation: int
+    ok: bool = True
+
+
 class HealthResponse(BaseModel):
     status: str
     model: str
@@ -280,6 +289,7 @@ class HealthResponse(BaseModel):
     lexical_index: str = Field(description="'memory' (in-memory BM25 matrix) or 'fts5'")
     generation: int
     uptime_s: float
+    shards: list[ShardHealth] | None = None
 
 
 class FacetsResponse(BaseModel):

@@ -168,3 +168,20 @@ def test_a_silent_shard_gives_a_partial_answer(one_and_three, settings, encoder)
     finally:
         searcher.close()
         readers[2].close()
+
+
+def test_health_lists_the_shards(one_and_three, settings) -> None:
+    from fastapi.testclient import TestClient
+
+    from search_api.app import create_app
+
+    cluster = one_and_three["cluster"]
+    with TestClient(create_app(settings, one_and_three["file"], searcher=cluster)) as client:
+        health = client.get("/health").json()
+        assert [s["number"] for s in health["shards"]] == [0, 1, 2]
+        assert sum(s["articles"] for s in health["shards"]) == health["articles"]
+        r = client.get("/search", params={"q": "Vinamilk"})
+        assert r.status_code == 200 and r.json()["partial"] is False
+        r = client.post("/articles", json={"articles": [{"text": "x"}]},
+                        headers={"Authorization": "Bearer x"})
+        assert r.status_code in (401, 403, 409)

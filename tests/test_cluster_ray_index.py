@@ -192,6 +192,8 @@ def test_rerun_with_a_killed_actor_adds_the_new_articles(first_run, two_nodes, r
     from search_api.cluster.ray_index import cluster_index
 
     _, first, _ = first_run
+    # --address: the run only disconnected; the user's cluster is still running.
+    assert two_nodes.remaining_processes_alive()
     out = tmp_path / "out"
     shutil.copytree(first.out_dir, out)
     corpus = _head(FIRST + MORE, tmp_path / "more.jsonl")
@@ -219,3 +221,19 @@ def test_rerun_with_a_killed_actor_adds_the_new_articles(first_run, two_nodes, r
         assert all(shard_of(a, 2) == i and passages for a, passages in held.items())
         total += len(held)
     assert total == report.summary.added + report.summary.unchanged
+
+
+def test_cli_refuses_another_shard_count(tmp_path):
+    """A one-line error before any model or Ray starts: articles are routed by N."""
+    from click.testing import CliRunner
+
+    from indexer.layout import MANIFEST
+    from search_api.cluster.cli import cluster_group
+
+    for i in range(3):
+        (tmp_path / f"shard-{i}").mkdir()
+        (tmp_path / f"shard-{i}" / MANIFEST).write_text("{}", encoding="utf-8")
+    result = CliRunner().invoke(cluster_group, ["index", str(tmp_path), "--out", str(tmp_path),
+                                                "--shards", "2"])
+    assert result.exit_code == 1
+    assert "holds 3 shards" in result.output and "--shards 3" in result.output

@@ -17,7 +17,7 @@ from indexer.commands import EXIT_SKIPPED, summary_lines
 
 @click.group("cluster", cls=VnsearchGroup)
 def cluster_group() -> None:
-    """Index shards on Ray and serve them as one index."""
+    """A set of index shards used as one index: stats, index on Ray, serve on Ray."""
 
 
 @cluster_group.command("index")
@@ -61,8 +61,11 @@ def cluster_index_cmd(paths: tuple[str, ...], out_dir: Path, shards: int, addres
     per_shard = ", ".join(f"shard-{i}: {s.added + s.updated + s.unchanged} articles"
                           for i, s in enumerate(report.per_shard))
     click.echo(f"shards: {per_shard}; cluster file: {report.cluster_file}")
-    click.echo(f"ray: {report.embedded_on_ray} passages embedded by {report.actors} actors × "
-               f"{report.threads_per_actor} threads in {report.embed_seconds:.1f} s")
+    if report.threads_per_actor:
+        click.echo(f"ray: {report.embedded_on_ray} passages embedded by {report.actors} actors "
+                   f"× {report.threads_per_actor} threads in {report.embed_seconds:.1f} s")
+    else:
+        click.echo("ray: not started (every passage was in the embedding cache)")
     summary = report.summary
     seen = summary.added + summary.updated + summary.unchanged + summary.duplicates \
         + summary.tombstoned + summary.skipped
@@ -70,3 +73,13 @@ def cluster_index_cmd(paths: tuple[str, ...], out_dir: Path, shards: int, addres
         click.echo(f"vnsearch: nothing to index in {' '.join(paths)}", err=True)
     if (summary.skipped or not seen) and not allow_skips:
         sys.exit(EXIT_SKIPPED)
+
+
+def _plug_in() -> None:
+    """The cluster commands that live in their own modules."""
+    from .commands import cluster_stats_cmd
+
+    cluster_group.add_command(cluster_stats_cmd)
+
+
+_plug_in()

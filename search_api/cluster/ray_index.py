@@ -66,6 +66,7 @@ class ClusterIndexReport:
     #: Passages embedded by the Ray actor pool (the rest came from the embedding cache).
     embedded_on_ray: int
     actors: int
+    #: 0 when Ray was not started (every passage was in the embedding cache).
     threads_per_actor: int
     embed_seconds: float
     seconds: float
@@ -243,11 +244,23 @@ def embed_on_ray(texts: list[str], settings: Settings, actors: int, threads: int
 
 def write_shards(routed: _Routed, shard_dirs: list[Path], settings: Settings,
                  encoder: PipelineEncoder) -> list[IndexSummary]:
-    """Each shard written by the normal writer (every shard exists afterwards, even empty)."""
+    """Each shard written by the normal writer (every shard exists afterwards, even empty).
+
+    The writer also gets ``--shard i/N``: it must keep every article routed to it, so an
+    article it leaves out means the routing here and the writer's disagree — a bug.
+    """
+    from indexer.sharding import ShardSpec
     from indexer.writer import index_articles
 
-    return [index_articles(d, articles, settings, encoder)
-            for d, articles in zip(shard_dirs, routed.shards)]
+    summaries = []
+    for i, (directory, articles) in enumerate(zip(shard_dirs, routed.shards)):
+        summary = index_articles(directory, articles, settings, encoder,
+                                 shard=ShardSpec(i, len(shard_dirs)))
+        if summary.other_shard:
+            raise RuntimeError(f"cluster index: {summary.other_shard} articles routed to "
+                               f"shard {i} belong to another shard by the writer's rule")
+        summaries.append(summary)
+    return summaries
 
 
 def cluster_index(paths: Iterable[str | Path], out_dir: Path, shards: int, settings: Settings,
@@ -276,11 +289,13 @@ def cluster_index(paths: Iterable[str | Path], out_dir: Path, shards: int, setti
     texts = [t for arts, d in zip(routed.shards, dirs)
              for t in passage_texts(arts, d, settings, encoder)]
     todo = _not_cached(texts, settings, encoder)
-    with ray_session(address) as session:
-        threads, actor_cpus = plan_threads(session.cpus, actors, threads_per_actor)
-        embed_started = time.perf_counter()
-        vectors = embed_on_ray(todo, settings, actors, threads, actor_cpus, progress)
-        embed_seconds = time.perf_counter() - embed_started
+    threads, vectors, embed_seconds = 0, {}, 0.0
+    if todo:  # everything cached (a re-run of the same input): no Ray needed
+        with ray_session(address) as session:
+            threads, actor_cpus = plan_threads(session.cpus, actors, threads_per_actor)
+            embed_started = time.perf_counter()
+            vectors = embed_on_ray(todo, settings, actors, threads, actor_cpus, progress)
+            embed_seconds = time.perf_counter() - embed_started
     per_shard = write_shards(routed, dirs, settings, PipelineEncoder(encoder, vectors))
     out_dir.mkdir(parents=True, exist_ok=True)
     cluster_file = build_cluster_file(dirs, out_dir / "cluster.json")

@@ -92,9 +92,11 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
         keep_on_loopback()
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     started = address is None
-    _init(address, num_cpus)
-    previous = _install_sigterm() if started else None
+    previous = None
     try:
+        # Inside the try: a start that fails half-way still stops what it started.
+        _init(address, num_cpus)
+        previous = _install_sigterm() if started else None
         node = ray._private.worker._global_node
         pids = [p.process.pid for procs in node.all_processes.values() for p in procs
                 if p.process is not None] if started and node is not None else []

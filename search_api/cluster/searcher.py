@@ -195,6 +195,20 @@ class ClusterSearcher(Searcher):
         except OSError:
             return self._cluster_mtime  # gone for a moment (replaced): keep what we have
 
+    def shard_health(self) -> list[dict]:
+        """Number, directory, counts and generation of every shard (``/health``); a shard
+        that does not answer is listed with ``ok: false``."""
+        out = []
+        for shard, path in zip(self.shards, self.cluster.shards):
+            try:
+                counts = shard.db().counts()
+                out.append({"number": shard.number, "path": str(path), **counts,
+                            "generation": shard.snapshot.generation})
+            except ShardUnavailable:
+                out.append({"number": shard.number, "path": str(path), "articles": 0,
+                            "passages": 0, "generation": -1, "ok": False})
+        return out
+
     def close(self) -> None:
         """Close every shard."""
         if self._pool is not None:

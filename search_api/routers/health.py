@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
 from ..deps import SearcherDep
-from ..schemas import HealthResponse
+from ..schemas import HealthResponse, ShardHealth
 
 router = APIRouter()
 
@@ -25,4 +25,11 @@ async def health(searcher: SearcherDep) -> HealthResponse:
                           vector_index=snap.manifest.vector_index,
                           lexical_index=searcher.lexical_backend,
                           generation=snap.generation,
-                          uptime_s=round(time.time() - searcher.started, 1))
+                          uptime_s=round(time.time() - searcher.started, 1),
+                          shards=await run_in_threadpool(_shards, searcher))
+
+
+def _shards(searcher: object) -> list[ShardHealth] | None:
+    """Per-shard state when a set of shards is served (``serve --cluster``), else None."""
+    health = getattr(searcher, "shard_health", None)
+    return None if health is None else [ShardHealth(**shard) for shard in health()]
