@@ -90,6 +90,8 @@ def main() -> None:
     """Run the three ways and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=300)
+    parser.add_argument("--part", choices=["all", "index", "serve"], default="all",
+                        help="Only the indexing or only the serving comparison.")
     parser.add_argument("--backend", choices=["onnx-int8", "torch"], default="onnx-int8")
     parser.add_argument("--models", type=Path, default=ROOT / ".cache" / "vnsearch-test" / "models")
     args = parser.parse_args()
@@ -103,6 +105,10 @@ def main() -> None:
                 if i >= args.articles:
                     break
                 dst.write(line)
+        if args.part in ("all", "serve"):
+            print_serving(bench_serving(corpus, base, args.models.parent, args.backend))
+        if args.part == "serve":
+            return
         rows = [run_index(corpus, base, args.models, args.backend)]
         for actors in (1, 2):
             rows.append(run_cluster(corpus, base, args.models, args.backend, actors))
@@ -114,6 +120,106 @@ def main() -> None:
         print(f"{row.name:<28}{row.passages:>9}{row.seconds:>8.1f}{row.rate:>7.1f}"
               f"{row.rate / first.rate:>7.2f}{row.embed_seconds:>9.1f}{row.embed_rate:>10.1f}"
               f"{row.embed_rate / first.embed_rate:>7.2f}")
+
+
+# -- serving (issue 15, part 3) ----------------------------------------------------------------
+SERVE_LEVELS = (1, 8)
+
+
+@dataclass
+class ServeRow:
+    """Query latency of one way of serving at one number of clients."""
+
+    name: str
+    clients: int
+    p50: float
+    p99: float
+    rps: float
+    errors: int
+
+
+def build_for_serving(corpus: Path, base: Path, home: Path, backend: str) -> tuple[Path, Path]:
+    """One index and 2 shards (+ cluster.json) of ``corpus``; vectors from ``home``'s cache
+    when present (serving is measured, not embedding)."""
+    from indexer.encoders import create_encoder
+    from indexer.readers import iter_inputs
+    from indexer.settings import Settings
+    from indexer.sharding import ShardSpec
+    from indexer.writer import index_articles
+    from search_api.cluster.stats import build_cluster_file
+
+    settings = Settings(home=home, encoder_backend=backend)
+    encoder = create_encoder(settings)
+    index_articles(base / "serve-one", iter_inputs([corpus]), settings, encoder)
+    shards = [base / "serve-shards" / f"shard-{i}" for i in range(2)]
+    for i, directory in enumerate(shards):
+        index_articles(directory, iter_inputs([corpus]), settings, encoder, shard=ShardSpec(i, 2))
+    build_cluster_file(shards, base / "serve-shards" / "cluster.json")
+    return base / "serve-one", base / "serve-shards"
+
+
+def bench_serving(corpus: Path, base: Path, home: Path, backend: str,
+                  requests: int = 48) -> list[ServeRow]:
+    """p50/p99 of ``GET /search`` (distinct real questions: every request encodes its query)
+    with 1 and 8 clients, for ``vnsearch serve``, ``vnsearch serve --cluster`` and
+    ``vnsearch cluster serve`` (private Ray, 1 replica per shard), each a subprocess on
+    127.0.0.1 measured once ``/health`` answers."""
+    import subprocess
+
+    from bench.query import drive, free_port, load_queries, search_path
+
+    one, shards = build_for_serving(corpus, base, home, backend)
+    ways = {"vnsearch serve": ["serve", "--index", str(one)],
+            "serve --cluster (1 process)": ["serve", "--cluster", str(shards / "cluster.json")],
+            "cluster serve (Ray Serve)": ["cluster", "serve", str(shards)]}
+    queries = load_queries()
+    env = {**os.environ, "VNSEARCH_HOME": str(home), "VNSEARCH_ENCODER_BACKEND": backend}
+    rows = []
+    for name, args in ways.items():
+        port = free_port()
+        with (base / f"serve-{port}.log").open("w") as log:
+            proc = subprocess.Popen([sys.executable, "-m", "search_api", *args, "--port",
+                                     str(port)], cwd=ROOT, env=env, stdout=log, stderr=log)
+        try:
+            _wait_for_health(port, proc)
+            drive(port, [search_path(q, "hybrid", 10) for q in queries[:8]], 1)  # warm-up
+            for level, clients in enumerate(SERVE_LEVELS):
+                batch = queries[8 + level * requests: 8 + (level + 1) * requests]
+                got = drive(port, [search_path(q, "hybrid", 10) for q in batch], clients)
+                rows.append(ServeRow(name, clients, got["p50"], got["p99"], got["rps"],
+                                     sum(got["errors"].values())))
+        finally:
+            proc.terminate()  # SIGTERM: `cluster serve` shuts its private Ray down
+            proc.wait(120)
+    return rows
+
+
+def _wait_for_health(port: int, proc, timeout: float = 600) -> None:
+    import http.client
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            sys.exit(f"server exited with {proc.returncode}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.request("GET", "/health")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    sys.exit(f"server on port {port} not ready after {timeout} s")
+
+
+def print_serving(rows: list[ServeRow]) -> None:
+    """The serving table, with p50 ratios to ``vnsearch serve`` at the same clients."""
+    base = {row.clients: row.p50 for row in rows if row.name == "vnsearch serve"}
+    print(f"\n{'serving':<30}{'clients':>8}{'p50 ms':>9}{'p99 ms':>9}{'req/s':>8}"
+          f"{'p50 ratio':>10}{'errors':>7}")
+    for row in rows:
+        print(f"{row.name:<30}{row.clients:>8}{row.p50:>9.1f}{row.p99:>9.1f}{row.rps:>8.1f}"
+              f"{row.p50 / base[row.clients]:>10.2f}{row.errors:>7}")
 
 
 if __name__ == "__main__":

@@ -67,6 +67,16 @@ def write_txt(folder: Path, name: str, title: str, topic: str) -> Path:
     return path
 
 
+def one_article_index(tmp_path: Path, settings, encoder) -> tuple[Path, Path]:
+    """A folder with one scraped article (.txt + sidecar) and its index."""
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    write_txt(folder, "a", "Gia Lai khởi công cao tốc Quy Nhơn Pleiku", "dự án cao tốc")
+    directory = tmp_path / "index"
+    index_articles(directory, iter_inputs([folder]), settings, encoder)
+    return folder, directory
+
+
 def search(searcher: Searcher, q: str, **kw) -> list:
     return searcher.search(search_request(q=q, min_relevance=0, **kw)).results
 
@@ -241,11 +251,7 @@ def test_api_delete_is_remembered(tmp_path, settings, encoder) -> None:
 
     from search_api.app import create_app
 
-    folder = tmp_path / "articles"
-    folder.mkdir()
-    write_txt(folder, "a", "Gia Lai khởi công cao tốc Quy Nhơn Pleiku", "dự án cao tốc")
-    directory = tmp_path / "index"
-    index_articles(directory, iter_inputs([folder]), settings, encoder)
+    folder, directory = one_article_index(tmp_path, settings, encoder)
     admin = settings.model_copy(update={"admin_token": SecretStr("t0ken")})
     searcher = Searcher(directory, admin, encoder)
     try:
@@ -295,11 +301,7 @@ def _downgrade_to_schema_1(directory: Path) -> None:
 
 
 def test_upgrade_from_schema_1(tmp_path, settings, encoder) -> None:
-    folder = tmp_path / "articles"
-    folder.mkdir()
-    write_txt(folder, "a", "Gia Lai khởi công cao tốc Quy Nhơn Pleiku", "dự án cao tốc")
-    directory = tmp_path / "index"
-    index_articles(directory, iter_inputs([folder]), settings, encoder)
+    folder, directory = one_article_index(tmp_path, settings, encoder)
     _downgrade_to_schema_1(directory)
     proc = run_cli(settings, "query", "cao tốc", "--index", directory)
     assert proc.returncode == 1 and "vnsearch check --upgrade" in proc.stderr, proc.stderr
@@ -321,11 +323,7 @@ def test_upgrade_from_schema_1(tmp_path, settings, encoder) -> None:
 
 
 def test_writer_upgrades_an_old_index_it_opens(tmp_path, settings, encoder) -> None:
-    folder = tmp_path / "articles"
-    folder.mkdir()
-    write_txt(folder, "a", "Gia Lai khởi công cao tốc Quy Nhơn Pleiku", "dự án cao tốc")
-    directory = tmp_path / "index"
-    index_articles(directory, iter_inputs([folder]), settings, encoder)
+    folder, directory = one_article_index(tmp_path, settings, encoder)
     _downgrade_to_schema_1(directory)
     summary = index_articles(directory, iter_inputs([folder]), settings, encoder)
     assert summary.added == 0 and summary.embedded == 0  # nothing re-embedded

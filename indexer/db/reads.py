@@ -174,6 +174,10 @@ class StoreReads:
                                 (column, term)).fetchone()
         return int(row[0]) if row else 0
 
+    def fts_doc_freqs(self, column: str, terms: Sequence[str]) -> list[int]:
+        """:meth:`fts_doc_freq` of each of ``terms``, in order."""
+        return [self.fts_doc_freq(column, term) for term in terms]
+
     def toned_texts(self, ids: Sequence[int]) -> list[str]:
         """The tone-kept lexical column of the passages among ``ids``, in ``ids`` order (tone
         restoration breaks ties by it; a set of shards gives the same order)."""

@@ -78,8 +78,10 @@ def cluster_index_cmd(paths: tuple[str, ...], out_dir: Path, shards: int, addres
 def _plug_in() -> None:
     """The cluster commands that live in their own modules."""
     from .commands import cluster_stats_cmd
+    from .serve_cli import cluster_serve_cmd
 
     cluster_group.add_command(cluster_stats_cmd)
+    cluster_group.add_command(cluster_serve_cmd)
 
 
 _plug_in()

@@ -37,11 +37,13 @@ Ranking = list[tuple[int, float]]
 #: :class:`~.store.ClusterDB`); only these may be called remotely.
 READ_METHODS = frozenset({
     "article_ids", "passage_rows", "relevance_rows", "toned_texts", "passages_matching",
-    "fts_doc_freq", "articles_matching", "article_meta", "has_undated", "article", "counts",
+    "fts_doc_freq", "fts_doc_freqs", "articles_matching", "article_meta", "has_undated", "article", "counts",
     "facet_counts"})
 #: How long the first call (the shard's state, when the ingress starts) may wait: replicas
 #: open their snapshot and build their BM25 matrix while the ingress loads its model.
 START_TIMEOUT_S = 120.0
+#: Document frequencies kept per shard (a few MB at most).
+DOC_FREQ_CACHE = 100_000
 
 
 @dataclass
@@ -73,6 +75,10 @@ class RemoteDB:
     def __getattr__(self, name: str) -> Any:
         if name not in READ_METHODS:
             raise AttributeError(f"a remote shard's database has no read method {name!r}")
+        if name == "fts_doc_freq":
+            return self._shard.fts_doc_freq
+        if name == "fts_doc_freqs":
+            return self._shard.fts_doc_freqs
 
         def call(*args: Any) -> Any:
             return self._shard.call("read", name, *args)
@@ -92,6 +98,7 @@ class RemoteShard:
         self._down_until = 0.0
         self._lock = threading.Lock()
         self._db = RemoteDB(self)
+        self._doc_freq: dict[tuple[int, str, str], int] = {}
         state: ShardState = self.call("state", timeout_s=max(START_TIMEOUT_S, self.timeout_s))
         self.directory = state.directory
         self.snapshot = RemoteSnapshot(state.manifest, state.generation)
@@ -136,6 +143,23 @@ class RemoteShard:
                 raise ShardUnavailable(self.number, f"unreachable ({exc})") from None
         raise ShardUnavailable(self.number)  # not reached: the loop returns or raises
 
+    def fts_doc_freq(self, column: str, term: str) -> int:
+        """FTS5's document frequency of ``term`` in ``column``, cached until the shard's
+        generation moves: a search asks it per query term and column (tens of calls), and
+        the same syllables recur across queries."""
+        return self.fts_doc_freqs(column, [term])[0]
+
+    def fts_doc_freqs(self, column: str, terms: list[str]) -> list[int]:
+        """:meth:`fts_doc_freq` of each of ``terms``: the uncached ones in one call."""
+        generation = self.snapshot.generation
+        todo = [t for t in dict.fromkeys(terms) if (generation, column, t) not in self._doc_freq]
+        if todo:
+            found = self.call("read", "fts_doc_freqs", column, todo)
+            if len(self._doc_freq) + len(todo) >= DOC_FREQ_CACHE:
+                self._doc_freq.clear()  # crude bound; refilled by the next queries
+            self._doc_freq.update({(generation, column, t): n for t, n in zip(todo, found)})
+        return [self._doc_freq[(generation, column, t)] for t in terms]
+
     # -- ShardReader's interface ------------------------------------------------------------
     def db(self) -> RemoteDB:
         """This shard's database reads, asked of its replicas."""
@@ -163,6 +187,8 @@ class RemoteShard:
         with self._lock:
             moved = state.generation != self.snapshot.generation
             self.snapshot = RemoteSnapshot(state.manifest, state.generation)
+            if moved:
+                self._doc_freq.clear()  # keyed by generation: the old entries are dead
         return moved
 
     def close(self) -> None:

@@ -104,8 +104,8 @@ class ClusterSearcher(Searcher):
         self.shards = shards if shards is not None else [
             ShardReader(i, d, self.cluster.stats, encoder_id)
             for i, d in enumerate(self.cluster.shards)]
-        self._db_facade = ClusterDB(self.shards)
         self._pool = ThreadPoolExecutor(len(self.shards)) if self._parallel else None
+        self._db_facade = ClusterDB(self.shards, pool=self._pool)
         self._swap_lock = threading.Lock()
         self._last_check = time.monotonic()
         self._batcher = QueryBatcher(encoder, QueryVectorCache(settings.query_cache_size))
@@ -176,10 +176,8 @@ class ClusterSearcher(Searcher):
     # -- state ----------------------------------------------------------------------------
     def maybe_reload(self, min_interval_s: float = 1.0) -> bool:
         """Reopen shards a writer changed and re-read ``cluster.json`` when it changed."""
-        now = time.monotonic()
-        if now - self._last_check < min_interval_s:
+        if not self._reload_due(min_interval_s):
             return False
-        self._last_check = now
         with self._swap_lock:
             fresh = self._stat_mtime() != self._cluster_mtime
             if fresh:

@@ -13,6 +13,7 @@ import dataclasses
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Executor
 from typing import Any, TypeVar
 
 from indexer.db import ArticleMeta, ArticleRecord, MetadataFilter, PassageRow
@@ -44,23 +45,44 @@ class MissingShards:
         return sorted(getattr(self._local, "missing", ()))
 
 
+Read = Callable[[Any], Any]
+
+
 class ClusterDB:
     """Routes the pipeline's reads to the shards (see module docstring). A shard that raises
-    :class:`~.shard.ShardUnavailable` is left out of the answer and noted in ``missing``."""
+    :class:`~.shard.ShardUnavailable` is left out of the answer and noted in ``missing``.
 
-    def __init__(self, shards: list[ShardReader], missing: MissingShards | None = None) -> None:
+    ``pool``: ask the shards of one read in parallel (remote shards: one round trip each
+    instead of one after another); None asks them in turn (shards in this process).
+    """
+
+    def __init__(self, shards: list[ShardReader], missing: MissingShards | None = None,
+                 pool: Executor | None = None) -> None:
         self.shards = shards
         self.missing = missing or MissingShards()
-
-    def _ask(self, shard: ShardReader, read: Callable[[Any], T], default: T) -> T:
-        """``read(shard's db)``, or ``default`` when the shard does not answer."""
-        try:
-            return read(shard.db())
-        except ShardUnavailable:
-            self.missing.add(shard.number)
-            return default
+        self.pool = pool
 
     # -- routing helpers --------------------------------------------------------------------
+    def _gather(self, calls: list[tuple[ShardReader, Read]]) -> list[tuple[ShardReader, Any]]:
+        """``read(shard's db)`` for each call; the shards that answered, with their answers."""
+        def one(call: tuple[ShardReader, Read]) -> tuple[ShardReader, Any, bool]:
+            shard, read = call
+            try:
+                return shard, read(shard.db()), True
+            except ShardUnavailable:
+                return shard, None, False
+
+        done = list(self.pool.map(one, calls)) if self.pool and len(calls) > 1 \
+            else [one(c) for c in calls]
+        for shard, _, ok in done:  # noted here: pool threads do not see the request's record
+            if not ok:
+                self.missing.add(shard.number)
+        return [(shard, answer) for shard, answer, ok in done if ok]
+
+    def _everywhere(self, read: Read) -> list[Any]:
+        """``read`` on every shard that answers."""
+        return [answer for _, answer in self._gather([(s, read) for s in self.shards])]
+
     def _by_shard(self, gids: Iterable[int]) -> dict[int, list[int]]:
         out: dict[int, list[int]] = defaultdict(list)
         for gid in gids:
@@ -69,75 +91,83 @@ class ClusterDB:
         return out
 
     def _per_shard(self, gids: Sequence[int],
-                   read: Callable[[Any, list[int]], dict[int, T]]) -> dict[int, T]:
-        """``read(shard db, local ids)`` on each shard holding some of ``gids``, keyed by gid."""
-        out: dict[int, T] = {}
-        for shard, pids in self._by_shard(gids).items():
-            answer = self._ask(self.shards[shard], lambda db: read(db, pids), {})
-            for pid, value in answer.items():
-                out[to_gid(shard, pid)] = value
-        return out
+                   read: Callable[[Any, list[int]], Any]) -> list[tuple[int, list[int], Any]]:
+        """``read(shard db, local ids)`` on each shard holding some of ``gids``:
+        ``(shard number, its local ids, answer)`` for the shards that answered."""
+        groups = self._by_shard(gids)
+        calls = [(self.shards[n], (lambda pids: lambda db: read(db, pids))(pids))
+                 for n, pids in groups.items()]
+        return [(shard.number, groups[shard.number], answer)
+                for shard, answer in self._gather(calls)]
+
+    def _keyed(self, gids: Sequence[int], read: Callable[[Any, list[int]], dict]) -> dict:
+        """A per-passage read keyed by cluster-wide ids."""
+        return {to_gid(n, pid): value for n, _, answer in self._per_shard(gids, read)
+                for pid, value in answer.items()}
 
     # -- passages -------------------------------------------------------------------------
     def article_ids(self, ids: Sequence[int]) -> dict[int, str]:
         """Passage id → article id for the passages among ``ids`` that exist."""
-        return self._per_shard(ids, lambda db, pids: db.article_ids(pids))
+        return self._keyed(ids, lambda db, pids: db.article_ids(pids))
 
     def passage_rows(self, ids: Sequence[int]) -> dict[int, PassageRow]:
         """The passages among ``ids`` with their article's metadata (ids cluster-wide)."""
-        rows = self._per_shard(ids, lambda db, pids: db.passage_rows(pids))
+        rows = self._keyed(ids, lambda db, pids: db.passage_rows(pids))
         return {gid: dataclasses.replace(row, id=gid) for gid, row in rows.items()}
 
     def relevance_rows(self, ids: Sequence[int]) -> dict[int, tuple[str, str, str, bytes]]:
         """Lexical columns and vector of each passage among ``ids``."""
-        return self._per_shard(ids, lambda db, pids: db.relevance_rows(pids))
+        return self._keyed(ids, lambda db, pids: db.relevance_rows(pids))
 
     def toned_texts(self, ids: Sequence[int]) -> list[str]:
         """The tone-kept lexical column of the passages among ``ids``, in ``ids`` order."""
+        # toned_texts answers in pids order, leaving out deleted passages: pair them up
+        # with the passages that still exist.
+        answers = self._per_shard(ids, lambda db, pids: (db.article_ids(pids),
+                                                         db.toned_texts(pids)))
         texts: dict[int, str] = {}
-        for shard, pids in self._by_shard(ids).items():
-            # toned_texts answers in pids order, leaving out deleted passages
-            present = self._ask(self.shards[shard], lambda db: db.article_ids(pids), {})
-            found = self._ask(self.shards[shard], lambda db: db.toned_texts(pids), [])
+        for n, pids, (present, found) in answers:
             for pid, text in zip([p for p in pids if p in present], found):
-                texts[to_gid(shard, pid)] = text
+                texts[to_gid(n, pid)] = text
         return [texts[gid] for gid in ids if gid in texts]
 
     def passages_matching(self, match: str, ids: Sequence[int]) -> set[int]:
         """The passages among ``ids`` whose full-text row matches ``match``."""
-        out: set[int] = set()
-        for shard, pids in self._by_shard(ids).items():
-            found = self._ask(self.shards[shard], lambda db: db.passages_matching(match, pids),
-                              set())
-            out |= {to_gid(shard, p) for p in found}
-        return out
+        answers = self._per_shard(ids, lambda db, pids: db.passages_matching(match, pids))
+        return {to_gid(n, pid) for n, _, found in answers for pid in found}
 
     def fts_doc_freq(self, column: str, term: str) -> int:
         """Passages holding ``term`` in ``column``, summed over the shards (FTS5's count)."""
-        return sum(self._ask(s, lambda db: db.fts_doc_freq(column, term), 0)
-                   for s in self.shards)
+        return self.fts_doc_freqs(column, [term])[0]
+
+    def fts_doc_freqs(self, column: str, terms: Sequence[str]) -> list[int]:
+        """:meth:`fts_doc_freq` of each of ``terms`` (one call per shard)."""
+        totals = [0] * len(terms)
+        for counts in self._everywhere(lambda db: db.fts_doc_freqs(column, list(terms))):
+            totals = [a + b for a, b in zip(totals, counts)]
+        return totals
 
     # -- articles -------------------------------------------------------------------------
     def articles_matching(self, match: str, article_ids: Sequence[str]) -> set[str]:
         """The articles among ``article_ids`` with a passage matching ``match``."""
-        return set().union(*(self._ask(s, lambda db: db.articles_matching(match, article_ids),
-                                       set()) for s in self.shards))
+        return set().union(*self._everywhere(
+            lambda db: db.articles_matching(match, article_ids)))
 
     def article_meta(self, article_ids: Sequence[str]) -> dict[str, ArticleMeta]:
         """Outlet, category and date of the articles among ``article_ids``."""
         out: dict[str, ArticleMeta] = {}
-        for shard in self.shards:
-            out.update(self._ask(shard, lambda db: db.article_meta(article_ids), {}))
+        for found in self._everywhere(lambda db: db.article_meta(article_ids)):
+            out.update(found)
         return out
 
     def has_undated(self, filt: MetadataFilter) -> bool:
         """True when some shard has an undated article passing ``filt``'s outlet/category."""
-        return any(self._ask(s, lambda db: db.has_undated(filt), False) for s in self.shards)
+        return any(self._everywhere(lambda db: db.has_undated(filt)))
 
     def article(self, article_id: str, with_text: bool = False) -> ArticleRecord | None:
         """A whole article (its passage ids cluster-wide), from the shard that holds it."""
-        for shard in self.shards:
-            record = self._ask(shard, lambda db: db.article(article_id, with_text), None)
+        for shard, record in self._gather([(s, lambda db: db.article(article_id, with_text))
+                                           for s in self.shards]):
             if record is not None:
                 record.passages = [dataclasses.replace(p, id=to_gid(shard.number, p.id))
                                    for p in record.passages]
@@ -148,17 +178,17 @@ class ClusterDB:
     def counts(self) -> dict[str, int]:
         """Articles and passages over all shards."""
         total: Counter = Counter()
-        for shard in self.shards:
-            total.update(self._ask(shard, lambda db: db.counts(), {}))
+        for counts in self._everywhere(lambda db: db.counts()):
+            total.update(counts)
         return {"articles": total["articles"], "passages": total["passages"]}
 
     def facets(self) -> dict[str, list[str]]:
         """Outlets and categories of all shards, most frequent first (counts summed)."""
+        answers = self._everywhere(lambda db: db.facet_counts())
         out: dict[str, list[str]] = {}
         for key in ("sources", "categories"):
             counts: Counter = Counter()
-            for shard in self.shards:
-                answer = self._ask(shard, lambda db: db.facet_counts(), {})
+            for answer in answers:
                 counts.update(dict(answer.get(key, [])))
             ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
             out[key] = [name for name, _ in ranked[:FACET_LIMIT]]

@@ -110,12 +110,18 @@ class Searcher:
         """The current consistent view of the index (vectors, manifest, generation)."""
         return self._snapshot
 
-    def maybe_reload(self, min_interval_s: float = 1.0) -> bool:
-        """Swap in a new snapshot when the store's generation moved (at most once a second)."""
+    def _reload_due(self, min_interval_s: float) -> bool:
+        """True (and the clock restarted) when the last check is ``min_interval_s`` old."""
         now = time.monotonic()
         if now - self._last_check < min_interval_s:
             return False
         self._last_check = now
+        return True
+
+    def maybe_reload(self, min_interval_s: float = 1.0) -> bool:
+        """Swap in a new snapshot when the store's generation moved (at most once a second)."""
+        if not self._reload_due(min_interval_s):
+            return False
         with self._swap_lock:
             current = self._snapshot
             if not current.stale:
