@@ -33,7 +33,7 @@ from search_api.cluster.searcher import ClusterSearcher  # noqa: E402
 from search_api.cluster.stats import build_cluster_file  # noqa: E402
 from search_api.schemas import search_request  # noqa: E402
 
-from conftest import REPO  # noqa: E402
+from conftest import REPO, SEED  # noqa: E402
 
 # Ray Serve's own pydantic models warn on import; not ours to fix.
 pytestmark = [pytest.mark.ray, pytest.mark.filterwarnings("ignore::DeprecationWarning:ray")]
@@ -51,17 +51,20 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def cluster_file(tmp_path_factory, settings, encoder, dantri300):
-    """Three shards of the first 150 articles (embeddings from the suite's cache)."""
+    """The seed article and the first 150 Dân trí articles in three shards, built by
+    ``vnsearch cluster index``'s library call (its routing, writers and cluster.json; the
+    embeddings come from the suite's cache, so Ray starts only for passages not in it)."""
+    from search_api.cluster.ray_index import cluster_index
+
     root = tmp_path_factory.mktemp("ray-serve")
     corpus = root / "head.jsonl"
     lines = dantri300.read_text(encoding="utf-8").splitlines(keepends=True)[:ARTICLES]
     corpus.write_text("".join(lines), encoding="utf-8")
-    shards = []
-    for i in range(SHARDS):
-        shards.append(root / f"shard-{i}")
-        index_articles(shards[-1], iter_inputs([corpus]), settings, encoder,
-                       shard=ShardSpec(i, SHARDS))
-    return build_cluster_file(shards, root / "cluster.json")
+    report = cluster_index([SEED, corpus], root / "shards", SHARDS, settings, encoder=encoder)
+    assert report is not None
+    cluster = root / "shards" / "cluster.json"
+    assert cluster.exists()
+    return cluster
 
 
 READY = re.compile(r"serving \d+ shards × \d+ replicas on (http://\S+) \(private Ray at (\S+)\)")
@@ -152,7 +155,7 @@ def test_retrieve_article_health_and_page(served, local) -> None:
     article_id = body["passages"][0]["article_id"]
     assert client.get(f"/articles/{article_id}").json()["id"] == article_id
     health = client.get("/health").json()
-    assert health["articles"] == local.counts()["articles"] == ARTICLES
+    assert health["articles"] == local.counts()["articles"] == ARTICLES + 1  # + the seed
     assert [s["number"] for s in health["shards"]] == list(range(SHARDS))
     assert all(s["ok"] and s["articles"] for s in health["shards"])
     page = client.get("/")
@@ -182,3 +185,21 @@ def test_killed_shard_replica_gives_partial_answer_then_recovers(served) -> None
 def test_ray_processes_stay_on_loopback(served) -> None:
     assert served["address"].startswith("127.0.0.1:")
     assert ray_processes_listening_off_loopback([served["pid"], os.getpid()]) == []
+
+
+SEED_QUERIES = ["kết quả thi hành án dân sự Gia Lai 2025", "thi hanh an dan su gia lai"]
+
+
+@pytest.mark.parametrize("q", SEED_QUERIES)
+def test_seed_article_first_through_http(served, q) -> None:
+    """Done-criterion of issue 15: `cluster index` + `cluster serve` answer the seed queries
+    (toned and toneless) with the seed article first, through /search, /retrieve and the
+    page (which calls /search from the page's own script)."""
+    client = served["client"]
+    hits = client.get("/search", params={"q": q}).json()["results"]
+    assert hits and "Thi hành án dân sự" in hits[0]["title"], hits[:1]
+    packed = client.post("/retrieve", json={"query": q, "k": 3}).json()
+    assert packed["passages"] and "Thi hành án dân sự" in packed["passages"][0]["title"]
+    page = client.get("/", params={"q": q})
+    assert page.status_code == 200 and "<html" in page.text.lower()
+    assert client.get("/static/app.js").status_code == 200
