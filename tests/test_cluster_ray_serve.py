@@ -53,7 +53,7 @@ def _free_port() -> int:
 def cluster_file(tmp_path_factory, settings, encoder, dantri300):
     """The seed article and the first 150 Dân trí articles in three shards, built by
     ``vnsearch cluster index``'s library call (its routing, writers and cluster.json; the
-    embeddings come from the suite's cache, so Ray starts only for passages not in it)."""
+    embeddings come from the suite's cache: the actors embed only passages not in it)."""
     from search_api.cluster.ray_index import cluster_index
 
     root = tmp_path_factory.mktemp("ray-serve")

@@ -65,7 +65,7 @@ def cluster_index_cmd(paths: tuple[str, ...], out_dir: Path, shards: int, addres
         click.echo(f"ray: {report.embedded_on_ray} passages embedded by {report.actors} actors "
                    f"× {report.threads_per_actor} threads in {report.embed_seconds:.1f} s")
     else:
-        click.echo("ray: not started (every passage was in the embedding cache)")
+        click.echo("ray: not started (nothing to index)")
     summary = report.summary
     seen = summary.added + summary.updated + summary.unchanged + summary.duplicates \
         + summary.tombstoned + summary.skipped
