@@ -100,7 +100,8 @@ def test_readme_walkthrough_runs(tmp_path, encoder):  # encoder: the model is ma
 # -- every `vnsearch COMMAND --option` the README names exists ------------------------------
 
 _INLINE_RE = re.compile(r"(?<!`)`([^`\n]+)`(?!`)")
-_COMMAND_RE = re.compile(r"\bvnsearch ([a-z]+)\b")
+# ``vnsearch cluster index`` etc.: a group's subcommand is part of the command.
+_COMMAND_RE = re.compile(r"\bvnsearch (cluster [a-z]+|[a-z]+)\b")
 _OPTION_RE = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]*)")
 
 
@@ -135,9 +136,10 @@ def help_text(command: str) -> str | None:
 
     from search_api.cli import main
 
-    if command not in main.commands:
+    group, *sub = command.split()
+    if group not in main.commands or (sub and sub[0] not in main.commands[group].commands):
         return None
-    result = CliRunner().invoke(main, [command, "--help"], terminal_width=200)
+    result = CliRunner().invoke(main, [*command.split(), "--help"], terminal_width=200)
     assert result.exit_code == 0, result.output
     return result.output
 
