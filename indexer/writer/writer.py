@@ -28,7 +28,7 @@ from .plan import Action, Planned, plan_batch
 from .summary import IndexSummary
 
 # Room left under the model's token limit for the prompt and title context of a passage.
-_TOKEN_MARGIN = 24
+TOKEN_MARGIN = 24
 
 
 def cache_key(encoder: PassageEncoder) -> str:
@@ -215,7 +215,7 @@ class IndexWriter:
                 item = entry.item
                 item.passages = chunk_text(item.article.text, self.chunk_settings,
                                            self._count_tokens,
-                                           self._encoder().info.max_tokens - _TOKEN_MARGIN)
+                                           self._encoder().info.max_tokens - TOKEN_MARGIN)
                 texts.extend(embedding_text(item.article.title, p.text, self.title_context)
                              for p in item.passages)
         vectors = self._embed(texts, summary)

@@ -176,13 +176,13 @@ class _EmbedActor:
 
     def __init__(self, settings: Settings, chunking: list[Chunking], cache: Any) -> None:
         from indexer.encoders import create_encoder
-        from indexer.writer.writer import _TOKEN_MARGIN  # the writer's room for prompt + title
+        from indexer.writer.writer import TOKEN_MARGIN  # the writer's room for prompt + title
 
         self._encoder = create_encoder(settings)
         self._batch = settings.batch_size
         self._chunking = chunking
         self._cache = cache
-        self._limit = self._encoder.info.max_tokens - _TOKEN_MARGIN
+        self._limit = self._encoder.info.max_tokens - TOKEN_MARGIN
 
     def _texts(self, shard: int, title: str, text: str) -> list[str]:
         """The embedding texts the shard's writer will ask for (same chunking)."""
