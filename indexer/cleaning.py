@@ -137,7 +137,7 @@ OUTLET_TAGS: dict[str, str] = {
     "GD&TĐ": "Giáo dục và Thời đại",
     "ĐBP": "Báo Điện Biên Phủ",
     "BLC": "Báo Lào Cai",
-    "QNO": "Báo Quảng Ngãi",
+    "QNO": "Báo Quảng Nam",  # seen on baoquangnam.vn (DANeS)
     "BĐT": "Báo Đấu thầu",
     "Tổ Quốc": "Tổ Quốc",
 }

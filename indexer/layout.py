@@ -22,7 +22,7 @@ from pathlib import Path
 
 FORMAT_NAME = "vnsearch-index"
 FORMAT_VERSION = 1
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MANIFEST = "manifest.json"
 DATABASE = "store.sqlite"
 LOCK = "write.lock"

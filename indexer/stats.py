@@ -20,9 +20,12 @@ def index_stats(directory: Path) -> dict[str, Any]:
         urls = db.url_count()
         tombstones = db.tombstone_count()
         unparsed = db.unparsed_date_count()
+        regions = db.region_counts()
     size = sum(p.stat().st_size for p in directory.iterdir() if p.is_file())
     return {"articles": n["articles"], "passages": n["passages"], "sources": sources,
-            "urls": urls, "tombstones": tombstones, "dates_unparsed": unparsed, "model": manifest.model_name, "model_id": manifest.model_id,
+            "urls": urls, "tombstones": tombstones, "dates_unparsed": unparsed,
+            # issue 17: articles about at least one province; stories of 2+ articles
+            **regions, "model": manifest.model_name, "model_id": manifest.model_id,
             "dimension": manifest.dimension, "vector_index": manifest.vector_index,
             "format_version": manifest.format_version, "generation": manifest.generation,
             "chunking": manifest.chunking, "bytes": size,

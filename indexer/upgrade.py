@@ -1,5 +1,12 @@
 """``vnsearch check --upgrade``: bring an index written by an older vnsearch to this schema.
 
+Schema 2 → 3 (issue 17) adds the places and stories tables and ``articles.story_id``, then
+tags and signs every stored article from its stored title and cleaned text, in the order
+they were indexed (:func:`indexer.writer.regions.tag_article`: the same rules as a new
+index). A schema-1 index goes through 2 first. As for 1 → 2, the old store is copied
+first (``store.sqlite.schema2.bak``), the upgrade is one transaction, nothing is
+re-embedded and the FAISS file stays valid.
+
 Schema 1 → 2 (issue 14) adds columns and tables (normalised outlet key, unparsed dates,
 origin files, one row per category, tombstones) and re-normalises every article's metadata
 with today's rules: dates parsed into ISO, outlet names canonicalised, categories split.
@@ -35,6 +42,9 @@ class UpgradeReport:
     articles: int = 0
     changed: int = 0
     dates_unparsed: int = 0
+    #: Schema 2 → 3: articles given provinces, and stories of more than one article.
+    tagged: int = 0
+    joined_stories: int = 0
     backup: Path | None = None
 
     @property
@@ -59,24 +69,28 @@ def upgrade_store(db: IndexDB, directory: Path, manifest: Manifest,
     version = int(db.schema_version() or 0)
     if version == SCHEMA_VERSION:
         return UpgradeReport(version, version)
-    if version != 1:
+    if version not in (1, 2):
         raise IndexFormatError(f"{directory}: schema version {version}: this vnsearch "
-                               f"upgrades schema 1 to {SCHEMA_VERSION} only")
-    report = UpgradeReport(version, SCHEMA_VERSION, backup=_backup(db, directory))
+                               f"upgrades schema 1 or 2 to {SCHEMA_VERSION} only")
+    report = UpgradeReport(version, SCHEMA_VERSION, backup=_backup(db, directory, version))
     with db.transaction():
-        db.add_schema_2()
-        _renormalise(db, MetadataRules.from_settings(settings), report)
+        if version == 1:
+            db.add_schema_2()
+            _renormalise(db, MetadataRules.from_settings(settings), report)
+        db.add_schema_3()
+        _tag_and_sign(db, report)
     manifest.schema_version = SCHEMA_VERSION
     manifest.save(directory)
     logging.getLogger("vnsearch").warning(
-        "vnsearch: upgraded %s from schema %d to %d (%d articles re-normalised, nothing "
-        "re-embedded; old store kept as %s)", directory, version, SCHEMA_VERSION,
-        report.articles, report.backup)
+        "vnsearch: upgraded %s from schema %d to %d (%d articles re-normalised, %d tagged "
+        "with provinces, %d joined a story; nothing re-embedded; old store kept as %s)",
+        directory, version, SCHEMA_VERSION, report.articles, report.tagged,
+        report.joined_stories, report.backup)
     return report
 
 
-def _backup(db: IndexDB, directory: Path) -> Path:
-    target = directory / f"{DATABASE}.schema1.bak"
+def _backup(db: IndexDB, directory: Path, version: int) -> Path:
+    target = directory / f"{DATABASE}.schema{version}.bak"
     if target.exists():
         raise IndexFormatError(f"{target}: a backup from an earlier upgrade is in the way; "
                                "move it elsewhere first")
@@ -97,3 +111,13 @@ def _renormalise(db: IndexDB, rules: MetadataRules, report: UpgradeReport) -> No
         if new != meta.without_origin():
             report.changed += 1
         db.set_metadata(article_id, new, now=None)
+
+
+def _tag_and_sign(db: IndexDB, report: UpgradeReport) -> None:
+    """Schema 3: every article's provinces and story, in indexing order."""
+    from .writer.regions import tag_article
+
+    for art in list(db.iter_article_texts()):
+        tags = tag_article(db, art.id, art.title, art.text, art.source)
+        report.tagged += bool(tags.provinces)
+        report.joined_stories += tags.story_id != art.id

@@ -18,7 +18,7 @@ from indexer.cli_support import (VnsearchGroup, existing_index_option, model_opt
 from indexer.commands import register as register_indexer_commands
 from indexer.errors import InputError
 
-from .retrieval.request import SEARCH_MODES, SORT_ORDERS
+from .retrieval.request import GROUPINGS, SEARCH_MODES, SORT_ORDERS
 
 
 @click.group(cls=VnsearchGroup)
@@ -43,7 +43,13 @@ register_indexer_commands(main)
 @click.option("--category", default=None, help="Only this category.")
 @click.option("--date-from", default=None, help="ISO date, inclusive.")
 @click.option("--date-to", default=None, help="ISO date, inclusive.")
-@click.option("--no-group", is_flag=True, help="Raw passages instead of one hit per article.")
+@click.option("--province", default=None,
+              help="Only articles about this province (current or former name, tones "
+                   "optional; a former name is mapped).")
+@click.option("--group", type=click.Choice(list(GROUPINGS)), default="story",
+              show_default=True, help="One hit per story (other outlets as 'also in'), per "
+                                      "article, or raw passages (none).")
+@click.option("--no-group", is_flag=True, help="Raw passages (same as --group none).")
 @click.option("--min-relevance", type=float, default=None,
               help="Only hits with at least this calibrated relevance, 0-1 "
                    "[default: VNSEARCH_MIN_RELEVANCE].")
@@ -54,8 +60,9 @@ register_indexer_commands(main)
 @click.option("--json", "as_json", is_flag=True, help="Print the API's JSON response.")
 def query_cmd(text: str, index_dir: Path, model: str | None, k: int, offset: int, mode: str,
               source: str | None, category: str | None, date_from: str | None,
-              date_to: str | None, no_group: bool, min_relevance: float | None, sort: str,
-              with_facets: bool, as_json: bool, verbose: bool) -> None:
+              date_to: str | None, province: str | None, group: str, no_group: bool,
+              min_relevance: float | None, sort: str, with_facets: bool, as_json: bool,
+              verbose: bool) -> None:
     """Search an index (same results as GET /search)."""
     from indexer.encoders import create_encoder
 
@@ -66,9 +73,10 @@ def query_cmd(text: str, index_dir: Path, model: str | None, k: int, offset: int
     searcher = Searcher(index_dir, settings, create_encoder(settings), lexical_matrix=False)
     result = searcher.search(search_request(q=text, k=k, offset=offset, mode=mode, source=source,
                                             category=category, date_from=date_from,
-                                            date_to=date_to, group=not no_group,
+                                            date_to=date_to,
+                                            group="none" if no_group else group,
                                             min_relevance=min_relevance, sort=sort,
-                                            facets=with_facets))
+                                            facets=with_facets, province=province))
     if as_json:
         click.echo(SearchResponse.from_result(result).model_dump_json(indent=2))
         return
@@ -78,10 +86,16 @@ def query_cmd(text: str, index_dir: Path, model: str | None, k: int, offset: int
                    "enough; try without tones, fewer words, other filters or --min-relevance 0")
         return
     click.echo(f"{result.total} matches ({result.mode}, {result.took_ms:.0f} ms)")
+    if result.province_note:
+        click.echo(result.province_note)
     for hit in result.results:
-        meta = " · ".join(x for x in (hit.source, hit.published, hit.url or "(no url)") if x)
+        meta = " · ".join(x for x in (hit.source, hit.published, hit.url or "(no url)",
+                                      ", ".join(hit.provinces)) if x)
         click.echo(f"\n{hit.rank}. {hit.title or '(no title)'}  [relevance {hit.relevance:.2f}"
                    f" · score {hit.score:.4f}]\n   {meta}")
+        if hit.also_in:
+            click.echo("   also in: " + ", ".join(a.source or a.url or a.article_id
+                                                   for a in hit.also_in))
         snippet = hit.text if len(hit.text) <= 300 else hit.text[:300] + "…"
         click.echo("   " + snippet.replace("\n", "\n   "))  # keep later paragraphs indented
 

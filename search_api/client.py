@@ -65,6 +65,11 @@ class Hit(_Model):
     category: str | None = None
     other_matches: int = 0
     other_passage_ids: list[int] = Field(default_factory=list)
+    provinces: list[str] = Field(default_factory=list)
+    provinces_former: list[str] = Field(default_factory=list)
+    story_id: str | None = None
+    #: The story's other articles: ``{source, url, published, article_id}`` each.
+    also_in: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class SearchResult(_Model):
@@ -77,6 +82,7 @@ class SearchResult(_Model):
     total: int = 0
     undated_excluded: int = 0
     facets: dict[str, Any] | None = None
+    province_note: str | None = None
 
 
 class Passage(_Model):
@@ -97,6 +103,7 @@ class Passage(_Model):
     source: str | None = None
     published: str | None = None
     category: str | None = None
+    provinces: list[str] = Field(default_factory=list)
     relevance: float | None = None
     score: float | None = None
     tokens: int | None = None
@@ -137,7 +144,18 @@ class Article(_Model):
     source: str | None = None
     published: str | None = None
     category: str | None = None
+    provinces: list[str] = Field(default_factory=list)
+    provinces_former: list[str] = Field(default_factory=list)
+    story_id: str | None = None
     passages: list[PassageRef] = Field(default_factory=list)
+
+
+class RelatedResult(_Model):
+    """``/articles/{id}/related``: other stories on the same event or topic, newest first
+    (each ``{article_id, title, source, url, published, provinces, score, story_id}``)."""
+
+    article_id: str
+    related: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class Health(_Model):
@@ -161,6 +179,7 @@ class Facets(_Model):
 
     sources: list[str] = Field(default_factory=list)
     categories: list[str] = Field(default_factory=list)
+    provinces: list[dict[str, Any]] = Field(default_factory=list)  # {name, count}
 
 
 class VnsearchClient:
@@ -208,6 +227,11 @@ class VnsearchClient:
     def article(self, article_id: str) -> Article:
         """``GET /articles/{id}``: the whole cleaned text (kind ``not_found`` if absent)."""
         return self._call(Article, "GET", f"/articles/{quote(article_id, safe='')}")
+
+    def related(self, article_id: str, k: int = 10) -> RelatedResult:
+        """``GET /articles/{id}/related``: related coverage (kind ``not_found`` if absent)."""
+        return self._call(RelatedResult, "GET",
+                          f"/articles/{quote(article_id, safe='')}/related", params={"k": k})
 
     def health(self) -> Health:
         """``GET /health``."""

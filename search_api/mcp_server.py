@@ -2,7 +2,8 @@
 
 Tools: ``search`` (the ``POST /retrieve`` semantics and input names: packed passages with
 numbered citations) and ``get_article`` (one whole article, as ``GET /articles/{id}``);
-resource ``vnsearch://facets`` (the index's outlets and categories, as ``GET /facets``).
+resource ``vnsearch://facets`` (the index's outlets, categories and provinces, as
+``GET /facets``).
 Built on the official ``mcp`` SDK's :class:`MCPServer`; this module is imported only by the
 ``mcp`` command, so the SDK stays out of every other import path.
 
@@ -43,8 +44,8 @@ INSTRUCTIONS = (
     "Search a Vietnamese news archive. Call `search` with the user's question (Vietnamese, "
     "tones optional) to get passages numbered [1], [2], ... with a citation line each; answer "
     "from them and cite the numbers. Call `get_article` with an `article_id` from a passage "
-    f"to read the whole article. The resource {FACETS_URI} lists the outlets and categories "
-    "accepted by the `source` and `category` filters."
+    f"to read the whole article. The resource {FACETS_URI} lists the outlets, categories and "
+    "provinces accepted by the `source`, `category` and `province` filters."
 )
 
 # The tool's input schema: the /retrieve body's names, ranges and descriptions. Defaults are
@@ -58,6 +59,9 @@ Mode = Annotated[Literal[SEARCH_MODES] | None, Field(
                 "(words only, BM25).")]
 Outlet = Annotated[str | None, Field(description=f"Only this outlet (see {FACETS_URI}).")]
 Category = Annotated[str | None, Field(description=f"Only this category (see {FACETS_URI}).")]
+Province = Annotated[str | None, Field(description=(
+    "Only articles about this province: a current or former (pre-July-2025) name, tones "
+    f"optional (see {FACETS_URI}); a former name is mapped and said in province_note."))]
 DateFrom = Annotated[str | None, Field(description="Only articles published on or after this "
                                                    "ISO date (YYYY-MM-DD).")]
 DateTo = Annotated[str | None, Field(description="Only articles published on or before this "
@@ -140,7 +144,8 @@ def add_tools(server: MCPServer, searcher: Searcher) -> None:
 
     @server.tool(name="search", title="Search the news archive", annotations=read_only)
     def search(q: Query, k: TopK = None, mode: Mode = None, source: Outlet = None,
-               category: Category = None, date_from: DateFrom = None, date_to: DateTo = None,
+               category: Category = None, province: Province = None,
+               date_from: DateFrom = None, date_to: DateTo = None,
                min_relevance: MinRelevance = None, neighbours: Neighbours = None,
                per_article: PerArticle = None, max_chars: MaxChars = None,
                max_tokens: MaxTokens = None) -> Annotated[CallToolResult, RetrieveResponse]:
@@ -148,7 +153,8 @@ def add_tools(server: MCPServer, searcher: Searcher) -> None:
         is numbered [1], [2], ... (its passages in reading order) with a "[n] title — URL" line;
         packed within the budgets. Same as POST /retrieve."""
         response = retrieve(searcher, dict(
-            q=q, k=k, mode=mode, source=source, category=category, date_from=date_from,
+            q=q, k=k, mode=mode, source=source, category=category, province=province,
+            date_from=date_from,
             date_to=date_to, min_relevance=min_relevance, neighbours=neighbours,
             per_article=per_article, max_chars=max_chars, max_tokens=max_tokens))
         log.info("search %r: %d passages, %.0f ms", q, len(response.passages), response.took_ms)

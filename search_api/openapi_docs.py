@@ -64,7 +64,27 @@ FIELDS: dict[str, tuple[str, Any]] = {
                   "articles are left out (counted in `undated_excluded`).", "2020-01-01"),
     "date_to": ("Only articles published on or before this ISO date (YYYY-MM-DD).",
                 "2025-12-31"),
-    "group": ("One hit per article (its best passage); false: every matching passage.", True),
+    "group": ("story (default): one hit per story — near-duplicate articles of several outlets "
+              "— its other articles in `also_in`; article (or true): one hit per article, its "
+              "best passage; none (or false): every matching passage.", "story"),
+    "province": ("Only articles about this province: a current (post-1-July-2025) or former "
+                 "province name, any case, with or without tones (`binh dinh`, `TP.HCM`); a "
+                 "former name matches the articles that name it and says so in "
+                 "`province_note`. An unknown name is a 422. Empty or null: all.", "Gia Lai"),
+    "province_note": ("Set when `province` named a former province: which articles are "
+                      "shown; null otherwise.", "Bình Định is part of Gia Lai since 1 July "
+                      "2025: showing articles about former Bình Định"),
+    "provinces": ("Provinces the article is about, current names (after the 2025 merger), "
+                  "most weight first.", ["Gia Lai"]),
+    "provinces_former": ("Former provinces (before 1 July 2025) the article names, now part "
+                         "of one of `provinces`.", ["Bình Định"]),
+    "story_id": ("The article's story: the id of the story's first indexed article "
+                 "(near-duplicates from several outlets share it).", SEED_ID),
+    "also_in": ("The story's other articles (the same report in other outlets), newest "
+                "first; [] when none.", [{"source": "Báo Gia Lai", "url": None,
+                                          "published": "2025-07-18", "article_id": SEED_ID}]),
+    "related": ("Other stories on the same event or topic, newest first (undated last).", []),
+    "name": ("The province's current name.", "Gia Lai"),
     "min_relevance": ("Only hits with at least this calibrated relevance, 0–1 (default: the "
                       "server's cut-off).", 0.002),
     "sort": ("relevance, newest or oldest first (undated articles last).", "relevance"),
@@ -116,6 +136,10 @@ FIELDS: dict[str, tuple[str, Any]] = {
     "context": ("The passages with their [n] markers, ready for a prompt.", f"[1] {SEED_TEXT}"),
     "value": ("The outlet, category or year.", "Dân trí"),
     "count": ("Matches with that value.", 12),
+    ("ProvinceCount", "count"): ("Articles about that province.", 40),
+    ("FacetsResponse", "provinces"): ("Current provinces with their article counts, most "
+                                      "frequent first.", [{"name": "Gia Lai", "count": 40}]),
+    ("RelatedModel", "score"): ("Calibrated relevance (0–1) of the story to the article.", 0.83),
     "year": ("Counts by publication year.", [{"value": "2020", "count": 12}]),
     "id": ("Id of the article.", SEED_ID),
     "sources": ("Every outlet in the index.", ["Báo Gia Lai", "Dân trí"]),
@@ -193,10 +217,16 @@ OPERATIONS: dict[tuple[str, str], str] = {
                            "budget.",
     ("get", "/articles/{article_id}"): "The whole cleaned article with its metadata and the "
                                        "offsets of its passages.",
-    ("get", "/facets"): "Every outlet and category in the index (values for the filters).",
+    ("get", "/facets"): "Every outlet and category in the index (values for the filters), and "
+                        "the provinces with their article counts.",
+    ("get", "/articles/{article_id}/related"): "Related coverage: other stories on the same "
+                                               "event or topic (title + lead searched, the "
+                                               "article's own story left out, a relevance "
+                                               "cut-off), newest first; k 1–50.",
     ("get", "/health"): "The model, the index's counts and generation, the uptime.",
 }
 DATE_FIELDS = ("date_from", "date_to")
+PROVINCE_FIELD = "province"
 LIMITS = ("max_query_chars", "max_k", "max_offset", "max_batch_articles")
 
 
@@ -251,6 +281,22 @@ def _date_schema(schema: dict[str, Any]) -> dict[str, Any]:
                               {"type": "string", "maxLength": 0}, {"type": "null"}]}
 
 
+@cache
+def province_names() -> tuple[str, ...]:
+    """Every province name ``province=`` resolves, current and former, canonical spelling
+    (it also takes them toneless, in any case, with "tỉnh"/"TP" before them)."""
+    from indexer.places.gazetteer import gazetteer
+
+    return tuple(sorted({ref.name for ref in gazetteer().names.values()}))
+
+
+def _province_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """A province name, or empty/null (no filter)."""
+    kept = {k: v for k, v in schema.items() if k not in ("type", "anyOf")}
+    return {**kept, "anyOf": [{"type": "string", "enum": list(province_names())},
+                              {"type": "string", "maxLength": 0}, {"type": "null"}]}
+
+
 def _doc(model: str, name: str, settings: Settings) -> tuple[str, Any] | None:
     doc = OVERRIDES.get((model, name)) or FIELDS.get(name)
     if doc is None:
@@ -273,6 +319,8 @@ def _describe_property(model: str, name: str, prop: dict[str, Any], settings: Se
             prop.setdefault(key, value)
         if name in DATE_FIELDS:
             prop = _date_schema(prop)
+        if name == PROVINCE_FIELD:
+            prop = _province_schema(prop)
     return prop
 
 
@@ -293,6 +341,8 @@ def _describe_parameter(param: dict[str, Any], settings: Settings,
         schema.pop("default", None)
     if name in DATE_FIELDS:
         param["schema"] = _date_schema(schema)
+    if name == PROVINCE_FIELD:
+        param["schema"] = _province_schema(schema)
 
 
 def document(spec: dict[str, Any], settings: Settings) -> dict[str, Any]:

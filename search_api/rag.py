@@ -88,15 +88,17 @@ class FoundHits:
     hits: list[Hit]
     took_ms: float
     missing_shards: list[int]
+    province_note: str | None = None
 
 
 def search_hits(searcher: Searcher, body: RetrieveBody) -> FoundHits:
     """The search behind a retrieval (see :class:`FoundHits`)."""
     q, name = query_text(body)
-    n = body.k if body.group else min(MAX_CANDIDATES, body.k * CANDIDATES_PER_HIT)
+    grouped = body.group not in (False, "none")
+    n = body.k if grouped else min(MAX_CANDIDATES, body.k * CANDIDATES_PER_HIT)
     req = search_request(q=q, k=n, mode=body.mode, source=body.source, category=body.category,
                          date_from=body.date_from, date_to=body.date_to, group=body.group,
-                         min_relevance=body.min_relevance)
+                         min_relevance=body.min_relevance, province=body.province)
     try:
         result = searcher.search(req)
     except QueryError as exc:
@@ -104,7 +106,7 @@ def search_hits(searcher: Searcher, body: RetrieveBody) -> FoundHits:
             raise QueryError(str(exc).replace("q:", "query:", 1), field="query") from None
         raise
     return FoundHits(result.query, pick_hits(result.results, body.k, body.per_article),
-                     result.took_ms, result.missing_shards)
+                     result.took_ms, result.missing_shards, result.province_note)
 
 
 def neighbour_texts(searcher: Searcher, hits: list[Hit],
@@ -247,8 +249,8 @@ def _passage(n: int, piece: Piece) -> RetrievedPassage:
                             ordinal=piece.ordinal if piece.ordinal >= 0 else None,
                             article_id=hit.article_id, title=hit.title, url=hit.url,
                             source=hit.source, published=hit.published, category=hit.category,
-                            categories=hit.categories,
-                            relevance=hit.relevance, score=hit.score, tokens=piece.tokens,
+                            categories=hit.categories, provinces=hit.provinces,
+                            provinces_former=hit.provinces_former, relevance=hit.relevance, score=hit.score, tokens=piece.tokens,
                             neighbour=piece.neighbour, truncated=piece.truncated,
                             hit_rank=None if piece.neighbour else hit.rank)
 
@@ -262,4 +264,5 @@ def retrieve(searcher: Searcher, body: RetrieveBody) -> RetrieveResponse:
                     token_counter(searcher))
     response = render(found.query, found.took_ms, found.hits, chosen)
     response.partial, response.missing_shards = bool(found.missing_shards), found.missing_shards
+    response.province_note = found.province_note
     return response

@@ -12,18 +12,26 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .retrieval import SEARCH_MODES, ArticleView, Hit, SearchRequest, SearchResult
-from .retrieval.request import SORT_ORDERS
+from .retrieval.request import GROUP_VALUES, GROUPINGS, SORT_ORDERS
+from .retrieval.results import RelatedResult
 
 # The body's mode type, built from the one list of modes (Literal of a tuple = of its items).
 SearchMode = Literal[SEARCH_MODES]
 SortOrder = Literal[SORT_ORDERS]
+Grouping = Literal[GROUPINGS]
+GroupValue = Literal[GROUP_VALUES]
+_GROUP_DOC = ("story (default): one hit per story, its other outlets in `also_in`; article: "
+              "one hit per article; none: raw passages. true = article, false = none.")
+_PROVINCE_DOC = ("Only articles about this province: a current (post-2025) or former name, "
+                 "any case, with or without tones; a former name is mapped (`province_note`).")
 
 
 def search_request(q: str = "", k: int = 10, offset: int = 0, mode: str = "hybrid",
                    source: str | None = None, category: str | None = None,
                    date_from: str | None = None, date_to: str | None = None,
-                   group: bool = True, min_relevance: float | None = None,
-                   sort: str = "relevance", facets: bool = False) -> SearchRequest:
+                   group: bool | str = "story", min_relevance: float | None = None,
+                   sort: str = "relevance", facets: bool = False,
+                   province: str | None = None) -> SearchRequest:
     """A SearchRequest from the API's parameter names (``q`` is the query text).
 
     Not validated here: :meth:`Searcher.search` validates, so every caller reports the same
@@ -31,7 +39,15 @@ def search_request(q: str = "", k: int = 10, offset: int = 0, mode: str = "hybri
     """
     return SearchRequest(query=q, k=k, offset=offset, mode=mode, source=source,
                          category=category, date_from=date_from, date_to=date_to, group=group,
-                         min_relevance=min_relevance, sort=sort, facets=facets)
+                         min_relevance=min_relevance, sort=sort, facets=facets,
+                         province=province)
+
+
+class AlsoInModel(BaseModel):
+    source: str | None
+    url: str | None
+    published: str | None
+    article_id: str
 
 
 class HitModel(BaseModel):
@@ -60,10 +76,19 @@ class HitModel(BaseModel):
                                          description="Ids of the article's other matching "
                                                      "passages (`other_matches` of them), best "
                                                      "first; `/articles/{id}` gives their offsets.")
+    provinces: list[str] = Field(default_factory=list, description="Provinces the article is "
+                                 "about (current names, after the 2025 merger).")
+    provinces_former: list[str] = Field(default_factory=list, description="Former province "
+                                        "names the article uses (before 1 July 2025).")
+    story_id: str | None = Field(default=None, description="The article's story: the id of "
+                                 "its first indexed article (near-duplicates share it).")
+    also_in: list[AlsoInModel] = Field(default_factory=list, description="The story's other "
+                                       "articles (other outlets), newest first.")
 
     @classmethod
     def from_hit(cls, hit: Hit) -> "HitModel":
-        return cls(**{name: getattr(hit, name) for name in cls.model_fields})
+        fields = {name: getattr(hit, name) for name in cls.model_fields if name != "also_in"}
+        return cls(**fields, also_in=[AlsoInModel(**vars(a)) for a in hit.also_in])
 
 
 class FacetCount(BaseModel):
@@ -91,6 +116,8 @@ class SearchResponse(BaseModel):
                                         "set by outlet, category and year (with facets=true).")
     partial: bool = False
     missing_shards: list[int] = Field(default_factory=list)
+    province_note: str | None = Field(default=None, description="Set when `province` named a "
+                                      "former province: which articles are shown.")
 
     @classmethod
     def from_result(cls, result: SearchResult) -> "SearchResponse":
@@ -98,7 +125,8 @@ class SearchResponse(BaseModel):
                    results=[HitModel.from_hit(h) for h in result.results],
                    undated_excluded=result.undated_excluded,
                    facets=None if result.facets is None else SearchFacets(**result.facets),
-                   partial=result.partial, missing_shards=result.missing_shards)
+                   partial=result.partial, missing_shards=result.missing_shards,
+                   province_note=result.province_note)
 
 
 class _SearchFields(BaseModel):
@@ -120,7 +148,8 @@ class SearchParams(_SearchFields):
     category: str | None = None
     date_from: str | None = Field(default=None, description="ISO date, inclusive.")
     date_to: str | None = Field(default=None, description="ISO date, inclusive.")
-    group: bool = True
+    group: GroupValue = Field(default="story", description=_GROUP_DOC)
+    province: str | None = Field(default=None, description=_PROVINCE_DOC)
     min_relevance: float | None = Field(default=None, description="Only hits with at least this "
                                         "calibrated relevance, 0–1 (default: the server's).")
     sort: str = Field(default="relevance", description=" | ".join(SORT_ORDERS))
@@ -157,7 +186,8 @@ class SearchBody(JsonBody, _SearchFields):
     category: str | None = None
     date_from: str | None = None
     date_to: str | None = None
-    group: bool = True
+    group: Grouping | bool = Field(default="story", description=_GROUP_DOC)
+    province: str | None = Field(default=None, description=_PROVINCE_DOC)
     min_relevance: float | None = None
     sort: SortOrder = "relevance"
     facets: bool = False
@@ -185,8 +215,11 @@ class RetrieveBody(JsonBody):
     min_relevance: float | None = Field(default=None, ge=0.0, le=1.0, description="Only "
                                         "passages with at least this calibrated relevance, "
                                         "0–1 (default: the server's).")
-    group: bool = Field(default=False, description="One passage per article (its best); "
-                        "default: passage level, several passages of one article may answer.")
+    province: str | None = Field(default=None, description=_PROVINCE_DOC)
+    group: Grouping | bool = Field(default=False, description="true/article: one passage per "
+                                   "article (its best); story: one per story; default "
+                                   "(false/none): passage level, several passages of one "
+                                   "article may answer.")
     neighbours: int = Field(default=0, ge=0, le=2, description="Passages added before and "
                             "after each hit from the same article (marked `neighbour`).")
     per_article: int = Field(default=3, ge=1, le=20, description="At most this many hits from "
@@ -213,6 +246,8 @@ class RetrievedPassage(BaseModel):
     published: str | None
     category: str | None = None
     categories: list[str] = Field(default_factory=list)
+    provinces: list[str] = Field(default_factory=list)
+    provinces_former: list[str] = Field(default_factory=list)
     relevance: float = Field(description="Calibrated relevance of the hit (for a neighbour: "
                              "of the hit it surrounds).")
     score: float
@@ -237,6 +272,7 @@ class RetrieveResponse(BaseModel):
     chars: int = Field(default=0, description="Sum of the passages' text lengths.")
     partial: bool = False
     missing_shards: list[int] = Field(default_factory=list)
+    province_note: str | None = None
 
 
 class PassageRef(BaseModel):
@@ -258,6 +294,9 @@ class ArticleResponse(BaseModel):
     categories: list[str] = Field(default_factory=list)
     published_raw: str | None = Field(default=None, description="The input's date when it "
                                       "could not be parsed (`published` is then null).")
+    provinces: list[str] = Field(default_factory=list)
+    provinces_former: list[str] = Field(default_factory=list)
+    story_id: str | None = None
     passages: list[PassageRef]
 
     @classmethod
@@ -265,7 +304,31 @@ class ArticleResponse(BaseModel):
         return cls(id=view.id, title=view.title, text=view.text, url=view.url, urls=view.urls,
                    source=view.source, published=view.published, category=view.category,
                    categories=view.categories, published_raw=view.published_raw,
-                   passages=[PassageRef(**p) for p in view.passages])
+                   provinces=view.provinces, provinces_former=view.provinces_former,
+                   story_id=view.story_id, passages=[PassageRef(**p) for p in view.passages])
+
+
+class RelatedModel(BaseModel):
+    article_id: str
+    title: str | None
+    source: str | None
+    url: str | None
+    published: str | None
+    provinces: list[str]
+    score: float = Field(description="Calibrated relevance (0-1) of the story to the article.")
+    story_id: str
+
+
+class RelatedResponse(BaseModel):
+    """``GET /articles/{id}/related``: other stories on the same event or topic."""
+
+    article_id: str
+    related: list[RelatedModel] = Field(description="Newest first, undated last.")
+
+    @classmethod
+    def from_result(cls, result: RelatedResult) -> "RelatedResponse":
+        return cls(article_id=result.article_id,
+                   related=[RelatedModel(**vars(r)) for r in result.related])
 
 
 class ShardHealth(BaseModel):
@@ -292,9 +355,17 @@ class HealthResponse(BaseModel):
     shards: list[ShardHealth] | None = None
 
 
+class ProvinceCount(BaseModel):
+    name: str
+    count: int
+
+
 class FacetsResponse(BaseModel):
     sources: list[str]
     categories: list[str]
+    provinces: list[ProvinceCount] = Field(default_factory=list, description="Current "
+                                           "provinces with their article counts, most "
+                                           "frequent first.")
 
 
 class ErrorBody(BaseModel):

@@ -21,6 +21,7 @@ import os
 import socket
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlparse
 
@@ -69,14 +70,11 @@ def browser():
         b.close()
 
 
-@pytest.fixture(scope="module")
-def server(browser, settings, demo_index, searcher):
-    """A real uvicorn server on a free 127.0.0.1 port, in a background thread."""
+@contextmanager
+def _serve(app):
+    """A real uvicorn server for ``app`` on a free 127.0.0.1 port, in a background thread."""
     import uvicorn
 
-    from search_api.app import create_app
-
-    app = create_app(settings, demo_index, searcher=searcher)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -92,15 +90,26 @@ def server(browser, settings, demo_index, searcher):
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
 
 
-@pytest.fixture
-def page(browser, server):
-    """A fresh page; fails the test on JS errors, alert() or any request off the server."""
+@pytest.fixture(scope="module")
+def server(browser, settings, demo_index, searcher):
+    """A real uvicorn server on a free 127.0.0.1 port, in a background thread."""
+    from search_api.app import create_app
+
+    with _serve(create_app(settings, demo_index, searcher=searcher)) as url:
+        yield url
+
+
+@contextmanager
+def _page(browser, server: str):
+    """A fresh page on ``server``; fails on JS errors, alert() or any request off it."""
     context = browser.new_context(viewport={"width": 1100, "height": 900}, locale="vi-VN")
     context.set_default_timeout(TIMEOUT_MS)
     pg = context.new_page()
@@ -132,6 +141,13 @@ def page(browser, server):
     yield pg
     context.close()
     assert not problems, problems
+
+
+@pytest.fixture
+def page(browser, server):
+    """A fresh page; fails the test on JS errors, alert() or any request off the server."""
+    with _page(browser, server) as pg:
+        yield pg
 
 
 def searches_done(pg) -> int:
@@ -500,3 +516,86 @@ def test_narrow_viewport(page, server):
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= 360, f"page scrolls sideways at 360px ({width}px wide)"
     shot(page, "vnsearch-page-narrow.png")
+
+
+# -- places and stories (issue 17) ----------------------------------------------------------------
+
+def test_article_shows_its_provinces_and_related_coverage(page, server):
+    """Vĩnh Châu's onions (former Sóc Trăng, now Cần Thơ): the opened article names its
+    provinces and lists its related coverage as /articles/{id}/related does, newest first."""
+    page.goto(server + "/")
+    assert search(page, "hành tím Vĩnh Châu giải cứu") == "done", getattr(page, "error_text", "")
+    first = page.locator("#results .result").first
+    article_id = first.get_attribute("data-article-id")
+    art = api(server, path=f"/articles/{article_id}")
+    related = api(server, path=f"/articles/{article_id}/related", k=10)["related"]
+    assert art["provinces"] and related, (art["provinces"], related)
+    assert first.locator(".result-provinces").inner_text() == ", ".join(art["provinces"])
+    first.get_by_role("button", name="Xem toàn bài").click()
+    page.wait_for_selector("#article[data-state=done]")
+    page.wait_for_selector("#article-related[data-state=done]")
+    shown = page.inner_text("#article-provinces")
+    assert all(p in shown for p in art["provinces"] + art["provinces_former"]), shown
+    items = page.locator("#article-related [data-testid=related-item]")
+    assert items.count() == len(related)
+    assert [items.nth(i).get_attribute("data-article-id") for i in range(items.count())] == \
+        [r["article_id"] for r in related]
+    assert "Bài liên quan" in page.inner_text("#article-related-title")
+    shot(page, "vnsearch-related.png")
+    # a related article opens in the same dialog, with its own related coverage
+    items.first.locator(".related-open").click()
+    page.wait_for_function(
+        "(id) => document.querySelector('#article').dataset.state === 'done'"
+        " && document.querySelector('#article-related').dataset.state === 'done'"
+        " && !document.querySelector(`#article-related [data-article-id='${id}']`)",
+        arg=related[0]["article_id"])
+    page.click("#article-close")
+
+
+STORY_LINES = (1203, 5383, 4977)  # danes-headlines.jsonl: one report, three outlets
+
+
+@pytest.fixture(scope="module")
+def story_server(browser, settings, encoder, tmp_path_factory):
+    """The app over a small index of real near-duplicates (one story, three outlets)."""
+    from conftest import SHARED
+    from indexer.readers import iter_inputs
+    from indexer.writer import index_articles
+    from search_api.app import create_app
+    from search_api.retrieval import Searcher
+
+    src = SHARED / "data" / "news" / "danes-headlines.jsonl"
+    if not src.exists():
+        pytest.skip("../shared/data/news/danes-headlines.jsonl is not present")
+    with src.open(encoding="utf-8") as handle:
+        rows = [line for i, line in enumerate(handle) if i in STORY_LINES]
+    folder = tmp_path_factory.mktemp("browser-stories")
+    (folder / "stories.jsonl").write_text("".join(rows), encoding="utf-8")
+    index_articles(folder / "index", iter_inputs([folder / "stories.jsonl"]), settings, encoder)
+    searcher = Searcher(folder / "index", settings, encoder)
+    try:
+        with _serve(create_app(settings, folder / "index", searcher=searcher)) as url:
+            yield url
+    finally:
+        searcher.close()
+
+
+def test_a_story_is_shown_once_with_its_other_outlets(browser, story_server):
+    data = api(story_server, q="Bệnh viện Việt Đức bị xử phạt", k=10)
+    assert len(data["results"]) == 1 and len(data["results"][0]["also_in"]) == 2, data
+    hit = data["results"][0]
+    with _page(browser, story_server) as pg:
+        pg.goto(story_server + "/")
+        assert search(pg, "Bệnh viện Việt Đức bị xử phạt") == "done"
+        results = pg.locator("#results .result")
+        assert results.count() == 1
+        also = results.first.locator("[data-testid=also-in]")
+        assert also.is_visible() and "Cũng đăng trên" in also.inner_text()
+        items = also.locator("[data-testid=also-in-item]")
+        assert [items.nth(i).inner_text() for i in range(items.count())] == \
+            [a["source"] for a in hit["also_in"]]
+        assert [items.nth(i).get_attribute("href") for i in range(items.count())] == \
+            [a["url"] for a in hit["also_in"]]
+        assert all(items.nth(i).get_attribute("target") == "_blank"
+                   for i in range(items.count()))
+        shot(pg, "vnsearch-also-in.png")

@@ -129,7 +129,7 @@ def test_facets_resource(transcript) -> None:
     content = transcript["facets"].contents[0]
     assert content.mime_type == "application/json"
     facets = json.loads(content.text)
-    assert set(facets) == {"sources", "categories"}
+    assert set(facets) == {"sources", "categories", "provinces"}
     assert facets["sources"], facets
 
 

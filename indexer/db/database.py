@@ -34,7 +34,8 @@ CREATE TABLE IF NOT EXISTS articles (
     updated_at TEXT NOT NULL,
     published_raw TEXT,
     source_key TEXT,
-    origin TEXT
+    origin TEXT,
+    story_id TEXT
 );
 CREATE INDEX IF NOT EXISTS articles_hash ON articles(content_hash);
 CREATE INDEX IF NOT EXISTS articles_source ON articles(source);
@@ -84,6 +85,32 @@ CREATE TABLE IF NOT EXISTS tombstones (
     deleted_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS tombstones_article ON tombstones(article_id);
+"""
+
+# Schema 3 (issue 17): the provinces an article is about (current and former names, see
+# indexer.places), its story (``articles.story_id``: the article id of the story's first
+# article; its own when alone), its MinHash signature and the LSH band keys that find
+# candidates of the same story in one indexed query (indexer.stories).
+SCHEMA_3_ADDITIONS = """
+CREATE INDEX IF NOT EXISTS articles_story ON articles(story_id);
+CREATE TABLE IF NOT EXISTS article_places (
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    key TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('current', 'former')),
+    PRIMARY KEY (article_id, kind, key)
+);
+CREATE INDEX IF NOT EXISTS article_places_key ON article_places(key, kind);
+CREATE TABLE IF NOT EXISTS story_signatures (
+    article_id TEXT PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
+    signature BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS story_bands (
+    band BLOB NOT NULL,
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS story_bands_band ON story_bands(band);
+CREATE INDEX IF NOT EXISTS story_bands_article ON story_bands(article_id);
 """
 
 _SCHEMA_1_COLUMNS = ("published_raw TEXT", "source_key TEXT", "origin TEXT")
@@ -139,7 +166,7 @@ class IndexDB(StoreReads):
     # -- schema ------------------------------------------------------------------------------
     def init_schema(self) -> None:
         """Create the tables of a new index (generation 0)."""
-        self.conn.executescript(SCHEMA + SCHEMA_2_ADDITIONS)
+        self.conn.executescript(SCHEMA + SCHEMA_2_ADDITIONS + SCHEMA_3_ADDITIONS)
         self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
                           (str(SCHEMA_VERSION),))
         self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
@@ -167,11 +194,27 @@ class IndexDB(StoreReads):
         for column in _SCHEMA_1_COLUMNS:
             if column.split()[0] not in have:
                 self.conn.execute(f"ALTER TABLE articles ADD COLUMN {column}")
-        for statement in SCHEMA_2_ADDITIONS.split(";"):
+        self._run_script(SCHEMA_2_ADDITIONS)
+        self._set_version(2)
+
+    def add_schema_3(self) -> None:
+        """Schema 2 → 3 in place (call in a transaction): the story column and the places
+        and story tables; the caller then tags and signs every article
+        (:mod:`indexer.upgrade`)."""
+        have = {r[1] for r in self.conn.execute("PRAGMA table_info(articles)")}
+        if "story_id" not in have:
+            self.conn.execute("ALTER TABLE articles ADD COLUMN story_id TEXT")
+        self._run_script(SCHEMA_3_ADDITIONS)
+        self._set_version(3)
+
+    def _run_script(self, script: str) -> None:
+        # executescript would COMMIT the caller's transaction: one statement at a time.
+        for statement in script.split(";"):
             if statement.strip():
                 self.conn.execute(statement)
-        self.conn.execute("UPDATE meta SET value=? WHERE key='schema_version'",
-                          (str(SCHEMA_VERSION),))
+
+    def _set_version(self, version: int) -> None:
+        self.conn.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(version),))
 
     def backup_to(self, target: Path) -> None:
         """A consistent copy of the store (SQLite's online backup) at ``target``."""
@@ -313,8 +356,41 @@ class IndexDB(StoreReads):
         self.conn.execute("DELETE FROM article_urls WHERE article_id=?", (article_id,))
         self.conn.execute("DELETE FROM external_ids WHERE article_id=?", (article_id,))
         self.conn.execute("DELETE FROM article_categories WHERE article_id=?", (article_id,))
+        self.clear_regions(article_id)
         self.conn.execute("DELETE FROM articles WHERE id=?", (article_id,))
         return removed
+
+    # -- places and stories (schema 3) -------------------------------------------------------
+    def set_places(self, article_id: str, provinces: Iterable[str],
+                   provinces_former: Iterable[str]) -> None:
+        """Replace an article's province rows: current (post-2025) names and former names."""
+        from ..places import province_key  # the gazetteer loads on first use
+
+        self.conn.execute("DELETE FROM article_places WHERE article_id=?", (article_id,))
+        rows = [(article_id, name, province_key(name), kind)
+                for kind, names in (("current", provinces), ("former", provinces_former))
+                for name in names]
+        self.conn.executemany("INSERT OR IGNORE INTO article_places (article_id, name, key, "
+                              "kind) VALUES (?,?,?,?)", rows)
+
+    def set_story(self, article_id: str, story_id: str, signature: bytes | None,
+                  bands: Iterable[bytes]) -> None:
+        """Set an article's story, and replace its signature and band keys (none when the
+        text is too short to sign: the article then stays a story of its own)."""
+        self.conn.execute("UPDATE articles SET story_id=? WHERE id=?", (story_id, article_id))
+        self.conn.execute("DELETE FROM story_signatures WHERE article_id=?", (article_id,))
+        self.conn.execute("DELETE FROM story_bands WHERE article_id=?", (article_id,))
+        if signature is not None:
+            self.conn.execute("INSERT INTO story_signatures (article_id, signature) VALUES (?,?)",
+                              (article_id, signature))
+            self.conn.executemany("INSERT INTO story_bands (band, article_id) VALUES (?,?)",
+                                  [(band, article_id) for band in bands])
+
+    def clear_regions(self, article_id: str) -> None:
+        """Drop an article's places, signature and band keys (the other articles of its
+        story keep their story id)."""
+        for table in ("article_places", "story_signatures", "story_bands"):
+            self.conn.execute(f"DELETE FROM {table} WHERE article_id=?", (article_id,))
 
     # -- passage writes ----------------------------------------------------------------------
     def passage_ids_of(self, article_id: str) -> list[int]:

@@ -12,8 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from .records import (ArticleMeta, ArticleMetadata, ArticleRecord, FtsRow, IntegrityReport,
-                      MetadataFilter, PassageRow, PassageSpan, split_stored_categories)
+from .records import (ArticleMeta, ArticleMetadata, ArticleRecord, ArticleRegions, ArticleText,
+                      FtsRow, IntegrityReport, MetadataFilter, PassageRow, PassageSpan,
+                      StoryCandidate, StoryMember, split_stored_categories)
 
 # The columns of an ``ArticleRecord`` (before its URLs and passages), in order.
 _ARTICLE_COLUMNS = "id, title, text, url, source, published, category, published_raw"
@@ -35,6 +36,10 @@ def filter_sql(filt: MetadataFilter) -> tuple[str, list[Any]]:
         clauses.append("EXISTS (SELECT 1 FROM article_categories c WHERE c.article_id = a.id "
                        "AND c.key = ?)")
         params.append(filt.category_key)
+    if filt.province_key:
+        clauses.append("EXISTS (SELECT 1 FROM article_places pl WHERE pl.article_id = a.id "
+                       "AND pl.key = ? AND pl.kind = ?)")
+        params += [filt.province_key, filt.province_kind]
     dates: list[str] = []
     if filt.date_from:
         dates.append("substr(a.published, 1, 10) >= ?")
@@ -230,7 +235,11 @@ class StoreReads:
         """Distinct outlets and categories (each once, by its filter key), most frequent
         first, ties by name (at most 200 each)."""
         return {key: [name for name, _ in pairs[:FACET_LIMIT]]
-                for key, pairs in self.facet_counts().items()}
+                for key, pairs in self.facet_counts().items() if key != "provinces"}
+
+    def province_counts(self) -> list[tuple[str, int]]:
+        """Every current province with its article count, most frequent first."""
+        return self.facet_counts()["provinces"]
 
     def facet_counts(self) -> dict[str, list[tuple[str, int]]]:
         """Every outlet and category with its article count, most frequent first."""
@@ -240,8 +249,12 @@ class StoreReads:
         categories = self.conn.execute(
             "SELECT min(name), count(*) FROM article_categories GROUP BY key "
             "ORDER BY count(*) DESC, min(name)")
+        provinces = self.conn.execute(
+            "SELECT min(name), count(*) FROM article_places WHERE kind = 'current' "
+            "GROUP BY key ORDER BY count(*) DESC, min(name)")
         return {"sources": [(r[0], int(r[1])) for r in sources],
-                "categories": [(r[0], int(r[1])) for r in categories]}
+                "categories": [(r[0], int(r[1])) for r in categories],
+                "provinces": [(r[0], int(r[1])) for r in provinces]}
 
     # -- metadata, provenance, tombstones (writer, ``--sync``, upgrade) -----------------------
     def article_metadata(self, article_id: str) -> ArticleMetadata | None:
@@ -329,7 +342,9 @@ class StoreReads:
     def has_undated(self, filt: MetadataFilter) -> bool:
         """True when some article without a usable date passes ``filt``'s outlet and
         category (its dates ignored): only then can a date filter leave one out."""
-        where, params = filter_sql(MetadataFilter(source=filt.source, category=filt.category))
+        where, params = filter_sql(MetadataFilter(
+            source=filt.source, category=filt.category, province_key=filt.province_key,
+            province_kind=filt.province_kind))
         sql = f"SELECT 1 FROM articles a WHERE NOT {DATED_SQL}"
         sql = f"{sql} AND {where} LIMIT 1" if where else f"{sql} LIMIT 1"
         return self.conn.execute(sql, params).fetchone() is not None
@@ -359,3 +374,51 @@ class StoreReads:
             "SELECT DISTINCT article_id FROM passages WHERE id IN (SELECT rowid FROM "
             "passages_fts WHERE passages_fts MATCH ?) AND article_id IN ({marks})",
             list(article_ids), match)}
+
+    # -- places and stories (schema 3) -------------------------------------------------------
+    def article_regions(self, article_ids: Sequence[str],
+                        with_places: bool = True) -> dict[str, ArticleRegions]:
+        """Story id and provinces (current, former; by name) of the articles among
+        ``article_ids`` that exist (the story alone unless ``with_places``: grouping)."""
+        ids = list(dict.fromkeys(article_ids))
+        stories = dict(self._in_chunks(
+            "SELECT id, coalesce(story_id, id) FROM articles WHERE id IN ({marks})", ids))
+        places: dict[tuple[str, str], list[str]] = {}
+        for aid, kind, name in [] if not with_places else self._in_chunks(
+                "SELECT article_id, kind, name FROM article_places WHERE article_id IN ({marks}) "
+                "ORDER BY article_id, kind, name", ids):
+            places.setdefault((aid, kind), []).append(name)
+        return {aid: ArticleRegions(aid, story, tuple(places.get((aid, "current"), ())),
+                                    tuple(places.get((aid, "former"), ())))
+                for aid, story in stories.items()}
+
+    def story_candidates(self, bands: Sequence[bytes]) -> list[StoryCandidate]:
+        """The stored articles sharing at least one LSH band key with ``bands``."""
+        sql = ("SELECT DISTINCT s.article_id, coalesce(a.story_id, a.id), s.signature, a.source "
+               "FROM story_bands b JOIN story_signatures s ON s.article_id = b.article_id "
+               "JOIN articles a ON a.id = b.article_id WHERE b.band IN ({marks})")
+        return [StoryCandidate(*row) for row in self._in_chunks(sql, list(bands))]
+
+    def story_members(self, story_ids: Sequence[str]) -> dict[str, list[StoryMember]]:
+        """Story id → its articles (outlet, URL, date), newest first, undated last."""
+        out: dict[str, list[StoryMember]] = {}
+        sql = ("SELECT id, story_id, source, url, published FROM articles "
+               "WHERE story_id IN ({marks}) ORDER BY published IS NULL, published DESC, id")
+        for row in self._in_chunks(sql, list(dict.fromkeys(story_ids))):
+            out.setdefault(row[1], []).append(StoryMember(*row))
+        return out
+
+    def region_counts(self) -> dict[str, int]:
+        """Articles tagged with a province, and stories of more than one article."""
+        tagged = self.conn.execute("SELECT count(DISTINCT article_id) FROM article_places "
+                                   "WHERE kind = 'current'").fetchone()[0]
+        stories = self.conn.execute("SELECT count(*) FROM (SELECT story_id FROM articles "
+                                    "GROUP BY story_id HAVING count(*) > 1)").fetchone()[0]
+        return {"articles_with_provinces": int(tagged), "stories_shared": int(stories)}
+
+    def iter_article_texts(self) -> Iterator[ArticleText]:
+        """Title, cleaned text and outlet of every article in insertion order (the schema
+        upgrade tags and signs them in the order they were indexed)."""
+        rows = self.conn.execute("SELECT id, title, text, source FROM articles "
+                                 "ORDER BY added_at, rowid").fetchall()
+        return (ArticleText(*row) for row in rows)

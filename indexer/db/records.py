@@ -30,6 +30,10 @@ class MetadataFilter:
     date_from: str | None = None
     date_to: str | None = None
     keep_undated: bool = False
+    #: Province filter (schema 3): the key (:func:`indexer.places.province_key`) of a
+    #: province, matched against the article's ``current`` or ``former`` province rows.
+    province_key: str | None = None
+    province_kind: str = "current"
 
     @property
     def source_key(self) -> str:
@@ -44,7 +48,8 @@ class MetadataFilter:
     @property
     def empty(self) -> bool:
         """True when nothing is filtered."""
-        return not (self.source or self.category or self.date_from or self.date_to)
+        return not (self.source or self.category or self.date_from or self.date_to
+                    or self.province_key)
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,48 @@ class ArticleMetadata:
             raw = art.published_raw
         return ArticleMetadata(self.url or art.url, art.source or self.source, published, raw,
                                tuple(art.categories) or self.categories)
+
+
+@dataclass(frozen=True)
+class ArticleRegions:
+    """An article's provinces (current names, and the former names it uses) and story."""
+
+    article_id: str
+    story_id: str
+    provinces: tuple[str, ...] = ()
+    provinces_former: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StoryCandidate:
+    """A stored article sharing an LSH band with a new one: its story and signature."""
+
+    article_id: str
+    story_id: str
+    signature: bytes
+    #: Its outlet (the writer's outlet rule: one outlet's pages are not one story).
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class StoryMember:
+    """One article of a story, as a hit's ``also_in`` lists it."""
+
+    article_id: str
+    story_id: str
+    source: str | None
+    url: str | None
+    published: str | None
+
+
+@dataclass(frozen=True)
+class ArticleText:
+    """What tagging and signing read of a stored article (the schema upgrade)."""
+
+    id: str
+    title: str | None
+    text: str
+    source: str | None
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from ..sharding import ShardSpec
 from ..vector_index import VectorIndex, choose_kind
 from .identity import embedding_text, lexical_columns
 from .plan import Action, Planned, plan_batch
+from .regions import tag_article
 from .summary import IndexSummary
 
 # Room left under the model's token limit for the prompt and title context of a passage.
@@ -320,6 +321,7 @@ class IndexWriter:
             db.remove_tombstones(entry.article_id)  # added again: no longer deleted
             summary.added += 1
         db.add_aliases(entry.article_id, art.url, art.id)
+        tag_article(db, entry.article_id, art.title, art.text, art.source)
         return old
 
     def resolve_key(self, key: str) -> str | None:

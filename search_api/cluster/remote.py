@@ -38,7 +38,7 @@ Ranking = list[tuple[int, float]]
 READ_METHODS = frozenset({
     "article_ids", "passage_rows", "relevance_rows", "toned_texts", "passages_matching",
     "fts_doc_freq", "fts_doc_freqs", "articles_matching", "article_meta", "has_undated", "article", "counts",
-    "facet_counts"})
+    "facet_counts", "article_regions", "story_members"})
 #: How long the first call (the shard's state, when the ingress starts) may wait: replicas
 #: open their snapshot and build their BM25 matrix while the ingress loads its model.
 START_TIMEOUT_S = 120.0

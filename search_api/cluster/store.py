@@ -16,7 +16,8 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from typing import Any, TypeVar
 
-from indexer.db import ArticleMeta, ArticleRecord, MetadataFilter, PassageRow
+from indexer.db import (ArticleMeta, ArticleRecord, ArticleRegions, MetadataFilter, PassageRow,
+                        StoryMember)
 
 from .shard import ShardReader, ShardUnavailable, split_gid, to_gid
 
@@ -193,3 +194,29 @@ class ClusterDB:
             ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
             out[key] = [name for name, _ in ranked[:FACET_LIMIT]]
         return out
+
+    # -- places and stories (issue 17) ----------------------------------------------------
+    # A story id is the id of an article of the same shard: a story whose articles landed
+    # in different shards stays split (one story per shard), a known limit.
+    def article_regions(self, article_ids: Sequence[str],
+                        with_places: bool = True) -> dict[str, ArticleRegions]:
+        """Story and provinces of the articles among ``article_ids``, from their shards."""
+        out: dict[str, ArticleRegions] = {}
+        for found in self._everywhere(lambda db: db.article_regions(article_ids, with_places)):
+            out.update(found)
+        return out
+
+    def story_members(self, story_ids: Sequence[str]) -> dict[str, list[StoryMember]]:
+        """Story id → its articles, newest first (each story lives in one shard)."""
+        out: dict[str, list[StoryMember]] = {}
+        for found in self._everywhere(lambda db: db.story_members(story_ids)):
+            for story, members in found.items():
+                out.setdefault(story, []).extend(members)
+        return out
+
+    def province_counts(self) -> list[tuple[str, int]]:
+        """Current provinces of all shards with their article counts, most frequent first."""
+        counts: Counter = Counter()
+        for answer in self._everywhere(lambda db: db.facet_counts()):
+            counts.update(dict(answer.get("provinces", [])))
+        return sorted(counts.items(), key=lambda item: (-item[1], item[0]))

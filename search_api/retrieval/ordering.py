@@ -46,7 +46,7 @@ def pool_size(req: SearchRequest, settings: Settings) -> int:
     page of ``max_k`` ranks; pages past it are empty and ``total`` says so.
     """
     if req.sort == "relevance" and not req.facets:
-        return candidate_count(settings.candidates, req.offset, req.k, req.group)
+        return candidate_count(settings.candidates, req.offset, req.k, req.grouped)
     return candidate_count(settings.candidates, 0, settings.max_k, True)
 
 

@@ -23,6 +23,13 @@ from .operators import QueryOperators, parse_operators
 SEARCH_MODES = ("hybrid", "dense", "lexical")
 # The one definition of the result orders.
 SORT_ORDERS = ("relevance", "newest", "oldest")
+# The one definition of the groupings: one hit per story (the default), per article, or
+# raw passages. The booleans of before issue 17 keep working: true = article, false = none.
+GROUPINGS = ("story", "article", "none")
+_GROUP_WORDS = {"true": "article", "True": "article", "1": "article",
+                "false": "none", "False": "none", "0": "none"}
+#: Every value ``group=`` takes as a query parameter (the old booleans as clients spell them).
+GROUP_VALUES = GROUPINGS + tuple(_GROUP_WORDS)
 
 
 @dataclass
@@ -37,7 +44,12 @@ class SearchRequest:
     category: str | None = None
     date_from: str | None = None
     date_to: str | None = None
-    group: bool = True
+    #: "story" | "article" | "none" (a bool or "true"/"false" is read by :func:`validate`).
+    #: The API's default is "story" (:func:`search_api.schemas.search_request`); a request
+    #: built here directly (evaluation, calibration) stays at article level, as it measures.
+    group: str | bool = "article"
+    #: Province filter: a current or former name, any case, with or without tones.
+    province: str | None = None
     #: Cut-off on calibrated relevance, 0-1; None: ``Settings.min_relevance``.
     min_relevance: float | None = None
     sort: str = "relevance"
@@ -49,6 +61,17 @@ class SearchRequest:
     #: Let undated articles through a date filter (internal: the searcher's second pass
     #: that counts ``undated_excluded`` sets it; never a request parameter).
     keep_undated: bool = False
+    #: The province filter as resolved by :func:`validate`: its key and which province
+    #: rows it is compared with ("current", or "former" for a name that no longer exists).
+    province_key: str | None = None
+    province_kind: str = "current"
+    #: Said in the response when a former name was mapped (see :func:`resolve_province_filter`).
+    province_note: str | None = None
+
+    @property
+    def grouped(self) -> bool:
+        """True when one article (or story) is one result."""
+        return self.group != "none"
 
     @property
     def ranking_query(self) -> str:
@@ -59,7 +82,8 @@ class SearchRequest:
         """The request's metadata restriction (source, category, date range)."""
         return MetadataFilter(source=self.source, category=self.category,
                               date_from=self.date_from, date_to=self.date_to,
-                              keep_undated=self.keep_undated)
+                              keep_undated=self.keep_undated, province_key=self.province_key,
+                              province_kind=self.province_kind)
 
 
 def normalize_query(text: str) -> str:
@@ -102,8 +126,61 @@ def validate(req: SearchRequest, settings: Settings) -> SearchRequest:
     # An outlet alias or domain ("vnexpress.net") names the outlet it stands for; the
     # filter then compares case- and tone-insensitive keys (MetadataFilter).
     source = MetadataRules.from_settings(settings).canonical_source(req.source or None)
+    province = resolve_province_filter(req.province)
     return SearchRequest(query=query, k=req.k, offset=req.offset, mode=req.mode,
                          source=source, category=req.category or None,
-                         date_from=date_from, date_to=date_to, group=req.group,
+                         date_from=date_from, date_to=date_to, group=parse_group(req.group),
                          min_relevance=min_relevance, sort=req.sort, facets=bool(req.facets),
-                         operators=parse_operators(query))
+                         operators=parse_operators(query), province=province.name,
+                         province_key=province.key, province_kind=province.kind,
+                         province_note=province.note)
+
+
+def parse_group(value: str | bool | None) -> str:
+    """``story`` | ``article`` | ``none`` from a grouping or the old booleans (true =
+    article, false = none); raises QueryError naming ``group``."""
+    if value is None:
+        return "story"
+    if isinstance(value, bool):
+        return "article" if value else "none"
+    word = str(value).strip()
+    if word in GROUPINGS:
+        return word
+    if word in _GROUP_WORDS:
+        return _GROUP_WORDS[word]
+    raise QueryError(f"group: must be one of {', '.join(GROUPINGS)} (or true/false): "
+                     f"{value!r}", field="group")
+
+
+@dataclass(frozen=True)
+class ProvinceFilter:
+    """A resolved ``province=``: the name shown, its key, the kind of rows it matches and
+    the note said when a former name was mapped (all None/"current" when absent)."""
+
+    name: str | None = None
+    key: str | None = None
+    kind: str = "current"
+    note: str | None = None
+
+
+def resolve_province_filter(value: str | None) -> ProvinceFilter:
+    """``province=`` through :func:`indexer.places.resolve_province`.
+
+    A current name (including one that is also a former name, e.g. "Gia Lai") matches the
+    articles whose current provinces include it. A former name that no longer exists
+    ("Bình Định") matches the articles whose former provinces include it — they are tagged
+    with the new province too — and the response says so. Unknown: QueryError (422).
+    """
+    if value is None or not str(value).strip():
+        return ProvinceFilter()
+    from indexer.places import province_key, resolve_province
+
+    match = resolve_province(str(value))
+    if match is None:
+        raise QueryError(f"province: unknown province {value!r} (a current or former "
+                         "province name, with or without tones)", field="province")
+    if not match.is_former:
+        return ProvinceFilter(match.current, province_key(match.current))
+    note = (f"{match.name} is part of {match.current} since 1 July 2025: showing articles "
+            f"about former {match.name}")
+    return ProvinceFilter(match.name, province_key(match.name), "former", note)

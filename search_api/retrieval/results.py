@@ -5,6 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
+@dataclass(frozen=True)
+class AlsoIn:
+    """Another article of a hit's story (the same report in another outlet)."""
+
+    source: str | None
+    url: str | None
+    published: str | None
+    article_id: str
+
+
 @dataclass
 class Hit:
     """One result: a passage and its article."""
@@ -31,6 +41,14 @@ class Hit:
     relevance: float = 1.0
     #: Ids of the article's other matching passages (``other_matches`` of them), best first.
     other_passage_ids: list[int] = field(default_factory=list)
+    #: Provinces the article is about: current (post-2025) names, and the former names
+    #: it uses (see :mod:`indexer.places`).
+    provinces: list[str] = field(default_factory=list)
+    provinces_former: list[str] = field(default_factory=list)
+    #: The article's story (the article id of its first indexed article) and the story's
+    #: other articles, newest first ([] when it stands alone).
+    story_id: str | None = None
+    also_in: list[AlsoIn] = field(default_factory=list)
 
 
 @dataclass
@@ -52,6 +70,9 @@ class SearchResult:
     #: result is built from the others.
     partial: bool = False
     missing_shards: list[int] = field(default_factory=list)
+    #: Said when ``province=`` named a former province and was mapped (see
+    #: :func:`~search_api.retrieval.request.resolve_province_filter`).
+    province_note: str | None = None
 
 
 @dataclass
@@ -70,3 +91,29 @@ class ArticleView:
     categories: list[str] = field(default_factory=list)
     #: The input's date when it could not be parsed (``published`` is then None).
     published_raw: str | None = None
+    provinces: list[str] = field(default_factory=list)
+    provinces_former: list[str] = field(default_factory=list)
+    story_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RelatedArticle:
+    """One story of an article's related coverage (its best-matching article)."""
+
+    article_id: str
+    title: str | None
+    source: str | None
+    url: str | None
+    published: str | None
+    provinces: list[str]
+    score: float
+    story_id: str
+
+
+@dataclass
+class RelatedResult:
+    """``GET /articles/{id}/related``: other stories on the same event or topic, newest
+    first (undated last)."""
+
+    article_id: str
+    related: list[RelatedArticle]

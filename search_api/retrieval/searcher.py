@@ -7,7 +7,11 @@
 * a toneless query is re-toned from its lexical hits before the dense search (:mod:`.tones`);
 * filters (source, category, date range) apply inside both searches (FAISS id selector,
   SQL join), so a filtered query still fills k results when k passages match;
-* results are grouped by article (:mod:`.grouping`), hydrated and highlighted.
+* results are grouped by story (near-duplicates across outlets; the default), by article
+  or not at all (:mod:`.grouping`), hydrated and highlighted, and carry their article's
+  provinces, story id and the story's other outlets (:mod:`.regions`);
+* ``province=`` filters inside both searches like the outlet (:mod:`.request`);
+  :meth:`Searcher.related` is an article's related coverage (:mod:`.related`).
 
 The searcher holds the current :class:`~indexer.snapshot.Snapshot` and swaps in a new one
 when a writer commits. It runs no SQL itself: every read goes through a read-only
@@ -39,11 +43,13 @@ from .lexical.fts5 import Fts5LexicalIndex
 from .lexical.matrix import LexicalMatrix, MatrixLexicalIndex
 from .lexical.service import LexicalMatrixService
 from .operators import apply_operators, widen_candidates
+from .regions import attach_regions, story_of
+from .related import related_coverage
 from .ordering import (article_meta, drop_undated, facet_counts, pool_size, sort_entries,
                        undated_excluded)
 from .relevance import RelevanceScorer, Retrieval
 from .request import SearchRequest, validate
-from .results import ArticleView, Hit, SearchResult
+from .results import ArticleView, Hit, RelatedResult, SearchResult
 from .tones import restore_tones as _restore_tones
 
 if TYPE_CHECKING:
@@ -236,9 +242,11 @@ class Searcher:
         ranked = apply_operators(retrieval.ranked, req.operators, db)
         relevance = self._relevance.score(req, retrieval, ranked, db, self._snapshot)
         ranked = [(pid, s) for pid, s in ranked if relevance[pid] >= req.min_relevance]
-        # Candidates only need their article for grouping; full rows only for the page.
-        return rank_entries(ranked, db.article_ids([pid for pid, _ in ranked]),
-                            req.group, relevance)
+        # Candidates only need their article (and story) for grouping; full rows only for
+        # the page.
+        article_of = db.article_ids([pid for pid, _ in ranked])
+        stories = story_of(db, list(article_of.values())) if req.group == "story" else None
+        return rank_entries(ranked, article_of, req.group, relevance, stories)
 
     def search(self, request: SearchRequest) -> SearchResult:
         """Run a search: validate, retrieve, apply operators, score relevance and cut,
@@ -262,32 +270,46 @@ class Searcher:
         page = [e for e in page if e.passage_id in rows]  # deleted since the ranking
         hits = [_hit(req.offset + i + 1, e, rows[e.passage_id], req)
                 for i, e in enumerate(page)]
+        attach_regions(hits, db)
         took = (time.perf_counter() - started) * 1000
         return SearchResult(query=req.query, mode=req.mode, took_ms=round(took, 2),
                             total=len(entries), results=hits, undated_excluded=undated,
-                            facets=facets)
+                            facets=facets, province_note=req.province_note)
 
     # -- articles ---------------------------------------------------------------------------
     def article(self, article_id: str) -> ArticleView:
-        """The whole cleaned article; raises NotFoundError."""
-        record = self._db().article(article_id)
+        """The whole cleaned article with its provinces and story; raises NotFoundError."""
+        db = self._db()
+        record = db.article(article_id)
         if record is None:
             raise NotFoundError(f"article {article_id!r} not found")
+        region = db.article_regions([article_id]).get(article_id)
         passages = [{"id": p.id, "ordinal": p.ordinal, "start": p.start, "end": p.end}
                     for p in record.passages]
         return ArticleView(id=record.id, title=record.title, text=record.text, url=record.url,
                            urls=record.urls, source=record.source, published=record.published,
                            category=record.category, passages=passages,
                            categories=list(split_stored_categories(record.category)),
-                           published_raw=record.published_raw)
+                           published_raw=record.published_raw,
+                           provinces=list(region.provinces) if region else [],
+                           provinces_former=list(region.provinces_former) if region else [],
+                           story_id=region.story_id if region else record.id)
+
+    def related(self, article_id: str, k: int = 10) -> RelatedResult:
+        """Other stories on the same event or topic, newest first (:mod:`.related`)."""
+        self.maybe_reload()
+        return related_coverage(self, article_id, k)
 
     def counts(self) -> dict[str, int]:
         """{"articles": n, "passages": n} of the current store."""
         return self._db().counts()
 
-    def facets(self) -> dict[str, list[str]]:
-        """Distinct sources and categories (for the web page's filters)."""
-        return self._db().facets()
+    def facets(self) -> dict[str, list]:
+        """Distinct sources and categories (for the web page's filters), and the current
+        provinces with their article counts (``[{"name", "count"}]``)."""
+        db = self._db()
+        return {**db.facets(), "provinces": [{"name": name, "count": count}
+                                             for name, count in db.province_counts()]}
 
 
 def _hit(rank: int, entry: Entry, row: PassageRow, req: SearchRequest) -> Hit:

@@ -4,7 +4,7 @@
  * with <mark> around matched words). Every other value goes in with textContent, and
  * links are only made from http(s) URLs.
  *
- * State lives in the URL (?q=&mode=&source=&category=&date_from=&date_to=&sort=&offset=), so
+ * State lives in the URL (?q=&mode=&source=&category=&province=&date_from=&date_to=&sort=&offset=), so
  * a search can be shared and the back button works. After each search (success, empty or
  * error) <html data-searches> is incremented, which lets tests wait for a finished search.
  */
@@ -13,8 +13,8 @@ import { renderFacets } from "./facets.js";
 import { el, formatCount, formatDate, formatMs, getJson, isToneless, safeUrl } from "./util.js";
 
 const PAGE_SIZE = 10;
-const FIELDS = ["q", "mode", "source", "category", "date_from", "date_to", "sort"];
-const FILTERS = ["source", "category", "date_from", "date_to"];
+const FIELDS = ["q", "mode", "source", "category", "province", "date_from", "date_to", "sort"];
+const FILTERS = ["source", "category", "province", "date_from", "date_to"];
 const DEFAULTS = { mode: "hybrid", sort: "relevance" };
 const CHOICES = { mode: ["hybrid", "dense", "lexical"], sort: ["relevance", "newest", "oldest"] };
 
@@ -22,7 +22,7 @@ const $ = (id) => document.getElementById(id);
 const form = $("search-form");
 const inputs = {
   q: $("q"), mode: $("mode"), source: $("source"), category: $("category"),
-  date_from: $("date-from"), date_to: $("date-to"), sort: $("sort"),
+  province: $("province"), date_from: $("date-from"), date_to: $("date-to"), sort: $("sort"),
 };
 const resultsEl = $("results");
 const totalEl = $("total");
@@ -30,6 +30,7 @@ const errorEl = $("error");
 const emptyEl = $("empty");
 const hintsEl = $("empty-hints");
 const facetsEl = $("facets");
+const provinceNoteEl = $("province-note");
 const pager = $("pager");
 const prevBtn = $("prev");
 const nextBtn = $("next");
@@ -43,8 +44,8 @@ let completed = 0;
 
 // ---------------------------------------------------------------- state <-> URL / form
 function emptyState() {
-  return { q: "", mode: "hybrid", source: "", category: "", date_from: "", date_to: "",
-           sort: "relevance", offset: 0 };
+  return { q: "", mode: "hybrid", source: "", category: "", province: "", date_from: "",
+           date_to: "", sort: "relevance", offset: 0 };
 }
 
 function normalise(s) {
@@ -117,6 +118,7 @@ function clearResults() {
   pager.hidden = true;
   renderFacets(facetsEl, null);
   totalEl.textContent = "";
+  provinceNoteEl.hidden = true;
 }
 
 function renderTitle(heading, hit, title) {
@@ -168,6 +170,12 @@ function renderHit(hit) {
   }
   const cat = li.querySelector(".result-category");
   if (hit.category) cat.textContent = hit.category; else cat.remove();
+  const provinces = li.querySelector(".result-provinces");
+  if (hit.provinces && hit.provinces.length) {
+    provinces.textContent = hit.provinces.join(", ");
+    provinces.title = "Tỉnh/thành bài viết nói về";
+  } else provinces.remove();
+  renderAlsoIn(li.querySelector(".also-in"), hit.also_in || []);
 
   // `highlighted` is HTML-escaped by the server; only <mark> tags are markup.
   li.querySelector(".passage").innerHTML = hit.highlighted;
@@ -185,6 +193,28 @@ function renderHit(hit) {
   btn.setAttribute("aria-label", `Xem toàn bài: ${title}`);
   btn.addEventListener("click", () => openArticle(hit, btn));
   return li;
+}
+
+/** "Cũng đăng trên: outlet, outlet" — the story's other articles (links when http(s)). */
+function renderAlsoIn(node, items) {
+  if (!items.length) return;
+  node.append(el("span", "also-in-label", "Cũng đăng trên (also in): "));
+  items.forEach((item, i) => {
+    if (i) node.append(", ");
+    const name = item.source || "Không rõ nguồn";
+    const href = safeUrl(item.url);
+    const link = el(href ? "a" : "span", "also-in-item", name);
+    link.dataset.testid = "also-in-item";
+    link.dataset.articleId = item.article_id;
+    if (href) {
+      link.href = href;
+      link.target = "_blank";
+      link.rel = "noopener noreferrer";
+    }
+    if (item.published) link.title = formatDate(item.published);
+    node.append(link);
+  });
+  node.hidden = false;
 }
 
 /** Why nothing matched, and what to try next. */
@@ -245,6 +275,8 @@ function render(s, data) {
     return "empty";
   }
   totalEl.textContent = totalText(total, data);
+  provinceNoteEl.textContent = data.province_note || "";
+  provinceNoteEl.hidden = !data.province_note;
   const frag = document.createDocumentFragment();
   for (const hit of results) frag.appendChild(renderHit(hit));
   resultsEl.appendChild(frag);
@@ -337,7 +369,7 @@ form.addEventListener("submit", (ev) => {
 
 // Changing a select re-runs the current search (when there is one); dates apply on submit,
 // since a date input fires "change" on every complete date while the user is still typing.
-for (const f of ["mode", "source", "category", "sort"]) {
+for (const f of ["mode", "source", "category", "province", "sort"]) {
   inputs[f].addEventListener("change", () => {
     if (inputs.q.value.trim()) form.requestSubmit();
   });
@@ -368,6 +400,7 @@ async function loadChoices() {
     const data = await getJson("/facets");
     fillSelect(inputs.source, data.sources || []);
     fillSelect(inputs.category, data.categories || []);
+    fillSelect(inputs.province, (data.provinces || []).map((p) => p.name));
   } catch (e) {
     /* the filters stay at "all"; searching still works */
   }

@@ -4,6 +4,8 @@
  * (mark.focus-passage) and the article's other matching passages (mark.other-passage, ids
  * from the hit's `other_passage_ids`, offsets from /articles/{id}). "Đoạn trước / Đoạn sau"
  * step through them in reading order. Article text goes in as text nodes only.
+ * Under the text, "Bài liên quan" lists the article's related coverage (other stories on
+ * the same event or topic, newest first: /articles/{id}/related); each opens in the dialog.
  */
 import { el, formatDate, getJson, safeUrl } from "./util.js";
 
@@ -17,6 +19,10 @@ const nav = $("article-nav");
 const navInfo = $("article-nav-info");
 const navPrev = $("article-prev");
 const navNext = $("article-next");
+const provincesEl = $("article-provinces");
+const relatedEl = $("article-related");
+const relatedList = $("article-related-list");
+const relatedEmpty = $("article-related-empty");
 
 let lastTrigger = null;   // element to refocus when the dialog closes
 let stops = [];           // first <mark> of each marked passage, in reading order
@@ -104,6 +110,59 @@ function showTitle(art) {
   titleEl.appendChild(a);
 }
 
+function showProvinces(art) {
+  const current = art.provinces || [];
+  const former = (art.provinces_former || []).filter((p) => !current.includes(p));
+  let text = current.length ? `Tỉnh/thành: ${current.join(", ")}` : "";
+  if (former.length) text += ` (trước 1/7/2025: ${former.join(", ")})`;
+  provincesEl.textContent = text;
+  provincesEl.hidden = !text;
+}
+
+function relatedItem(item) {
+  const li = el("li", "related-item");
+  li.dataset.testid = "related-item";
+  li.dataset.articleId = item.article_id;
+  li.dataset.published = item.published || "";
+  const open = el("button", "btn btn-link related-open", item.title || "(không có tiêu đề)");
+  open.type = "button";
+  open.addEventListener("click", () => openArticle(
+    { article_id: item.article_id, title: item.title, passage_id: null, start: 0, end: 0 },
+    lastTrigger));
+  const meta = [item.source, formatDate(item.published) || "Không rõ ngày",
+                (item.provinces || []).join(", ")].filter(Boolean).join(" · ");
+  li.append(open, el("span", "meta related-meta", ` ${meta}`));
+  const href = safeUrl(item.url);
+  if (href) {
+    const a = el("a", "related-link", "↗");
+    a.href = href;
+    a.target = "_blank";
+    a.rel = "noopener noreferrer";
+    a.setAttribute("aria-label", `Mở bài gốc: ${item.title || ""}`);
+    li.append(" ", a);
+  }
+  return li;
+}
+
+async function loadRelated(articleId, seq) {
+  relatedList.replaceChildren();
+  relatedEmpty.hidden = true;
+  relatedEl.hidden = true;
+  relatedEl.dataset.state = "loading";
+  try {
+    const data = await getJson(`/articles/${encodeURIComponent(articleId)}/related?k=10`);
+    if (seq !== openSeq) return;
+    const items = Array.isArray(data.related) ? data.related : [];
+    relatedList.replaceChildren(...items.map(relatedItem));
+    relatedEmpty.hidden = items.length > 0;
+    relatedEl.hidden = false;
+    relatedEl.dataset.state = "done";
+  } catch (e) {
+    if (seq !== openSeq) return;
+    relatedEl.dataset.state = "error";   // the article itself is still shown
+  }
+}
+
 /** Open the hit's article; `atOthers`: start at its best other matching passage. */
 export async function openArticle(hit, trigger, atOthers = false) {
   const seq = ++openSeq;
@@ -113,6 +172,9 @@ export async function openArticle(hit, trigger, atOthers = false) {
   textEl.replaceChildren();
   errEl.hidden = true;
   nav.hidden = true;
+  provincesEl.hidden = true;
+  relatedEl.hidden = true;
+  relatedList.replaceChildren();
   stops = [];
   dialog.dataset.state = "loading";
   if (!dialog.open) dialog.showModal();
@@ -122,6 +184,8 @@ export async function openArticle(hit, trigger, atOthers = false) {
     showTitle(art);
     metaEl.textContent = [art.source, formatDate(art.published), art.category]
       .filter(Boolean).join(" · ");
+    showProvinces(art);
+    loadRelated(art.id, seq);
     const passages = markedPassages(hit, art);
     const first = renderText(art.text || "", passages);
     stops = passages.map((p) => first.get(p.id)).filter(Boolean);
