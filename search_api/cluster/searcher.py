@@ -37,7 +37,7 @@ from ..retrieval.results import SearchResult
 from ..retrieval.searcher import Searcher
 from .shard import ShardReader, ShardUnavailable
 from .stats import ClusterFile, load_cluster
-from .store import ClusterDB
+from .store import ClusterDB, ask_shards
 
 if TYPE_CHECKING:
     from indexer.encoders import QueryEncoder
@@ -141,28 +141,9 @@ class ClusterSearcher(Searcher):
     def each(self, ask: Callable[[Any], Ranking]) -> list[Ranking]:
         """``ask(shard)`` of every shard (in parallel for remote shards); a shard that does
         not answer is left out and noted for the response (``missing_shards``)."""
-        def one(shard: Any) -> Ranking:
-            try:
-                return ask(shard)
-            except ShardUnavailable:
-                self._db_facade.missing.add(shard.number)
-                return []
-
-        if self._pool is None:
-            return [one(s) for s in self.shards]
-
-        def in_pool(shard: Any) -> Ranking | None:
-            # Pool threads cannot see this request's thread-local record: report back.
-            try:
-                return ask(shard)
-            except ShardUnavailable:
-                return None
-
-        answers = list(self._pool.map(in_pool, self.shards))
-        for shard, answer in zip(self.shards, answers):
-            if answer is None:
-                self._db_facade.missing.add(shard.number)
-        return [answer or [] for answer in answers]
+        answers = ask_shards([(shard, ask) for shard in self.shards], self._pool,
+                             self._db_facade.missing)
+        return [a.value if a.ok else [] for a in answers]
 
     def search(self, request: SearchRequest) -> SearchResult:
         """As :meth:`Searcher.search`, plus which shards did not answer (``partial``)."""

@@ -49,6 +49,36 @@ class MissingShards:
 Read = Callable[[Any], Any]
 
 
+@dataclasses.dataclass
+class ShardAnswer:
+    """One shard's answer to a call; ``ok`` is False when the shard did not answer."""
+
+    shard: Any
+    value: Any
+    ok: bool
+
+
+def ask_shards(calls: Sequence[tuple[Any, Read]], pool: Executor | None,
+               missing: MissingShards) -> list[ShardAnswer]:
+    """``ask(shard)`` for each ``(shard, ask)`` call — in ``pool`` when there is one and more
+    than one call — with every shard that raised :class:`~.shard.ShardUnavailable` noted in
+    ``missing``. The one place the cluster asks its shards, for the searcher's rankings and
+    for the database reads alike."""
+    def one(call: tuple[Any, Read]) -> ShardAnswer:
+        shard, ask = call
+        try:
+            return ShardAnswer(shard, ask(shard), True)
+        except ShardUnavailable:
+            return ShardAnswer(shard, None, False)
+
+    done = list(pool.map(one, calls)) if pool is not None and len(calls) > 1 \
+        else [one(c) for c in calls]
+    for answer in done:  # noted here: pool threads do not see the request's record
+        if not answer.ok:
+            missing.add(answer.shard.number)
+    return done
+
+
 class ClusterDB:
     """Routes the pipeline's reads to the shards (see module docstring). A shard that raises
     :class:`~.shard.ShardUnavailable` is left out of the answer and noted in ``missing``.
@@ -66,19 +96,12 @@ class ClusterDB:
     # -- routing helpers --------------------------------------------------------------------
     def _gather(self, calls: list[tuple[ShardReader, Read]]) -> list[tuple[ShardReader, Any]]:
         """``read(shard's db)`` for each call; the shards that answered, with their answers."""
-        def one(call: tuple[ShardReader, Read]) -> tuple[ShardReader, Any, bool]:
-            shard, read = call
-            try:
-                return shard, read(shard.db()), True
-            except ShardUnavailable:
-                return shard, None, False
+        def on_db(read: Read) -> Read:
+            return lambda shard: read(shard.db())
 
-        done = list(self.pool.map(one, calls)) if self.pool and len(calls) > 1 \
-            else [one(c) for c in calls]
-        for shard, _, ok in done:  # noted here: pool threads do not see the request's record
-            if not ok:
-                self.missing.add(shard.number)
-        return [(shard, answer) for shard, answer, ok in done if ok]
+        answers = ask_shards([(shard, on_db(read)) for shard, read in calls], self.pool,
+                             self.missing)
+        return [(a.shard, a.value) for a in answers if a.ok]
 
     def _everywhere(self, read: Read) -> list[Any]:
         """``read`` on every shard that answers."""
