@@ -109,36 +109,38 @@ def query_cmd(text: str, index_dir: Path, model: str | None, k: int, offset: int
 @verbose_option
 @click.option("--host", default=None, help="Bind address [default 127.0.0.1].")
 @click.option("--port", type=int, default=None, help="Port [default 8000].")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Worker processes on the one port, each with its own query encoder "
+                   "(threads = cores / workers); writes stay single-writer.")
 def serve_cmd(index_dir: Path | None, cluster_file: Path | None, model: str | None,
-              host: str | None, port: int | None, verbose: bool) -> None:
-    """Serve the search API and web page (one process: model and index loaded once).
+              host: str | None, port: int | None, verbose: bool, workers: int) -> None:
+    """Serve the search API and web page.
 
-    One uvicorn process with a thread pool: a second worker would load a second model and
-    index and fight the first for the same two cores. With --cluster, the shards listed in
-    a cluster.json answer as one index (same API and page).
+    One process by default (model and index loaded once, a thread pool); --workers N runs N
+    processes on the same port, for machines with cores to spare (each loads its own model:
+    N times the memory). With --cluster, the shards listed in a cluster.json answer as one
+    index (same API and page).
     """
     import uvicorn
 
     from .app import create_app
+    from .workers import cluster_searcher, run_workers
 
     if (index_dir is None) == (cluster_file is None):
         raise InputError("serve: give either --index DIR or --cluster FILE")
-    settings = settings_from(model=model, host=host, port=port, verbose=verbose or None)
+    overrides = {"model": model, "host": host, "port": port, "verbose": verbose or None}
+    settings = settings_from(**overrides)
     if cluster_file is not None:
         from .cluster.stats import load_cluster
 
         load_cluster(cluster_file)  # one-line error before the model loads
-        app = create_app(settings, cluster_file, searcher_factory=_cluster_factory)
-    else:
-        app = create_app(settings, index_dir)
+    if workers > 1:
+        run_workers(workers, settings, overrides, index_dir, cluster_file)
+        return
+    app = (create_app(settings, cluster_file, searcher_factory=cluster_searcher)
+           if cluster_file is not None else create_app(settings, index_dir))
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info",
                 timeout_keep_alive=5)
-
-
-def _cluster_factory(path: Path, settings, encoder):  # noqa: ANN001, ANN202 - see create_app
-    from .cluster.searcher import ClusterSearcher
-
-    return ClusterSearcher(path, settings, encoder)
 
 
 def _register_cluster_commands() -> None:

@@ -156,6 +156,8 @@ FIELDS: dict[str, tuple[str, Any]] = {
     "lexical_index": ("'memory' (in-memory BM25 matrix) or 'fts5'.", "memory"),
     "generation": ("Committed generation of the index; a write increases it.", 4),
     "uptime_s": ("Seconds since the server started.", 3600.5),
+    "pid": ("Process id of the server process that answered (one of N with "
+            "`vnsearch serve --workers N`).", 4242),
     # errors
     "error": ("Machine-readable error kind.", "invalid_request"),
     "message": ("Human-readable message; starts with the field when there is one.",

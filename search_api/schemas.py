@@ -352,6 +352,7 @@ class HealthResponse(BaseModel):
     lexical_index: str = Field(description="'memory' (in-memory BM25 matrix) or 'fts5'")
     generation: int
     uptime_s: float
+    pid: int | None = None
     shards: list[ShardHealth] | None = None
 
 

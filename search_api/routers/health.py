@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 from fastapi import APIRouter
@@ -26,6 +27,7 @@ async def health(searcher: SearcherDep) -> HealthResponse:
                           lexical_index=searcher.lexical_backend,
                           generation=snap.generation,
                           uptime_s=round(time.time() - searcher.started, 1),
+                          pid=os.getpid(),
                           shards=await run_in_threadpool(_shards, searcher))
 
 

@@ -1,0 +1,75 @@
+"""``vnsearch serve --workers N``: N uvicorn worker processes on one port.
+
+One Python process serialises the Python part of every request, so on a machine with
+several cores one process saturates one of them. With ``--workers N`` uvicorn's supervisor
+starts N processes that share the listening socket (the kernel hands each connection to one
+of them). uvicorn starts a worker from an import string, so what to serve reaches the
+workers through the environment: the index (or cluster file) in :data:`INDEX_ENV` /
+:data:`CLUSTER_ENV`, every command-line setting as its ``VNSEARCH_`` variable (so each
+worker's :class:`~indexer.settings.Settings` equals the parent's), and
+``VNSEARCH_THREADS`` = cores ÷ N (at least 1) unless set, so that N encoder sessions do not
+oversubscribe the cores.
+
+Each worker loads its own query encoder and opens the index read-only; writes through the
+API stay single-writer (the index's write lock: a second concurrent writer gets 409), and
+every worker swaps to a new generation at most one second after it is committed
+(:meth:`Searcher.maybe_reload`). Memory: each worker holds its own in-memory BM25 matrix
+and model today, so N workers take about N times one worker's memory.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from indexer.settings import Settings
+
+#: Where a worker finds what to serve (set by :func:`run_workers`).
+INDEX_ENV = "VNSEARCH_SERVE_INDEX"
+CLUSTER_ENV = "VNSEARCH_SERVE_CLUSTER"
+#: Most workers ``--workers`` accepts.
+MAX_WORKERS = 64
+
+
+def cluster_searcher(path: Path, settings: Settings, encoder: Any) -> Any:
+    """The searcher factory of ``serve --cluster``: a set of shards as one index."""
+    from .cluster.searcher import ClusterSearcher
+
+    return ClusterSearcher(path, settings, encoder)
+
+
+def worker_app() -> Any:
+    """The app of one worker process (uvicorn's ``factory=True`` entry point)."""
+    from .app import create_app
+
+    settings = Settings()
+    if cluster := os.environ.get(CLUSTER_ENV):
+        return create_app(settings, Path(cluster), searcher_factory=cluster_searcher)
+    return create_app(settings, Path(os.environ[INDEX_ENV]))
+
+
+def threads_per_worker(workers: int, cores: int | None = None) -> int:
+    """Encoder threads for each of ``workers`` processes: the cores shared out, at least 1."""
+    cores = cores or len(os.sched_getaffinity(0))
+    return max(1, cores // workers)
+
+
+def run_workers(workers: int, settings: Settings, overrides: dict[str, Any],
+                index_dir: Path | None, cluster_file: Path | None) -> None:
+    """Serve with ``workers`` processes until stopped (see module docstring)."""
+    import uvicorn
+
+    for name, value in overrides.items():
+        if value is not None:
+            os.environ[f"VNSEARCH_{name.upper()}"] = str(value)
+    os.environ.setdefault("VNSEARCH_THREADS", str(threads_per_worker(workers)))
+    os.environ.pop(INDEX_ENV, None)
+    os.environ.pop(CLUSTER_ENV, None)
+    if cluster_file is not None:
+        os.environ[CLUSTER_ENV] = str(cluster_file.resolve())
+    else:
+        assert index_dir is not None  # the command checked: one of the two
+        os.environ[INDEX_ENV] = str(index_dir.resolve())
+    uvicorn.run("search_api.workers:worker_app", factory=True, workers=workers,
+                host=settings.host, port=settings.port, log_level="info", timeout_keep_alive=5)
