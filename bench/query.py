@@ -184,12 +184,26 @@ def vm_rss_mib(pid: int) -> float | None:
     return None
 
 
+def tree_pss_mib(pid: int) -> float | None:
+    """Proportional set size of a process and all its descendants (shared pages counted
+    once in all): what N worker processes really take together."""
+    try:
+        import psutil
+
+        procs = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+        return sum(p.memory_full_info().pss for p in procs) / 2**20
+    except Exception:
+        return None
+
+
 class Server:
-    def __init__(self, index_dir: Path, port: int, log: Path, env: dict[str, str]) -> None:
+    def __init__(self, index_dir: Path, port: int, log: Path, env: dict[str, str],
+                 workers: int = 1) -> None:
         self.port = port
         self.log = log.open("w")
         self.proc = subprocess.Popen([*VNSEARCH, "serve", "--index", str(index_dir), "--host",
-                                      "127.0.0.1", "--port", str(port)], cwd=ROOT,
+                                      "127.0.0.1", "--port", str(port), "--workers",
+                                      str(workers)], cwd=ROOT,
                                      stdout=self.log, stderr=subprocess.STDOUT,
                                      env={**os.environ, **env})
 
@@ -318,15 +332,17 @@ def fmt_row(label: str, c: int, row: dict, base_rps: float | None) -> str:
 
 
 def measure(index_dir: Path, args, levels: list[int], queries: list[str], stats: dict,
-            lexical: str, env: dict[str, str]) -> dict:
+            lexical: str, env: dict[str, str], workers: int = 1) -> dict:
     """Start a server, drive it at every concurrency level; distinct-query rows by level."""
     port = args.port or free_port()
     log = Path(tempfile.gettempdir()) / f"vnsearch-bench-serve-{port}.log"
-    server = Server(index_dir, port, log, env)
+    server = Server(index_dir, port, log, env, workers)
     try:
         ready_s = server.wait_ready(lexical)
+        if workers > 1:  # /health answered by one worker: let the others finish loading
+            time.sleep(float(os.environ.get("BENCH_WORKER_SETTLE_S", "10")))
         pid = server.proc.pid
-        rss_idle = vm_rss_mib(pid)
+        rss_idle = vm_rss_mib(pid) if workers == 1 else tree_pss_mib(pid)
         load = f"open loop, {args.rate:g} req/s offered" if args.rate else "closed loop"
         print(f"server pid {pid} ready in {ready_s:.1f} s (lexical index {lexical}), RSS {rss_idle:.0f} MiB; mode "
               f"{args.mode}, k {args.k}, {args.requests} requests per row, median of "
@@ -356,7 +372,7 @@ def measure(index_dir: Path, args, levels: list[int], queries: list[str], stats:
             repeated_rows[c] = median_row(
                 [drive(port, [warm[i % len(warm)] for i in range(args.requests)], c, args.rate)
                  for _ in range(args.runs)])
-            peaks[c] = vm_hwm_mib(pid)
+            peaks[c] = vm_hwm_mib(pid) if workers == 1 else tree_pss_mib(pid)
             base = distinct_rows[levels[0]]["rps"]
             print(fmt_row("distinct", c, distinct_rows[c], base), flush=True)
             print(fmt_row("repeated", c, repeated_rows[c],
@@ -399,6 +415,9 @@ def main() -> None:
                         help="Open loop: offer R requests/s in all (spread over the clients) "
                              "instead of saturating the server; latency counts from each "
                              "request's due time.")
+    parser.add_argument("--compare-workers", type=int, default=None, metavar="N",
+                        help="Then measure again with `vnsearch serve --workers N` and print "
+                             "the ratios (memory: PSS of all server processes together).")
     parser.add_argument("--compare-fts", action="store_true",
                         help="Then measure again with lexical search on FTS5 (no in-memory "
                              "matrix) and print the ratios.")
@@ -439,6 +458,18 @@ def main() -> None:
         for lexical, env in configs:
             print(f"\n=== lexical index: {lexical} ===", flush=True)
             results[lexical] = measure(index_dir, args, levels, queries, stats, lexical, env)
+        if args.compare_workers:
+            lexical = configs[0][0]
+            print(f"\n=== vnsearch serve --workers {args.compare_workers} ===", flush=True)
+            many = measure(index_dir, args, levels, queries, stats, lexical, configs[0][1],
+                           args.compare_workers)
+            one = results[lexical]
+            print(f"\n1 worker vs {args.compare_workers}, same run (distinct queries):")
+            for c in levels:
+                a, b = one[c], many[c]
+                print(f"  c={c:<3d} req/s {a['rps']:.1f} -> {b['rps']:.1f} "
+                      f"({b['rps'] / a['rps']:.2f}x), p50 {a['p50']:.1f} -> {b['p50']:.1f} ms, "
+                      f"p99 {a['p99']:.1f} -> {b['p99']:.1f} ms")
         if len(results) == 2:
             print("\nin-memory lexical vs FTS5, same run (distinct queries):")
             for c in levels:
