@@ -1,4 +1,5 @@
-"""The derived files of an index: the FAISS file of each generation and the manifest.
+"""The derived files of an index: the FAISS file and the lexical matrix files
+(:mod:`.lexical.files`) of each generation, and the manifest.
 
 The SQLite store is the truth; these files are rebuilt from it. One module loads and
 writes them, for both the writer (after each committed batch) and recovery (after a writer
@@ -8,10 +9,12 @@ died between its commit and these writes).
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 from .db import IndexDB
 from .layout import temp_path, utc_now, vector_path
+from .lexical.files import lexical_dir, write_lexical
 from .manifest import Manifest
 from .vector_index import VectorIndex, build_vector_index, load_vector_index
 
@@ -67,8 +70,18 @@ def roll_forward(directory: Path, manifest: Manifest, db: IndexDB) -> None:
     if not path.exists():
         write_vectors(directory, generation,
                       rebuild_vectors(db, manifest.vector_index, manifest.dimension))
+    write_lexical(directory, db)  # incremental from an older generation's files if any
     if manifest.generation != generation or manifest.counts != db.counts():
         write_manifest(directory, manifest, db)
     remove_other_vector_files(directory, path)
     for tmp in directory.glob(".*.tmp"):
-        tmp.unlink(missing_ok=True)
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)  # a lexical directory being written
+        else:
+            tmp.unlink(missing_ok=True)
+
+
+def derived_missing(directory: Path, generation: int) -> bool:
+    """True when a derived file of ``generation`` (FAISS, lexical matrix) is absent."""
+    return not (vector_path(directory, generation).exists()
+                and (lexical_dir(directory, generation) / "header.json").exists())
