@@ -3,23 +3,25 @@
 The files (:mod:`indexer.lexical.files`) hold term frequencies per segment and a live mask
 per generation; a query weighs only the postings of its own terms, with the generation's N
 and average length and each term's df counted over live postings, exactly as FTS5's
-``bm25()`` does (see :mod:`.matrix` for the formula and the column weights). Opening one
+``bm25()`` does (see :mod:`.matrix` for the formula and the column weights), in the same
+float32 steps as :class:`~.matrix.LexicalMatrix`, so both give the same scores. Opening one
 maps a few arrays and computes each row's length norm (milliseconds at 200k passages).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from indexer.lexical.counting import B, K1
+from indexer.lexical.counting import idf_of as _idf
 from indexer.lexical.files import LexicalFiles, open_lexical
 from indexer.lexical.segments import term_key
 
 from .base import COLUMNS, LexicalQuery
+from .matrix import _reweigh
 
 
 @dataclass
@@ -41,8 +43,8 @@ class MappedLexicalMatrix:
         header = files.header
         self._n = header.passages
         average = header.total_length / header.passages if header.passages else 1.0
-        self._norms = [K1 * (1.0 - B + B * np.asarray(s.lengths, np.float64) / average)
-                       for s in files.segments]
+        self._norms = [(K1 * (1.0 - B + B * np.asarray(s.lengths, np.float64) / average))
+                       .astype(np.float32) for s in files.segments]
         self._live = [np.asarray(live, dtype=bool) for live in files.live]
 
     @classmethod
@@ -96,14 +98,15 @@ class MappedLexicalMatrix:
             df = sum(len(p.rows) for p in found)
             if not df:
                 continue
-            idf = math.log((self._n - df + 0.5) / (df + 0.5))
-            idf = idf if idf > 0 else 1e-6
+            idf = _idf(np.array([df], np.float64), self._n)[0]
             w = query.weight(column)
             for p in found:
-                wtf = p.tf.astype(np.float64) * w
+                # float32 in the order of LexicalMatrix.build, then the same reweighing:
+                # the scores equal the in-memory matrix's bit for bit (and FTS5's to 1e-6).
+                norm = self._norms[p.segment][p.rows]
+                weight = idf * p.tf * np.float32(K1 + 1.0) / (p.tf + norm)
                 rows[p.segment].append(p.rows)
-                weights[p.segment].append(idf * wtf * (K1 + 1.0)
-                                          / (wtf + self._norms[p.segment][p.rows]))
+                weights[p.segment].append(weight if w == 1.0 else _reweigh(weight, idf, w))
         ids, scores = self._scores(rows, weights)
         if allowed is not None and len(ids):
             keep = np.isin(ids, np.asarray(allowed))
