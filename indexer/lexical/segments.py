@@ -92,9 +92,11 @@ class Segment:
         arrays = {}
         for name in ARRAYS:
             path = segment_file(directory, number, name)
-            # An empty array cannot be mapped; it is read (it has no data anyway).
-            arrays[name] = np.load(path, mmap_mode="r" if path.stat().st_size > 128 else None,
-                                   allow_pickle=False)
+            # An empty array cannot be mapped; it is read (it has no data anyway). The map is
+            # viewed as a plain ndarray (no copy): numpy.memmap's subclass hooks cost
+            # microseconds on every slice, and a query slices each term once per segment.
+            arrays[name] = np.asarray(np.load(
+                path, mmap_mode="r" if path.stat().st_size > 128 else None, allow_pickle=False))
         return cls(**arrays)
 
 
