@@ -88,11 +88,29 @@ def test_files_after_indexing_equal_a_fresh_build(demo_index):
             x, y = mapped.top(terms, 50), built.top(terms, 50)
             assert [i for i, _ in x] == [i for i, _ in y], query
             assert x == y, query  # same float32 steps: the same scores, bit for bit
+            assert mapped.top(terms, 50) == x  # again, from the reader's cache of weights
             for column, term in terms.phrases():
                 assert mapped.doc_freq(column, term) == built.doc_freq(column, term)
         assert check_index(demo_index).ok
     finally:
         mapped.close()
+
+
+@needs_shared
+def test_weight_cache_stays_bounded(demo_index, monkeypatch):
+    from search_api.retrieval.lexical import mapped as mapped_module
+
+    monkeypatch.setattr(mapped_module, "CACHE_BYTES", 20_000)
+    generation = _generation(demo_index)
+    small = MappedLexicalMatrix.open(demo_index, generation)
+    monkeypatch.undo()
+    large = MappedLexicalMatrix.open(demo_index, generation)
+    for query in QUERIES * 2:
+        terms = lexical_query(query)
+        assert small.top(terms, 30) == large.top(terms, 30), query
+    assert small._cached_bytes <= 20_000 < large._cached_bytes
+    small.close()
+    large.close()
 
 
 @needs_shared

@@ -151,13 +151,20 @@ def write_lexical(directory: Path, db: IndexDB) -> LexicalWrite:
     previous = _newest_before(directory, generation)
     with db.read_transaction():
         if previous is None:
-            header, mode, new_rows = _write_full(directory, db, generation), "full", None
+            header = _write_full(directory, db, generation)
+            done = _Written(header, "full", header.rows)
         else:
-            header, mode, new_rows = _write_incremental(directory, db, generation, previous)
+            done = _write_incremental(directory, db, generation, previous)
     remove_old_lexical(directory, generation)
-    return LexicalWrite(generation, mode, len(header.segments),
-                        header.rows if new_rows is None else new_rows, header.masked,
-                        time.perf_counter() - started)
+    return LexicalWrite(generation, done.mode, len(done.header.segments), done.counted,
+                        done.header.masked, time.perf_counter() - started)
+
+
+@dataclass
+class _Written:
+    header: LexicalHeader
+    mode: str
+    counted: int  # rows whose terms were counted (read from the store)
 
 
 def _newest_before(directory: Path, generation: int) -> LexicalFiles | None:
@@ -176,9 +183,9 @@ def _write_full(directory: Path, db: IndexDB, generation: int) -> LexicalHeader:
 
 
 def _write_incremental(directory: Path, db: IndexDB, generation: int,
-                       previous: LexicalFiles) -> tuple[LexicalHeader, str, int]:
+                       previous: LexicalFiles) -> _Written:
     """Mask the rows whose passage is gone, add the passages above ``max_rowid``; merge or
-    rebuild when the policy says so. Returns the header, the mode and the rows counted."""
+    rebuild when the policy says so."""
     stored = db.passage_id_array()
     parts: list[tuple[int, Segment, np.ndarray, Path | None]] = []
     rows = masked = 0
@@ -195,15 +202,15 @@ def _write_incremental(directory: Path, db: IndexDB, generation: int,
                       np.ones(len(fresh), bool), None))
         rows += len(fresh)
     if rows and masked / rows > MAX_MASKED_SHARE:
-        return _write_full(directory, db, generation), "full", len(stored)
+        return _Written(_write_full(directory, db, generation), "full", len(stored))
     if len(parts) > MAX_SEGMENTS:
         base_k, base, base_live, base_path = parts[0]
         if int(np.count_nonzero(base_live)) < len(stored) - int(np.count_nonzero(base_live)):
-            return _write_full(directory, db, generation), "full", len(stored)
+            return _Written(_write_full(directory, db, generation), "full", len(stored))
         tail = build_segment(db.iter_fts_rows(after=base.max_rowid))
         parts = [parts[0], (base_k + 1, tail, np.ones(len(tail), bool), None)]
-        return _commit(directory, generation, parts), "merge", len(tail)
-    return _commit(directory, generation, parts), "incremental", len(fresh)
+        return _Written(_commit(directory, generation, parts), "merge", len(tail))
+    return _Written(_commit(directory, generation, parts), "incremental", len(fresh))
 
 
 def _commit(directory: Path, generation: int,
@@ -223,8 +230,9 @@ def _commit(directory: Path, generation: int,
             if not old_sums:
                 old_sums = LexicalHeader.load(source / HEADER).checksums
             for name in ARRAYS:
-                os.link(segment_file(source, k, name), segment_file(tmp, k, name))
-                checksums[segment_file(tmp, k, name).name] = old_sums[segment_file(tmp, k, name).name]
+                target = segment_file(tmp, k, name)
+                os.link(segment_file(source, k, name), target)  # immutable: shared, not copied
+                checksums[target.name] = old_sums[target.name]
         live_path = segment_file(tmp, k, "live")
         np.save(live_path, live, allow_pickle=False)
         checksums[live_path.name] = file_crc(live_path)

@@ -6,10 +6,16 @@ and average length and each term's df counted over live postings, exactly as FTS
 ``bm25()`` does (see :mod:`.matrix` for the formula and the column weights), in the same
 float32 steps as :class:`~.matrix.LexicalMatrix`, so both give the same scores. Opening one
 maps a few arrays and computes each row's length norm (milliseconds at 200k passages).
+
+Weighing postings costs more than reading stored weights (the in-memory matrix), so each
+reader keeps the weighed postings of the terms it was asked for, per generation, in a
+bounded LRU (:data:`CACHE_BYTES`): frequent terms cost what they cost in memory.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,16 +27,19 @@ from indexer.lexical.files import LexicalFiles, open_lexical
 from indexer.lexical.segments import term_key
 
 from .base import COLUMNS, LexicalQuery
+from .matrix import _reweigh
+
+#: Bytes of weighed postings a reader keeps per generation (rows int32 + weights float64).
+CACHE_BYTES = 64 << 20
 
 
 @dataclass
-class _Postings:
-    """A query's live postings in one segment, in phrase order."""
+class _Weighed:
+    """One (column, term, column weight)'s live postings in one segment, weighed."""
 
     segment: int
-    rows: np.ndarray    # segment row of each posting
-    tf: np.ndarray      # its term frequency (float32)
-    phrase: np.ndarray  # the query phrase it belongs to
+    rows: np.ndarray     # segment rows
+    weights: np.ndarray  # BM25 weight of each (float64)
 
 
 class MappedLexicalMatrix:
@@ -46,6 +55,11 @@ class MappedLexicalMatrix:
         self._norms = [(K1 * (1.0 - B + B * np.asarray(s.lengths, np.float64) / average))
                        .astype(np.float32) for s in files.segments]
         self._live = [np.asarray(live, dtype=bool) for live in files.live]
+        self._all_live = [bool(live.all()) for live in self._live]  # skip the mask then
+        self._cache: OrderedDict[tuple[int, str, float], list[_Weighed]] = OrderedDict()
+        self._cached_bytes = 0
+        self._budget = CACHE_BYTES
+        self._lock = threading.Lock()
 
     @classmethod
     def open(cls, directory: Path, generation: int) -> MappedLexicalMatrix | None:
@@ -66,81 +80,80 @@ class MappedLexicalMatrix:
         """Segments a query visits."""
         return len(self.files.segments)
 
-    def _postings(self, phrases: list[tuple[int, str]]) -> list[_Postings]:
-        """The live postings of ``phrases`` ((column index, term)), per segment, in phrase
-        order: one vectorised lookup and gather per segment, not one per term."""
-        keys = np.fromiter((term_key(c, t) for c, t in phrases), np.int64, count=len(phrases))
-        texts = [f"{c}:{t}".encode() for c, t in phrases]
+    def _postings(self, c: int, term: str) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """(segment, live rows, their tf) of ``term`` in column ``c``, per segment."""
+        key, text = term_key(c, term), f"{c}:{term}".encode()
         found = []
         for k, segment in enumerate(self.files.segments):
-            pos = np.searchsorted(segment.keys, keys)
-            pos[pos >= len(segment.keys)] = 0
-            hit = np.flatnonzero(segment.keys[pos] == keys) if len(segment.keys) else []
-            phrase, cols = [], []
-            offsets, terms = segment.offsets, segment.terms
-            for i in hit:  # confirm the text: a 64-bit hash match is all but certain
-                at = pos[i]
-                if terms[offsets[at]:offsets[at + 1]].tobytes() == texts[i]:
-                    j = int(segment.cols[at])
-                else:  # a collision: look along the equal keys
-                    j = segment.column(int(keys[i]), texts[i])
-                if j >= 0:
-                    phrase.append(i)
-                    cols.append(j)
-            if not cols:
+            j = segment.column(key, text)
+            if j < 0:
                 continue
-            starts = segment.indptr[cols]
-            lengths = segment.indptr[np.asarray(cols) + 1] - starts
-            total = int(lengths.sum())
-            # positions of every posting of every matched column, in phrase order
-            first = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
-            at = np.arange(total, dtype=np.int64) + first
-            rows = segment.indices[at]
-            keep = self._live[k][rows]
-            found.append(_Postings(k, rows[keep], segment.tf[at][keep],
-                                   np.repeat(np.asarray(phrase), lengths)[keep]))
+            start, end = segment.indptr[j], segment.indptr[j + 1]
+            rows, tf = segment.indices[start:end], segment.tf[start:end]
+            if not self._all_live[k]:
+                keep = self._live[k][rows]
+                rows, tf = rows[keep], tf[keep]
+            if len(rows):
+                found.append((k, rows, tf))
         return found
 
     def doc_freq(self, column: str, term: str) -> int:
         """Live passages that hold ``term`` in ``column``."""
-        return sum(len(p.rows) for p in self._postings([(COLUMNS.index(column), term)]))
+        return sum(len(rows) for _, rows, _ in self._postings(COLUMNS.index(column), term))
+
+    def _weighed(self, c: int, term: str, w: float) -> list[_Weighed]:
+        """The weighed postings of (column, term) with column weight ``w``, cached: the
+        float32 steps of ``LexicalMatrix.build`` and the same reweighing, so the scores
+        equal the in-memory matrix's bit for bit (and FTS5's to 1e-6)."""
+        key = (c, term, w)
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit
+        found = self._postings(c, term)
+        df = sum(len(rows) for _, rows, _ in found)
+        idf = _idf(np.array([df], np.float64), self._n)[0] if df else np.float32(0)
+        out = []
+        for k, rows, tf in found:
+            weight = idf * tf * np.float32(K1 + 1.0) / (tf + self._norms[k][rows])
+            out.append(_Weighed(k, rows, weight.astype(np.float64) if w == 1.0
+                                else _reweigh(weight, idf, w)))
+        self._remember(key, out)
+        return out
+
+    def _remember(self, key: tuple[int, str, float], value: list[_Weighed]) -> None:
+        size = sum(v.rows.nbytes + v.weights.nbytes for v in value) + 100
+        with self._lock:
+            if key in self._cache or size > self._budget // 4:
+                return
+            self._cache[key] = value
+            self._cached_bytes += size
+            while self._cached_bytes > self._budget:
+                _, old = self._cache.popitem(last=False)
+                self._cached_bytes -= sum(v.rows.nbytes + v.weights.nbytes for v in old) + 100
 
     def top(self, query: LexicalQuery, n: int,
             allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         """Best ``n`` (passage id, BM25 score), score descending then id ascending; only
         passages in ``allowed`` when given (see :meth:`.matrix.LexicalMatrix.top`)."""
-        phrases = [(COLUMNS.index(c), t) for c, t in query.phrases()]
-        if n <= 0 or not self._n or not phrases:
+        if n <= 0 or not self._n:
             return []
-        found = self._postings(phrases)
-        df = np.zeros(len(phrases), np.float64)
-        for p in found:
-            df += np.bincount(p.phrase, minlength=len(phrases))
-        idf = _idf(df, self._n)
-        w = np.array([query.weight(COLUMNS[c]) for c, _ in phrases], np.float64)
+        rows: list[list[np.ndarray]] = [[] for _ in self.files.segments]
+        weights: list[list[np.ndarray]] = [[] for _ in self.files.segments]
+        for column, term in query.phrases():
+            for part in self._weighed(COLUMNS.index(column), term, query.weight(column)):
+                rows[part.segment].append(part.rows)
+                weights[part.segment].append(part.weights)
         ids, scores = [np.zeros(0, np.int64)], [np.zeros(0, np.float64)]
-        for p in found:
-            segment = self.files.segments[p.segment]
-            summed = np.bincount(p.rows, weights=self._weights(p, idf, w), minlength=len(segment))
-            hit = np.flatnonzero(summed > 0)
-            ids.append(segment.rowids[hit])
-            scores.append(summed[hit])
+        for k, segment in enumerate(self.files.segments):
+            if rows[k]:
+                summed = np.bincount(np.concatenate(rows[k]), weights=np.concatenate(weights[k]),
+                                     minlength=len(segment))
+                hit = np.flatnonzero(summed > 0)
+                ids.append(segment.rowids[hit])
+                scores.append(summed[hit])
         return _best(np.concatenate(ids), np.concatenate(scores), n, allowed)
-
-    def _weights(self, p: _Postings, idf: np.ndarray, w: np.ndarray) -> np.ndarray:
-        """BM25 weight of each posting: the float32 steps of ``LexicalMatrix.build``, then
-        the same column reweighing (``_reweigh``), so the scores equal the in-memory
-        matrix's bit for bit (and FTS5's to 1e-6)."""
-        term_idf = idf[p.phrase]
-        weight = term_idf * p.tf * np.float32(K1 + 1.0) / (p.tf + self._norms[p.segment][p.rows])
-        out = weight.astype(np.float64)
-        term_w = w[p.phrase]
-        other = term_w != 1.0
-        if other.any():
-            base, ww = weight[other], term_w[other]
-            share = base.astype(np.float64) / (term_idf[other].astype(np.float64) * (K1 + 1.0))
-            out[other] = (ww.astype(np.float32) * base) / (1.0 + (ww - 1.0) * share)
-        return out
 
 
 def _best(ids: np.ndarray, scores: np.ndarray, n: int,
