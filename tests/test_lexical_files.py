@@ -21,6 +21,7 @@ from indexer.check import check_index
 from indexer.db import IndexDB
 from indexer.lexical import files as lexfiles
 from indexer.lexical.files import lexical_dir, open_lexical, write_lexical
+from indexer.manifest import Manifest
 from indexer.writer import IndexWriter
 from search_api.retrieval import Searcher, SearchRequest
 from search_api.retrieval.lexical.base import lexical_query
@@ -92,6 +93,9 @@ def test_files_after_indexing_equal_a_fresh_build(demo_index):
             for column, term in terms.phrases():
                 assert mapped.doc_freq(column, term) == built.doc_freq(column, term)
         assert check_index(demo_index).ok
+        recorded = Manifest.load(demo_index).lexical
+        assert recorded["generation"] == generation
+        assert recorded["directory"] == f"lexical.{generation}"
     finally:
         mapped.close()
 
@@ -250,6 +254,7 @@ def test_sigkill_during_the_matrix_write_recovers(index_copy, settings, tmp_path
     report = check_index(index_copy)  # recovers first, like every open
     assert report.ok, report.problems
     assert not list(index_copy.glob(".lexical.*"))
+    assert Manifest.load(index_copy).lexical["generation"] == generation
     mapped = MappedLexicalMatrix.open(index_copy, generation)
     _assert_same_scores(mapped, _fresh(index_copy, tmp_path))
     mapped.close()

@@ -190,7 +190,7 @@ class IndexWriter:
         db, manifest = self._state()
         path = write_vectors(self.directory, db.generation(), self._vectors)
         self.lexical_write = write_lexical(self.directory, db)
-        write_manifest(self.directory, manifest, db)
+        write_manifest(self.directory, manifest, db, self.lexical_write)
         remove_other_vector_files(self.directory, path)
         self._dirty = False
 
