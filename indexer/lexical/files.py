@@ -231,7 +231,7 @@ def _commit(directory: Path, generation: int,
                 old_sums = LexicalHeader.load(source / HEADER).checksums
             for name in ARRAYS:
                 target = segment_file(tmp, k, name)
-                os.link(segment_file(source, k, name), target)  # immutable: shared, not copied
+                _link_or_copy(segment_file(source, k, name), target)
                 checksums[target.name] = old_sums[target.name]
         live_path = segment_file(tmp, k, "live")
         np.save(live_path, live, allow_pickle=False)
@@ -244,6 +244,15 @@ def _commit(directory: Path, generation: int,
     os.rename(tmp, final)
     fsync_dir(directory)
     return header
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """Share an immutable segment file with the previous generation (a hard link: no
+    bytes written), or copy it where the file system has no hard links."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
 
 
 def _header(generation: int, parts: list[tuple[int, Segment, np.ndarray, Path | None]],
