@@ -16,9 +16,10 @@ queries) scale tf inside the saturation; a weighted column's postings are rescal
 time from their stored weight and the term's IDF (:func:`_reweigh`), unweighted ones are
 used as stored. ``tests/test_lexical_matrix.py`` checks rankings and scores against FTS5.
 
-The matrix is derived data: built from ``passages_fts`` when a snapshot is opened (the
-columns hold space-joined lower-case words) and never written to disk; FTS5 stays the source
-of truth and answers while it is built. One known difference: FTS5 splits a number such as
+This matrix is built in memory from ``passages_fts`` (the columns hold space-joined
+lower-case words) when the writer's matrix files (:mod:`.mapped`, issue 16) are missing, and
+for cluster shards scored with their cluster's statistics; FTS5 stays the source of truth and
+answers while it is built. One known difference: FTS5 splits a number such as
 "1.000" or "1,8" into two tokens (so the query term "8" matches "1,8" there); here it stays
 one term, so queries with numbers can score a little differently.
 """
