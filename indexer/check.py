@@ -9,6 +9,7 @@ from pathlib import Path
 from .db import IndexDB, IntegrityReport
 from .errors import IndexFormatError
 from .layout import DATABASE, MANIFEST, vector_path
+from .lexical.files import lexical_problems
 from .manifest import Manifest
 from .snapshot import recover
 from .vector_index import load_vector_index
@@ -26,7 +27,8 @@ class CheckReport:
 
 
 def check_index(directory: Path) -> CheckReport:
-    """Integrity: SQLite, FAISS ids ↔ passage rows, FTS ↔ passages, counts ↔ manifest."""
+    """Integrity: SQLite, FAISS ids ↔ passage rows, FTS ↔ passages, lexical matrix files ↔
+    passages (and their checksums), counts ↔ manifest."""
     directory = Path(directory)
     manifest = recover(directory)
     with IndexDB(directory, readonly=True) as db:
@@ -49,6 +51,7 @@ def check_index(directory: Path) -> CheckReport:
     if manifest.generation != generation:
         problems.append(f"{MANIFEST}: generation {manifest.generation}, store {generation}")
     problems.extend(_vector_problems(directory, manifest, generation, facts.passage_ids))
+    problems.extend(lexical_problems(directory, generation, facts.passage_ids))
     return CheckReport(not problems, problems, counts["articles"], counts["passages"], generation)
 
 

@@ -1,4 +1,5 @@
-"""The derived files of an index: the FAISS file of each generation and the manifest.
+"""The derived files of an index: the FAISS file and the lexical matrix files
+(:mod:`.lexical.files`) of each generation, and the manifest.
 
 The SQLite store is the truth; these files are rebuilt from it. One module loads and
 writes them, for both the writer (after each committed batch) and recovery (after a writer
@@ -8,10 +9,13 @@ died between its commit and these writes).
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 from .db import IndexDB
 from .layout import temp_path, utc_now, vector_path
+from .lexical.files import FORMAT as LEXICAL_FORMAT
+from .lexical.files import LexicalWrite, lexical_dir, write_lexical
 from .manifest import Manifest
 from .vector_index import VectorIndex, build_vector_index, load_vector_index
 
@@ -51,10 +55,16 @@ def remove_other_vector_files(directory: Path, keep: Path) -> None:
             old.unlink(missing_ok=True)
 
 
-def write_manifest(directory: Path, manifest: Manifest, db: IndexDB) -> None:
-    """Bring the manifest's generation and counts to the store's and save it atomically."""
+def write_manifest(directory: Path, manifest: Manifest, db: IndexDB,
+                   lexical: LexicalWrite | None = None) -> None:
+    """Bring the manifest's generation and counts to the store's (and its record of the
+    lexical files to ``lexical``, when given) and save it atomically."""
     manifest.generation = db.generation()
     manifest.counts = db.counts()
+    if lexical is not None:
+        manifest.lexical = {"directory": lexical_dir(directory, lexical.generation).name,
+                            "generation": lexical.generation, "format": LEXICAL_FORMAT,
+                            "segments": lexical.segments, "masked": lexical.masked}
     manifest.updated = utc_now()
     manifest.save(directory)
 
@@ -67,8 +77,19 @@ def roll_forward(directory: Path, manifest: Manifest, db: IndexDB) -> None:
     if not path.exists():
         write_vectors(directory, generation,
                       rebuild_vectors(db, manifest.vector_index, manifest.dimension))
-    if manifest.generation != generation or manifest.counts != db.counts():
-        write_manifest(directory, manifest, db)
+    lexical = write_lexical(directory, db)  # incremental from an older generation's files
+    if manifest.generation != generation or manifest.counts != db.counts() \
+            or manifest.lexical.get("generation") != generation:
+        write_manifest(directory, manifest, db, lexical)
     remove_other_vector_files(directory, path)
     for tmp in directory.glob(".*.tmp"):
-        tmp.unlink(missing_ok=True)
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)  # a lexical directory being written
+        else:
+            tmp.unlink(missing_ok=True)
+
+
+def derived_missing(directory: Path, generation: int) -> bool:
+    """True when a derived file of ``generation`` (FAISS, lexical matrix) is absent."""
+    return not (vector_path(directory, generation).exists()
+                and (lexical_dir(directory, generation) / "header.json").exists())

@@ -5,13 +5,15 @@ Layout of an index directory::
     manifest.json        format version, model, dimension, chunking, counts, generation
     store.sqlite         articles, article_urls, passages (with their vectors), passages_fts
     vectors.<gen>.faiss  the vector index for SQLite generation <gen>
+    lexical.<gen>/       the BM25 matrix files of generation <gen> (:mod:`indexer.lexical.files`;
+                         the previous generation's stays while a reader may map it)
     write.lock           flock()ed by the one process allowed to write
 
 Crash safety: every batch of articles is one SQLite transaction that also bumps the
 ``generation`` counter, so after a kill the store is at the state before or after the last
-completed batch. The FAISS file and the manifest are derived from the store
-(:mod:`indexer.derived`): written after the commit (temporary file + rename) and rebuilt
-from the store by the next process that finds them lagging behind it.
+completed batch. The FAISS file, the lexical matrix files and the manifest are derived from
+the store (:mod:`indexer.derived`): written after the commit (temporary file or directory +
+rename) and rebuilt from the store by the next process that finds them lagging behind it.
 """
 
 from __future__ import annotations

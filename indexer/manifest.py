@@ -25,6 +25,9 @@ class Manifest:
     schema_version: int = SCHEMA_VERSION
     generation: int = 0
     counts: dict = field(default_factory=lambda: {"articles": 0, "passages": 0})
+    #: The lexical matrix files last written (:mod:`indexer.lexical.files`): directory,
+    #: generation, segments, masked rows. Lags ``generation`` between a writer's batches.
+    lexical: dict = field(default_factory=dict)
     created: str = field(default_factory=utc_now)
     updated: str = field(default_factory=utc_now)
 

@@ -12,16 +12,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .db import IndexDB
-from .derived import load_current_vectors, rebuild_vectors, roll_forward
+from .derived import derived_missing, load_current_vectors, rebuild_vectors, roll_forward
 from .errors import IndexFormatError, IndexLockedError
-from .layout import vector_path
 from .lock import WriteLock
 from .manifest import Manifest
 from .vector_index import VectorIndex
 
 
 def recover(directory: Path) -> Manifest:
-    """Roll derived files (vector file, manifest) forward to the store, if nobody writes.
+    """Roll derived files (vector file, lexical matrix, manifest) forward to the store, if
+    nobody writes.
 
     Like SQLite rolling back a hot journal on open: the store is the truth, the FAISS file
     and the manifest are rebuilt from it when a writer died before writing them.
@@ -54,7 +54,7 @@ def _needs_recovery(directory: Path, manifest: Manifest) -> bool:
         return True
     finally:
         db.close()
-    return generation != manifest.generation or not vector_path(directory, generation).exists()
+    return generation != manifest.generation or derived_missing(directory, generation)
 
 
 @dataclass

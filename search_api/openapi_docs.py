@@ -153,7 +153,8 @@ FIELDS: dict[str, tuple[str, Any]] = {
     "articles": ("Articles in the index.", 301),
     "index_format": ("Version of the on-disk index format.", 1),
     "vector_index": ("The FAISS index type.", "flat"),
-    "lexical_index": ("'memory' (in-memory BM25 matrix) or 'fts5'.", "memory"),
+    "lexical_index": ("'mmap' (the writer's BM25 matrix files, memory-mapped), 'memory' "
+                      "(BM25 matrix built in memory) or 'fts5'.", "mmap"),
     "generation": ("Committed generation of the index; a write increases it.", 4),
     "uptime_s": ("Seconds since the server started.", 3600.5),
     "pid": ("Process id of the server process that answered (one of N with "

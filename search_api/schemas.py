@@ -349,7 +349,8 @@ class HealthResponse(BaseModel):
     passages: int
     index_format: int
     vector_index: str
-    lexical_index: str = Field(description="'memory' (in-memory BM25 matrix) or 'fts5'")
+    lexical_index: str = Field(description="'mmap' (the writer's BM25 matrix files, mapped), "
+                                           "'memory' (BM25 matrix built here) or 'fts5'")
     generation: int
     uptime_s: float
     pid: int | None = None

@@ -160,7 +160,8 @@ def test_searcher_serves_from_matrix_with_same_results(demo_index, settings, enc
     without = Searcher(demo_index, on, encoder, lexical_matrix=False)
     try:
         assert with_matrix.wait_for_lexical(timeout=120)
-        assert with_matrix.lexical_backend == "memory" and without.lexical_backend == "fts5"
+        # the writer's matrix files, mapped (issue 16); the built matrix: test below
+        assert with_matrix.lexical_backend == "mmap" and without.lexical_backend == "fts5"
         for query in QUERIES[:6]:
             for mode in ("lexical", "hybrid"):
                 a = with_matrix.search(SearchRequest(query=query, k=10, mode=mode))
@@ -176,11 +177,24 @@ def test_searcher_serves_from_matrix_with_same_results(demo_index, settings, enc
         without.close()
 
 
+def _without_files(monkeypatch) -> None:
+    """Readers find no matrix files (an index being written by an older vnsearch...): the
+    service builds the matrix in memory, as before issue 16."""
+    from search_api.retrieval.lexical import service
+    from search_api.retrieval.lexical.mapped import MappedLexicalMatrix
+
+    monkeypatch.setattr(MappedLexicalMatrix, "open", classmethod(lambda cls, d, g: None))
+    monkeypatch.setattr(service, "FILE_WAIT_S", 0.0)
+
+
 @needs_shared
-def test_matrix_follows_writes(demo_index, settings, encoder, tmp_path):
-    """After a write the stale matrix is never used; a new one is built for the new data."""
+def test_matrix_follows_writes(demo_index, settings, encoder, tmp_path, monkeypatch):
+    """Without matrix files: after a write the stale built matrix is never used; a new one
+    is built for the new data."""
     from indexer.article import Article
     from indexer.writer import index_articles
+
+    _without_files(monkeypatch)
 
     directory = tmp_path / "index"
     shutil.copytree(demo_index, directory)
@@ -216,7 +230,7 @@ def test_http_service_reports_and_uses_the_matrix(demo_index, settings, encoder)
     searcher = Searcher(demo_index, on, encoder)
     with TestClient(create_app(on, demo_index, searcher=searcher)) as client:
         assert searcher.wait_for_lexical(timeout=120)
-        assert client.get("/health").json()["lexical_index"] == "memory"
+        assert client.get("/health").json()["lexical_index"] == "mmap"  # the writer's files
         for q in ("kết quả thi hành án dân sự Gia Lai", "thi hanh an dan su gia lai"):
             r = client.get("/search", params={"q": q, "k": 3})
             assert r.status_code == 200, r.text
@@ -229,6 +243,7 @@ def test_failed_build_falls_back_to_fts5(demo_index, settings, encoder, monkeypa
     def broken(conn, generation):
         raise MemoryError("simulated")
 
+    _without_files(monkeypatch)
     monkeypatch.setattr(LexicalMatrix, "build", staticmethod(broken))
     on = settings.model_copy(update={"lexical_matrix_min_passages": 0})
     searcher = Searcher(demo_index, on, encoder)

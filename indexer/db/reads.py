@@ -190,11 +190,17 @@ class StoreReads:
             "SELECT rowid, toned FROM passages_fts WHERE rowid IN ({marks})", ids))
         return [found[i] for i in ids if i in found]
 
-    def iter_fts_rows(self) -> Iterator[FtsRow]:
-        """Every full-text row, by rowid (the in-memory lexical matrix is built from these)."""
+    def iter_fts_rows(self, after: int = 0) -> Iterator[FtsRow]:
+        """Every full-text row with a rowid above ``after``, by rowid (the lexical matrix is
+        built from these; passage ids only grow, so ``after`` selects the newer passages)."""
         cursor = self.conn.execute("SELECT rowid, toned, folded, bigrams FROM passages_fts "
-                                   "ORDER BY rowid")
+                                   "WHERE rowid > ? ORDER BY rowid", (after,))
         return map(FtsRow._make, cursor)
+
+    def passage_id_array(self) -> np.ndarray:
+        """Every passage id, ascending, as int64."""
+        cursor = self.conn.execute("SELECT id FROM passages ORDER BY id")
+        return np.fromiter((r[0] for r in cursor), dtype=np.int64)
 
     # -- articles ----------------------------------------------------------------------------
     def article(self, article_id: str, with_text: bool = False) -> ArticleRecord | None:

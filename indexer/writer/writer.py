@@ -10,12 +10,13 @@ import numpy as np
 from ..article import Article
 from ..chunking import ChunkSettings, chunk_text
 from ..db import IndexDB
-from ..derived import (load_current_vectors, rebuild_vectors, remove_other_vector_files,
-                       write_manifest, write_vectors)
+from ..derived import (derived_missing, load_current_vectors, rebuild_vectors,
+                       remove_other_vector_files, write_manifest, write_vectors)
 from ..embed_cache import EmbeddingCache
 from ..encoders import PassageEncoder
 from ..errors import IndexFormatError, InputError
 from ..layout import DATABASE, MANIFEST, utc_now
+from ..lexical.files import LexicalWrite, write_lexical
 from ..lock import WriteLock
 from ..manifest import Manifest
 from ..metadata.normalise import MetadataRules
@@ -58,6 +59,8 @@ class IndexWriter:
         self._vectors: VectorIndex | None = None
         self._cache: EmbeddingCache | None = None
         self._dirty = False
+        #: What the last write of the lexical matrix files did (None before one).
+        self.lexical_write: LexicalWrite | None = None
         self.rules = MetadataRules.from_settings(settings)
         #: Keep only this shard's articles (``--shard i/N``); None: all.
         self.shard = shard
@@ -104,6 +107,8 @@ class IndexWriter:
                                             max_words=chunking["max_words"])
         self.title_context = bool(chunking.get("title_context", True))
         self._vectors = self._load_vectors()
+        if derived_missing(self.directory, self._db.generation()):
+            self._dirty = True  # e.g. an index from before the lexical files: write them
         if fresh:
             self._write_derived()
 
@@ -180,10 +185,12 @@ class IndexWriter:
             manifest.vector_index = kind
 
     def _write_derived(self) -> None:
-        """Write the FAISS file and manifest for the committed generation, drop old files."""
+        """Write the FAISS file, the lexical matrix files (incrementally) and the manifest
+        for the committed generation, drop old files."""
         db, manifest = self._state()
         path = write_vectors(self.directory, db.generation(), self._vectors)
-        write_manifest(self.directory, manifest, db)
+        self.lexical_write = write_lexical(self.directory, db)
+        write_manifest(self.directory, manifest, db, self.lexical_write)
         remove_other_vector_files(self.directory, path)
         self._dirty = False
 

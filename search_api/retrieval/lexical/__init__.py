@@ -1,6 +1,7 @@
 """Lexical retrieval: the ``LexicalIndex`` seam (:mod:`.base`) and its implementations,
-SQLite FTS5 (:mod:`.fts5`) and the in-memory BM25 matrix (:mod:`.matrix`), plus the
-background service that keeps the matrix current (:mod:`.service`)."""
+SQLite FTS5 (:mod:`.fts5`), the writer's BM25 matrix files memory-mapped (:mod:`.mapped`)
+and the in-memory BM25 matrix (:mod:`.matrix`), plus the service that keeps a matrix
+current (:mod:`.service`)."""
 
 from .base import LexicalIndex, LexicalQuery, fts_expression, fts_query, lexical_query
 

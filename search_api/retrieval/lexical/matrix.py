@@ -16,37 +16,33 @@ queries) scale tf inside the saturation; a weighted column's postings are rescal
 time from their stored weight and the term's IDF (:func:`_reweigh`), unweighted ones are
 used as stored. ``tests/test_lexical_matrix.py`` checks rankings and scores against FTS5.
 
-The matrix is derived data: built from ``passages_fts`` when a snapshot is opened (the
-columns hold space-joined lower-case words) and never written to disk; FTS5 stays the source
-of truth and answers while it is built. One known difference: FTS5 splits a number such as
+This matrix is built in memory from ``passages_fts`` (the columns hold space-joined
+lower-case words) when the writer's matrix files (:mod:`.mapped`, issue 16) are missing, and
+for cluster shards scored with their cluster's statistics; FTS5 stays the source of truth and
+answers while it is built. One known difference: FTS5 splits a number such as
 "1.000" or "1,8" into two tokens (so the query term "8" matches "1,8" there); here it stays
 one term, so queries with numbers can score a little differently.
 """
 
 from __future__ import annotations
 
-import itertools
-from array import array
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from indexer.db import FtsRow, IndexDB, MetadataFilter
+from indexer.db import IndexDB, MetadataFilter
+from indexer.lexical.counting import B, K1, TermCounts
+from indexer.lexical.counting import idf_of as _idf
+from indexer.lexical.counting import length_norm as _length_norm
+from indexer.lexical.counting import local_df as _local_df
 
 from .base import COLUMNS, LexicalQuery
-from .stats import FTS_TOKEN as _FTS_TOKEN
 from .stats import CorpusStats
 
-# _FTS_TOKEN: FTS5's unicode61 tokenizer with tokenchars '_' (runs of letters, digits and
-# '_'). Terms are the space-separated words the writer stored, but a number like "1.000" is
-# two FTS5 tokens, and BM25's document length counts FTS5 tokens.
-
-K1 = 1.2
-B = 0.75
-_BUILD_CHUNK = 20_000  # rows per sparse block while building: bounds the transient memory
-_WIDE = 2**31 - 1  # column count of a block built before the vocabulary is complete
+# The term counting (TermCounts, FTS5's token rule, IDF and length norm) lives in
+# indexer.lexical.counting: the writer's matrix files are built from the same code.
 
 
 class LexicalMatrix:
@@ -87,7 +83,7 @@ class LexicalMatrix:
         average length, document frequencies), used instead of the index's own so that
         its scores equal those of one index holding every shard.
         """
-        rows = _TermCounts()
+        rows = TermCounts()
         rows.read(db.iter_fts_rows())
         n_rows, n_terms = len(rows.rowids), rows.n_terms
         global_df = _global_df(rows.vocab, n_terms, corpus) if corpus is not None else None
@@ -177,76 +173,6 @@ class MatrixLexicalIndex:
 
 
 # -- building blocks ----------------------------------------------------------------------------
-class _TermCounts:
-    """Term ids and token counts of the full-text rows, as CSR blocks of term frequencies.
-
-    C arrays, not lists: at 200k passages a block holds millions of token ids, and Python
-    int objects for them would cost 7x the memory.
-    """
-
-    def __init__(self) -> None:
-        next_id = itertools.count().__next__
-        # One id space over all columns; a lookup assigns the next id to an unseen term.
-        self.vocab: list[defaultdict[str, int]] = [defaultdict(next_id) for _ in COLUMNS]
-        self.rowids = array("q")
-        self.lengths = array("i")
-        self.blocks: list[Any] = []  # scipy CSR matrices, _BUILD_CHUNK rows each
-        self.block_df: list[np.ndarray] = []
-        self._tokens = array("i")
-        self._token_rows = array("i")
-
-    @property
-    def n_terms(self) -> int:
-        """Distinct (column, term) pairs seen so far."""
-        return sum(len(v) for v in self.vocab)
-
-    def read(self, rows: Iterable[FtsRow]) -> None:
-        """Count the terms of ``rows`` (ascending rowid), flushing a block every chunk."""
-        lookups = [v.__getitem__ for v in self.vocab]
-        rowids, lengths = self.rowids, self.lengths
-        tokens, token_rows = self._tokens, self._token_rows
-        for row in rows:
-            rowids.append(row[0])
-            count = 0
-            before = len(tokens)
-            for lookup, text in zip(lookups, row[1:]):
-                if text:
-                    tokens.extend(map(lookup, text.split()))
-                    count += len(_FTS_TOKEN.findall(text))
-            lengths.append(count)
-            token_rows.append(len(tokens) - before)
-            if len(token_rows) >= _BUILD_CHUNK:
-                self._flush()
-        self._flush()
-
-    def _flush(self) -> None:
-        """Turn the pending rows' token ids into a CSR block of term frequencies."""
-        from scipy import sparse
-
-        tokens, token_rows = self._tokens, self._token_rows
-        if not token_rows:
-            return
-        indptr = np.zeros(len(token_rows) + 1, dtype=np.int64)
-        np.cumsum(np.frombuffer(token_rows, dtype=np.int32), out=indptr[1:])
-        ids = np.frombuffer(tokens, dtype=np.int32).copy()
-        block = sparse.csr_matrix((np.ones(len(ids), dtype=np.float32), ids, indptr),
-                                  shape=(len(token_rows), _WIDE))
-        block.sum_duplicates()  # token occurrences -> term frequency per row
-        self.blocks.append(block)
-        self.block_df.append(np.bincount(block.indices))
-        del tokens[:]
-        del token_rows[:]
-
-
-def _local_df(block_df: list[np.ndarray], n_terms: int) -> np.ndarray:
-    """Per-(column, term) document frequency of this index: FTS5 counts rows matching the
-    phrase in its column filter, i.e. the number of non-zeros of that matrix column."""
-    df = np.zeros(n_terms, dtype=np.float64)
-    for counts in block_df:
-        df[:len(counts)] += counts
-    return df
-
-
 def _global_df(vocab: list[defaultdict[str, int]], n_terms: int,
                corpus: CorpusStats) -> np.ndarray:
     """Per-(column, term) document frequency in ``corpus`` (a set of shards)."""
@@ -258,13 +184,6 @@ def _global_df(vocab: list[defaultdict[str, int]], n_terms: int,
     return df
 
 
-def _idf(df: np.ndarray, n_rows: int) -> np.ndarray:
-    """float32 BM25 IDF of every (column, term), as FTS5 computes it."""
-    idf = np.log((n_rows - df + 0.5) / (df + 0.5))
-    idf[idf <= 0] = 1e-6
-    return idf.astype(np.float32)
-
-
 def _reweigh(weights: np.ndarray, idf: float, w: float) -> np.ndarray:
     """BM25 weights of one term's postings with column weight ``w`` instead of 1.
 
@@ -274,14 +193,6 @@ def _reweigh(weights: np.ndarray, idf: float, w: float) -> np.ndarray:
     """
     s = weights.astype(np.float64) / (float(idf) * (K1 + 1.0))
     return w * weights / (1.0 + (w - 1.0) * s)
-
-
-def _length_norm(lengths: array, n_rows: int, total_length: int | None = None) -> np.ndarray:
-    """float32 k1 * (1 - b + b * len / avg len) of every row (the average over
-    ``total_length`` / ``n_rows`` when given: a larger corpus's)."""
-    doc_len = np.frombuffer(lengths, dtype=np.int32).astype(np.float64)
-    total = doc_len.sum() if total_length is None else float(total_length)
-    return (K1 * (1.0 - B + B * doc_len / (total / n_rows))).astype(np.float32)
 
 
 def _weigh(blocks: list[Any], idf32: np.ndarray, norm: np.ndarray, n_terms: int) -> Any:

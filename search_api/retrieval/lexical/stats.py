@@ -9,17 +9,14 @@ passage's length is its FTS5-style token count over all columns.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from indexer.db import FtsRow
+from indexer.lexical.counting import FTS_TOKEN
 
 from .base import COLUMNS
-
-# FTS5's unicode61 tokens with tokenchars '_' (see matrix.py): BM25's length unit.
-FTS_TOKEN = re.compile(r"\w+")
 
 
 @dataclass
