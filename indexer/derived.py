@@ -27,12 +27,13 @@ def rebuild_vectors(db: IndexDB, kind: str, dimension: int) -> VectorIndex:
 
 
 def load_current_vectors(directory: Path, db: IndexDB, manifest: Manifest, generation: int,
-                         passages: int) -> VectorIndex | None:
-    """The FAISS file of ``generation`` if it exists and holds ``passages`` vectors, else None."""
+                         passages: int, *, mapped: bool = False) -> VectorIndex | None:
+    """The FAISS file of ``generation`` if it exists and holds ``passages`` vectors, else
+    None; ``mapped`` (readers only): memory-mapped, shared between reader processes."""
     path = vector_path(directory, generation)
     if not path.exists():
         return None
-    index = load_vector_index(path, manifest.vector_index, manifest.dimension)
+    index = load_vector_index(path, manifest.vector_index, manifest.dimension, mapped=mapped)
     return index if len(index) == passages else None
 
 

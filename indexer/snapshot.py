@@ -91,8 +91,9 @@ def open_snapshot(directory: Path, model_id: str | None = None) -> Snapshot:
     # One read transaction so the vectors and the rows come from the same generation.
     with db.read_transaction():
         generation = db.generation()
+        # Mapped: every reader process (serve --workers N) shares one copy of the vectors.
         vectors = load_current_vectors(directory, db, manifest, generation,
-                                       db.counts()["passages"])
+                                       db.counts()["passages"], mapped=True)
         if vectors is None:
             vectors = rebuild_vectors(db, "flat", manifest.dimension)
     return Snapshot(directory, manifest, db, vectors, generation)

@@ -67,3 +67,22 @@ def test_truncated_file_is_a_format_error(tmp_path):
     path.write_bytes(path.read_bytes()[:100])
     with pytest.raises(IndexFormatError, match="v.faiss"):
         load_vector_index(path, "flat", 384)
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+def test_mapped_load_shares_the_file_and_answers_the_same(kind, tmp_path):
+    """Readers map the vectors (``serve --workers N`` shares one copy): same answers as a
+    read into memory, the file appears in this process's mappings, and it stays readable
+    after the writer has unlinked it (generations are replaced by rename)."""
+    vectors = _data(800, seed=3)
+    ids = np.arange(10, 810, dtype=np.int64)
+    path = tmp_path / f"{kind}.faiss"
+    build_vector_index(kind, 384, ids, vectors).save(path)
+    read = load_vector_index(path, kind, 384)
+    mapped = load_vector_index(path, kind, 384, mapped=True)
+    with open("/proc/self/maps", encoding="utf-8") as maps:
+        assert str(path) in maps.read()
+    path.unlink()
+    for q in vectors[:20]:
+        a, b = read.search(q, 10), mapped.search(q, 10)
+        assert list(a.ids) == list(b.ids) and np.array_equal(a.scores, b.scores)

@@ -39,11 +39,18 @@ def build_vector_index(kind: str, dimension: int, ids: np.ndarray, vectors: np.n
 
 
 def load_vector_index(path: Path, kind: str, dimension: int,
-                      tombstones: set[int] | None = None) -> VectorIndex:
-    """Read an index written by :meth:`VectorIndex.save`; damage → IndexFormatError."""
+                      tombstones: set[int] | None = None, *, mapped: bool = False) -> VectorIndex:
+    """Read an index written by :meth:`VectorIndex.save`; damage → IndexFormatError.
+
+    ``mapped``: memory-map the vectors (FAISS ``IO_FLAG_MMAP_IFC``, flat and HNSW alike)
+    instead of reading them into this process, so that every reader process of one
+    generation shares one copy through the page cache. Only for readers: a mapped index
+    must not be added to. The writer replaces a generation's file by rename, never in
+    place, so a mapping stays valid (an unlinked file stays readable while mapped).
+    """
     faiss = faiss_module()
     try:
-        index = faiss.read_index(str(path))
+        index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC if mapped else 0)
     except Exception as exc:  # faiss raises RuntimeError with a C++ trace
         raise IndexFormatError(
             f"{path}: damaged or truncated vector file ({str(exc).splitlines()[0][:120]}); "
