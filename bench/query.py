@@ -86,6 +86,7 @@ def plan_corpus(encoder, settings, max_articles: int | None, max_passages: int |
     from indexer.cleaning import clean_text
     from indexer.embed_cache import EmbeddingCache
     from indexer.writer import clean_title, embedding_text
+    from indexer.writer.writer import cache_key
 
     chunking = ChunkSettings(min_words=settings.chunk_min_words, max_words=settings.chunk_max_words)
     articles, texts = [], []
@@ -102,13 +103,13 @@ def plan_corpus(encoder, settings, max_articles: int | None, max_passages: int |
         articles.append(raw)
         texts.extend(embedding_text(title, p.text, settings.chunk_title_context) for p in passages)
     unique = list(dict.fromkeys(texts))
-    cache = EmbeddingCache(settings.embedding_cache_path, encoder.info.model_id,
+    cache = EmbeddingCache(settings.embedding_cache_path, cache_key(encoder),
                            encoder.info.dimension)
     try:
         missing = len(unique) - len(cache.get_many(unique))
     finally:
         cache.close()
-    return articles, len(texts), missing
+    return articles, unique, missing
 
 
 def build_index(index_dir: Path, args) -> None:
@@ -119,11 +120,21 @@ def build_index(index_dir: Path, args) -> None:
     settings = Settings()
     encoder = create_encoder(settings)
     t = time.perf_counter()
-    articles, n_passages, missing = plan_corpus(encoder, settings, args.max_articles, args.passages)
-    print(f"corpus: {len(articles)} articles, ~{n_passages} passages; {missing} not in the "
-          f"embedding cache ({settings.embedding_cache_path}) [planned in "
+    articles, unique, missing = plan_corpus(encoder, settings, args.max_articles, args.passages)
+    print(f"corpus: {len(articles)} articles, ~{len(unique)} distinct passages; {missing} not in "
+          f"the embedding cache ({settings.embedding_cache_path}) [planned in "
           f"{time.perf_counter() - t:.0f} s]", flush=True)
-    if missing > args.max_embed:
+    if args.stand_in_vectors:
+        from standin import StandInEncoder, private_home, real_pool
+
+        pool_texts = unique[:args.stand_in_vectors]
+        pool = real_pool(encoder, settings, pool_texts)
+        home = private_home(settings.home, Path(tempfile.mkdtemp(prefix="vnsearch-standin-")))
+        settings = settings.model_copy(update={"home": home})
+        encoder = StandInEncoder(encoder, pool_texts, pool)
+        print(f"stand-in vectors: {len(pool_texts)} real, the rest copies + noise "
+              f"(bench/standin.py); private home {home}", flush=True)
+    elif missing > args.max_embed:
         sys.exit(f"refusing to embed {missing} passages (> --max-embed {args.max_embed}): at a few "
                  f"tens of passages/s on 2 cores that is ~{missing / 25 / 60:.0f} min. Build it once "
                  "with a larger --max-embed (resumable: re-running skips committed articles and "
@@ -404,6 +415,10 @@ def main() -> None:
     parser.add_argument("--max-articles", type=int, default=None, help="Build: at most N articles.")
     parser.add_argument("--max-embed", type=int, default=5000,
                         help="Build: refuse when more passages than this need embedding (not cached).")
+    parser.add_argument("--stand-in-vectors", type=int, default=None, metavar="N",
+                        help="Build: embed only the first N distinct passages for real; the "
+                             "others get noisy copies of those vectors (bench/standin.py) — "
+                             "for serving benchmarks only, dense answers mean nothing.")
     parser.add_argument("--concurrency", default="1,8,32", help="Comma-separated client counts.")
     parser.add_argument("--requests", type=int, default=200,
                         help="Requests per row and run (0: build the index only).")

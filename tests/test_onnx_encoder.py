@@ -49,3 +49,23 @@ def test_int8_ranks_the_answer_above_the_teasers(int8_encoder):
         lead_score = float(int8_encoder.encode_passages([lead])[0] @ q)
         teaser_scores = int8_encoder.encode_passages(teasers) @ q
         assert lead_score > float(teaser_scores.max()), (query, lead_score, teaser_scores)
+
+
+def test_bulk_passages_are_data_parallel_and_bit_identical(int8_encoder):
+    """Many passages run as one-thread micro-batches side by side (see OnnxInt8Encoder); the
+    batches are the ones the sequential path makes, so the vectors are identical."""
+    texts = _paragraphs() * 3
+    assert len(texts) > 2 * int8_encoder.default_batch_size
+    workers = int8_encoder.bulk_workers
+    try:
+        int8_encoder.bulk_workers = 1
+        sequential = int8_encoder.encode_passages(texts)
+        int8_encoder.bulk_workers = 2
+        parallel = int8_encoder.encode_passages(texts)
+    finally:
+        int8_encoder.bulk_workers = workers
+    assert int8_encoder._bulk_session is not None  # the parallel path ran
+    assert np.array_equal(sequential, parallel)
+    # One batch runs on the query-side session; alone in its batch, its int8 scales differ.
+    one = int8_encoder.encode_passages(texts[:1])
+    assert float(one[0] @ sequential[0]) > 0.99

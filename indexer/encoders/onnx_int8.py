@@ -8,6 +8,8 @@ normalisation are done in numpy, exactly as the sentence-transformers pipeline d
 from __future__ import annotations
 
 import json
+import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -26,12 +28,19 @@ class OnnxInt8Encoder(Encoder):
     Passages run in length-sorted micro-batches of 8: on 2 cores that measured 73
     passages/s against 49 at 32 and 72 at 4 (400 real passages, same run; less padding
     and activations that stay in cache), i.e. 2.3x sentence-transformers fp32 (32/s).
+
+    Bulk passage encoding (more than one micro-batch) is data-parallel: a second session
+    with ONE intra-op thread, run from ``bulk_workers`` Python threads at once (onnxruntime
+    releases the GIL), one micro-batch each — small matrices parallelise badly inside one
+    operator, whole batches side by side do not (400 real passages, 2 cores, same run:
+    47 → 58 passages/s). The micro-batches are the same as in the sequential path, so the
+    vectors are bit-identical (dynamic int8 scales are per batch). The session is created on
+    the first bulk call: a server that only embeds queries never pays its ~150 MB.
     """
 
     default_batch_size = 8
 
     def __init__(self, settings: Settings) -> None:
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         verbose = getattr(settings, "verbose", False)
@@ -41,14 +50,13 @@ class OnnxInt8Encoder(Encoder):
             model_dir = Path(location)
             if not model_dir.is_dir():
                 raise ModelError(f"the onnx-int8 backend needs a local model directory, got {location!r}")
-            onnx_path = ensure_onnx_int8(model_dir)
-            options = ort.SessionOptions()
-            options.log_severity_level = onnxruntime_severity(verbose)
-            if settings.threads:
-                options.intra_op_num_threads = settings.threads
-            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            self._session = ort.InferenceSession(str(onnx_path), options,
-                                                 providers=["CPUExecutionProvider"])
+            self._onnx_path = ensure_onnx_int8(model_dir)
+            self._severity = onnxruntime_severity(verbose)
+            self._session = self._new_session(settings.threads)
+        #: Threads (and micro-batches in flight) of bulk passage encoding.
+        self.bulk_workers = settings.threads or _available_cores()
+        self._bulk_session = None
+        self._bulk_lock = threading.Lock()
         self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         st_config = json.loads((model_dir / "config_sentence_transformers.json").read_text())
         prompts = st_config.get("prompts") or {}
@@ -67,11 +75,30 @@ class OnnxInt8Encoder(Encoder):
                               passage_prompt=self._passage_prompt, backend="onnx-int8",
                               revision=f"v{EXPORT_VERSION}")
 
-    def _run(self, texts: list[str]) -> np.ndarray:
+    def _new_session(self, threads: int | None):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.log_severity_level = self._severity
+        if threads:
+            options.intra_op_num_threads = threads
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        return ort.InferenceSession(str(self._onnx_path), options,
+                                    providers=["CPUExecutionProvider"])
+
+    def _bulk(self):
+        """The one-thread session of data-parallel passage encoding (created once)."""
+        with self._bulk_lock:
+            if self._bulk_session is None:
+                self._bulk_session = self._new_session(1)
+            return self._bulk_session
+
+    def _run(self, texts: list[str], session=None) -> np.ndarray:
         encodings = self._tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-        hidden = self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        session = session or self._session
+        hidden = session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
         weights = mask[..., None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
@@ -83,8 +110,17 @@ class OnnxInt8Encoder(Encoder):
         full = [(prompt or "") + t for t in texts]
         order = np.argsort([len(t) for t in full])  # length-sorted batches: less padding
         out = np.zeros((len(full), self.info.dimension), dtype=np.float32)
-        for start in range(0, len(full), batch_size):
-            idx = order[start:start + batch_size]
+        batches = [order[start:start + batch_size] for start in range(0, len(full), batch_size)]
+        if len(batches) > 1 and self.bulk_workers > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            session = self._bulk()
+            with ThreadPoolExecutor(self.bulk_workers, thread_name_prefix="encode") as pool:
+                done = pool.map(lambda idx: self._run([full[i] for i in idx], session), batches)
+                for idx, vectors in zip(batches, done):
+                    out[idx] = vectors
+            return out
+        for idx in batches:
             out[idx] = self._run([full[i] for i in idx])
         return out
 
@@ -111,3 +147,11 @@ class OnnxInt8Encoder(Encoder):
         runs beside query encoding in the server's threads; a stored passage is never longer
         than the model's window, so nothing is cut."""
         return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
+
+
+def _available_cores() -> int:
+    """Cores this process may run on (its CPU affinity), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from ..article import Article, SkippedRecord
 from ..encoders import PassageEncoder
+from ..metadata.normalise import MetadataRules
 from ..settings import Settings
 from ..sharding import ShardSpec
+from .pipeline import prefetched
+from .plan import Prepared, prepare
 from .summary import IndexSummary
 from .writer import IndexWriter
 
@@ -32,19 +35,14 @@ def index_articles(directory: Path, articles: Iterable[Article | SkippedRecord],
     started = time.perf_counter()
     total = IndexSummary()
     with IndexWriter(directory, settings, encoder, shard=shard) as writer:
-        batch: list[Article] = []
-        for item in articles:
+        # Reading and cleaning run one step ahead in a thread (see .pipeline).
+        for item in prefetched(_prepared_batches(articles, writer.rules, batch_articles)):
             if isinstance(item, SkippedRecord):
                 total.skip(item)
                 if progress:
                     progress(total, 0)
-                continue
-            batch.append(item)
-            if len(batch) >= batch_articles:
-                _write_batch(writer, batch, total, progress, force)
-                batch = []
-        if batch:
-            _write_batch(writer, batch, total, progress, force)
+            else:
+                _write_batch(writer, item, total, progress, force)
         for root in sync_roots:
             # A folder that is missing (a typo) must not read as "every file is gone".
             if Path(root).is_dir():
@@ -53,7 +51,25 @@ def index_articles(directory: Path, articles: Iterable[Article | SkippedRecord],
     return total
 
 
-def _write_batch(writer: IndexWriter, batch: list[Article], total: IndexSummary,
+def _prepared_batches(articles: Iterable[Article | SkippedRecord], rules: MetadataRules,
+                      size: int) -> Iterator[SkippedRecord | list[Prepared | SkippedRecord]]:
+    """Reader output as batches of ``size`` cleaned articles; a reader's skipped record is
+    yielded on its own, where it came (an article that cleaning empties stays in its batch,
+    where the plan reports it)."""
+    batch: list[Prepared | SkippedRecord] = []
+    for item in articles:
+        if isinstance(item, SkippedRecord):
+            yield item
+            continue
+        batch.append(prepare(item, rules))
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _write_batch(writer: IndexWriter, batch: list[Prepared | SkippedRecord], total: IndexSummary,
                  progress: Progress | None, force: bool) -> None:
     total.merge(writer.add_articles(batch, force=force))
     if progress:

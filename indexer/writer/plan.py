@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -102,7 +103,8 @@ def deleted_as(db: IndexDB, article_id: str, item: Prepared) -> str | None:
     return db.tombstoned([k for k in keys if k])
 
 
-def plan_batch(db: IndexDB, raws: list[Article], rules: MetadataRules,
+def plan_batch(db: IndexDB, raws: Sequence[Article | Prepared | SkippedRecord],
+               rules: MetadataRules,
                force: bool = False, shard: ShardSpec | None = None) -> BatchPlan:
     """Prepare every article of a batch and choose its action against the store.
 
@@ -112,7 +114,8 @@ def plan_batch(db: IndexDB, raws: list[Article], rules: MetadataRules,
     plan = BatchPlan()
     seen_in_batch: dict[str, str] = {}  # content hash -> article id, within this batch
     for raw in raws:
-        item = prepare(raw, rules)
+        # Already cleaned by the indexing pipeline (Prepared, or skipped by cleaning)?
+        item = raw if isinstance(raw, (Prepared, SkippedRecord)) else prepare(raw, rules)
         if isinstance(item, SkippedRecord):
             plan.skipped.append(item)
             continue
@@ -126,7 +129,8 @@ def plan_batch(db: IndexDB, raws: list[Article], rules: MetadataRules,
         article_id, existing_hash = resolve(db, item)
         deleted = deleted_as(db, article_id, item) if existing_hash is None else None
         if deleted and not force:
-            plan.tombstoned.append(raw.url or raw.id or raw.origin or article_id)
+            art = item.article
+            plan.tombstoned.append(art.url or art.id or art.origin or article_id)
             continue
         if deleted:
             plan.revived.append(deleted)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..article import Article
+from ..article import Article, SkippedRecord
 from ..chunking import ChunkSettings, chunk_text
 from ..db import IndexDB
 from ..derived import (derived_missing, load_current_vectors, rebuild_vectors,
@@ -25,7 +25,7 @@ from ..settings import Settings
 from ..sharding import ShardSpec
 from ..vector_index import VectorIndex, choose_kind
 from .identity import embedding_text, lexical_columns
-from .plan import Action, Planned, plan_batch
+from .plan import Action, Planned, Prepared, plan_batch
 from .regions import tag_article
 from .summary import IndexSummary
 
@@ -195,8 +195,11 @@ class IndexWriter:
         self._dirty = False
 
     # -- writes -----------------------------------------------------------------------------
-    def add_articles(self, raws: Iterable[Article], force: bool = False) -> IndexSummary:
+    def add_articles(self, raws: Iterable[Article | Prepared | SkippedRecord],
+                     force: bool = False) -> IndexSummary:
         """Index one batch of articles in one transaction (add, update or skip each).
+
+        Items may come already cleaned (:class:`.plan.Prepared`, by the indexing pipeline).
 
         Articles deleted earlier (tombstoned) are not brought back unless ``force``.
         """
