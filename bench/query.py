@@ -230,7 +230,10 @@ class Server:
                 body = resp.read()
                 conn.close()
                 # Ready = answering and, when the index gets one, its lexical matrix built.
-                if resp.status == 200 and json.loads(body)["lexical_index"] == want_lexical:
+                # "memory" stands for the matrix: mapped from the writer's files or built.
+                got = json.loads(body)["lexical_index"]
+                if resp.status == 200 and (got == want_lexical or
+                                           (want_lexical == "memory" and got == "mmap")):
                     return time.perf_counter() - t
             except OSError:
                 pass
@@ -319,6 +322,71 @@ def drive(port: int, paths: list[str], concurrency: int, rate: float | None = No
             "errors": errors}
 
 
+PROBE_TOKEN = "bench-write-probe"
+
+
+def _get_json(conn: http.client.HTTPConnection, path: str) -> dict:
+    conn.request("GET", path)
+    resp = conn.getresponse()
+    return json.loads(resp.read())
+
+
+def write_probe(port: int, lexical: str) -> None:
+    """POST one new article through the API while /health is polled every 10 ms: how long
+    the write takes, when the article is found by a lexical search, and the longest stretch
+    in which /health reported a lexical index other than ``lexical`` (an FTS5 window)."""
+    word = f"vnsearchprobe{int(time.time())}"
+    body = json.dumps({"title": f"Bài thử {word}", "url": f"https://example.org/{word}",
+                       "text": f"Đoạn văn thử nghiệm {word} cho phép đo ghi qua API. " * 8,
+                       "source": "bench"}).encode()
+    samples: list[tuple[float, str]] = []
+    stop = threading.Event()
+
+    def poll() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        while not stop.is_set():
+            samples.append((time.perf_counter(), _get_json(conn, "/health")["lexical_index"]))
+            time.sleep(0.01)
+        conn.close()
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    time.sleep(0.5)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    t0 = time.perf_counter()
+    conn.request("POST", "/articles", body=body, headers={
+        "Authorization": f"Bearer {PROBE_TOKEN}", "Content-Type": "application/json"})
+    resp = conn.getresponse()
+    resp.read()
+    acked = time.perf_counter() - t0
+    visible = None
+    while time.perf_counter() - t0 < 30:
+        found = _get_json(conn, search_path(word, "lexical", 3)).get("results")
+        if found:
+            visible = time.perf_counter() - t0
+            break
+        time.sleep(0.01)
+    time.sleep(3)
+    stop.set()
+    poller.join()
+    conn.close()
+    worst = current = 0.0
+    start = None
+    for t, value in samples:
+        if value != lexical and start is None:
+            start = t
+        elif value == lexical and start is not None:
+            current, start = t - start, None
+            worst = max(worst, current)
+    if start is not None:
+        worst = max(worst, samples[-1][0] - start)
+    others = sorted({v for _, v in samples if v != lexical})
+    print(f"write probe: POST /articles {resp.status} acknowledged in {acked * 1000:.0f} ms, "
+          f"found by search after {visible * 1000 if visible else float('nan'):.0f} ms; "
+          f"/health polled {len(samples)} times: longest stretch not on '{lexical}' "
+          f"{worst * 1000:.0f} ms {others or ''}", flush=True)
+
+
 def search_path(query: str, mode: str, k: int) -> str:
     return "/search?" + urllib.parse.urlencode({"q": query, "mode": mode, "k": k})
 
@@ -343,24 +411,37 @@ def fmt_row(label: str, c: int, row: dict, base_rps: float | None) -> str:
 
 
 def measure(index_dir: Path, args, levels: list[int], queries: list[str], stats: dict,
-            lexical: str, env: dict[str, str], workers: int = 1) -> dict:
-    """Start a server, drive it at every concurrency level; distinct-query rows by level."""
+            lexical: str, env: dict[str, str], workers: int = 1,
+            txtai_config: str | None = None) -> dict:
+    """Start a server (vnsearch, or txtai's API with ``txtai_config``), drive it at every
+    concurrency level; distinct-query rows by level, plus ``ready_s`` and ``pss_mib``."""
     port = args.port or free_port()
     log = Path(tempfile.gettempdir()) / f"vnsearch-bench-serve-{port}.log"
-    server = Server(index_dir, port, log, env, workers)
+    if txtai_config:
+        from txtai_api import TxtaiServer
+        from txtai_api import search_path as txtai_path
+
+        server = TxtaiServer(txtai_config, port, log)
+        path_of, health_path = (lambda q: txtai_path(q, args.k)), "/count"
+    else:
+        if args.write_probe:
+            env = {**env, "VNSEARCH_ADMIN_TOKEN": PROBE_TOKEN}
+        server = Server(index_dir, port, log, env, workers)
+        path_of, health_path = (lambda q: search_path(q, args.mode, args.k)), "/health"
     try:
         ready_s = server.wait_ready(lexical)
         if workers > 1:  # /health answered by one worker: let the others finish loading
             time.sleep(float(os.environ.get("BENCH_WORKER_SETTLE_S", "10")))
         pid = server.proc.pid
-        rss_idle = vm_rss_mib(pid) if workers == 1 else tree_pss_mib(pid)
+        pss_idle = tree_pss_mib(pid)
+        rss_idle = vm_rss_mib(pid) if workers == 1 else pss_idle
         load = f"open loop, {args.rate:g} req/s offered" if args.rate else "closed loop"
         print(f"server pid {pid} ready in {ready_s:.1f} s (lexical index {lexical}), RSS {rss_idle:.0f} MiB; mode "
               f"{args.mode}, k {args.k}, {args.requests} requests per row, median of "
               f"{args.runs} runs; load: {load}; {len(queries)} distinct queries available",
               flush=True)
         fresh = iter(queries)
-        warm = [search_path(q, args.mode, args.k) for q in itertools.islice(fresh, 16)]
+        warm = [path_of(q) for q in itertools.islice(fresh, 16)]
         drive(port, warm, 1)  # warm-up (first-request costs); these 16 become "repeated"
         needed = args.requests * args.runs * len(levels)
         if needed > len(queries) - 16:
@@ -368,7 +449,7 @@ def measure(index_dir: Path, args, levels: list[int], queries: list[str], stats:
                   "queries repeat, some hit the query-vector cache", flush=True)
             fresh = itertools.cycle(queries[16:])
 
-        health = median_row([drive(port, ["/health"] * args.requests, 1)
+        health = median_row([drive(port, [health_path] * args.requests, 1)
                              for _ in range(args.runs)])
         print("\nrow       conc   p50 ms    p95 ms    p99 ms    req/s   vs c=1  took ms     ok  errors")
         print(fmt_row("health", 1, health, None), flush=True)
@@ -376,8 +457,7 @@ def measure(index_dir: Path, args, levels: list[int], queries: list[str], stats:
         for c in levels:
             runs = []
             for _ in range(args.runs):
-                paths = [search_path(q, args.mode, args.k)
-                         for q in itertools.islice(fresh, args.requests)]
+                paths = [path_of(q) for q in itertools.islice(fresh, args.requests)]
                 runs.append(drive(port, paths, c, args.rate))
             distinct_rows[c] = median_row(runs)
             repeated_rows[c] = median_row(
@@ -388,6 +468,8 @@ def measure(index_dir: Path, args, levels: list[int], queries: list[str], stats:
             print(fmt_row("distinct", c, distinct_rows[c], base), flush=True)
             print(fmt_row("repeated", c, repeated_rows[c],
                           repeated_rows[levels[0]]["rps"]), flush=True)
+        if args.write_probe and not txtai_config:
+            write_probe(port, "mmap" if lexical == "memory" else lexical)
     finally:
         server.stop()
 
@@ -401,7 +483,33 @@ def measure(index_dir: Path, args, levels: list[int], queries: list[str], stats:
     print(f"server RSS idle after startup {rss_idle:.0f} MiB, peak (VmHWM) {max(peaks.values()):.0f} MiB; "
           f"{stats['bytes_per_passage']:.0f} bytes/passage on disk "
           f"({stats['passages']} passages); server log {log}")
-    return distinct_rows
+    return {**distinct_rows, "ready_s": ready_s, "pss_mib": pss_idle}
+
+
+def measure_txtai(index_dir: Path, args, levels: list[int], queries: list[str],
+                  stats: dict) -> dict:
+    """Index the same passages with txtai and measure its API (bench/txtai_api.py)."""
+    from txtai_api import build
+
+    from indexer.models import resolve_model
+    from indexer.settings import Settings
+
+    work = Path(tempfile.mkdtemp(prefix="vnsearch-bench-txtai-"))
+    built = build(index_dir, work, resolve_model(Settings())[2])
+    print(f"\n=== txtai API (txtai.api, uvicorn) ===\ntxtai indexed {built['passages']} passages "
+          f"in {built['index_s']:.0f} s ({built['passages'] / built['index_s']:.1f}/s)", flush=True)
+    return measure(index_dir, args, levels, queries, stats, "", {}, txtai_config=built["config"])
+
+
+def print_side_by_side(systems: dict[str, dict], levels: list[int]) -> None:
+    """One table: every system measured in this run, distinct queries."""
+    print("\nside by side, same run, same queries (distinct):")
+    print(f"  {'system':26s} {'ready s':>8s} {'PSS MiB':>8s}  " + "  ".join(
+        f"c={c}: p50/p99 ms, req/s".ljust(30) for c in levels))
+    for name, rows in systems.items():
+        cells = "  ".join(f"{rows[c]['p50']:7.1f} /{rows[c]['p99']:7.1f}, {rows[c]['rps']:6.1f}".ljust(30)
+                          for c in levels)
+        print(f"  {name:26s} {rows['ready_s']:8.1f} {rows['pss_mib'] or float('nan'):8.0f}  {cells}")
 
 
 def main() -> None:
@@ -433,6 +541,13 @@ def main() -> None:
     parser.add_argument("--compare-workers", type=int, default=None, metavar="N",
                         help="Then measure again with `vnsearch serve --workers N` and print "
                              "the ratios (memory: PSS of all server processes together).")
+    parser.add_argument("--write-probe", action="store_true",
+                        help="After the load rows, POST one article through the API and report "
+                             "the write time, when it is searchable and the longest FTS5 window "
+                             "(/health polled every 10 ms). Changes the index.")
+    parser.add_argument("--txtai", action="store_true",
+                        help="Then index the same passages with txtai (hybrid, same model) and "
+                             "measure txtai's own API the same way (bench/txtai_api.py).")
     parser.add_argument("--compare-fts", action="store_true",
                         help="Then measure again with lexical search on FTS5 (no in-memory "
                              "matrix) and print the ratios.")
@@ -473,18 +588,24 @@ def main() -> None:
         for lexical, env in configs:
             print(f"\n=== lexical index: {lexical} ===", flush=True)
             results[lexical] = measure(index_dir, args, levels, queries, stats, lexical, env)
+        systems = {"vnsearch (1 worker)": results[configs[0][0]]}
         if args.compare_workers:
             lexical = configs[0][0]
             print(f"\n=== vnsearch serve --workers {args.compare_workers} ===", flush=True)
             many = measure(index_dir, args, levels, queries, stats, lexical, configs[0][1],
                            args.compare_workers)
             one = results[lexical]
+            systems[f"vnsearch --workers {args.compare_workers}"] = many
             print(f"\n1 worker vs {args.compare_workers}, same run (distinct queries):")
             for c in levels:
                 a, b = one[c], many[c]
                 print(f"  c={c:<3d} req/s {a['rps']:.1f} -> {b['rps']:.1f} "
                       f"({b['rps'] / a['rps']:.2f}x), p50 {a['p50']:.1f} -> {b['p50']:.1f} ms, "
                       f"p99 {a['p99']:.1f} -> {b['p99']:.1f} ms")
+        if args.txtai:
+            systems["txtai API"] = measure_txtai(index_dir, args, levels, queries, stats)
+        if len(systems) > 1:
+            print_side_by_side(systems, levels)
         if len(results) == 2:
             print("\nin-memory lexical vs FTS5, same run (distinct queries):")
             for c in levels:

@@ -113,6 +113,39 @@ def assert_consistent(directory: Path, model_id: str) -> tuple[set[str], int]:
     return db_state(directory)
 
 
+LEXICAL_QUERIES = ["thi hành án dân sự", "giao thong", "bóng đá Việt Nam", "công an điều tra",
+                   "giá vàng", "học sinh thi tốt nghiệp", "Cập nhật lúc"]
+
+
+def assert_matrix_equals_fresh(directory: Path, scratch: Path) -> None:
+    """The generation's mapped lexical files answer like a full build in a copy of the
+    store, and every passage they name is in the store."""
+    import numpy as np
+
+    from indexer.db import IndexDB
+    from indexer.lexical.files import write_lexical
+    from search_api.retrieval.lexical.base import lexical_query
+    from search_api.retrieval.lexical.mapped import MappedLexicalMatrix
+
+    with IndexDB(directory, readonly=True) as db:
+        generation, live = db.generation(), set(db.passage_id_array().tolist())
+    shutil.copytree(directory, scratch, ignore=shutil.ignore_patterns("lexical.*", "write.lock"))
+    with IndexDB(scratch) as db:
+        assert write_lexical(scratch, db).mode == "full"
+    mapped = MappedLexicalMatrix.open(directory, generation)
+    fresh = MappedLexicalMatrix.open(scratch, generation)
+    assert mapped is not None and fresh is not None
+    try:
+        for query in LEXICAL_QUERIES:
+            got, want = mapped.top(lexical_query(query), 100), fresh.top(lexical_query(query), 100)
+            assert [i for i, _ in got] == [i for i, _ in want], query
+            assert np.allclose([x for _, x in got], [x for _, x in want], rtol=0, atol=1e-6)
+            assert {i for i, _ in got} <= live, query
+    finally:
+        mapped.close()
+        fresh.close()
+
+
 def token_settings(settings, **changes) -> Settings:
     """Settings with a token: validated construction (model_copy(update=) skips validation,
     leaving a plain str where the app expects a SecretStr)."""
@@ -330,16 +363,19 @@ def test_cli_check_after_sigkill(crash_runs, settings) -> None:
 
 @pytest.mark.parametrize("kind", ["delete", "update"])
 def test_sigkill_during_delete_or_update_is_all_or_nothing(crash_runs, clean60, updated60, kind,
-                                                           encoder) -> None:
+                                                           encoder, tmp_path) -> None:
     runs = [r for r in crash_runs if r["kind"] == kind]
     assert runs[0]["exit"] == 0
     assert sum(r["killed"] for r in runs[1:]) >= 2, runs
     before = (clean60["ids"], clean60["passages"])
     after = (set(), 0) if kind == "delete" else (clean60["ids"], updated60["passages"])
     assert db_state(Path(runs[0]["dir"])) == after
-    for run in runs[1:]:
+    for i, run in enumerate(runs[1:]):
         state = assert_consistent(Path(run["dir"]), encoder.info.model_id)
         assert state in (before, after), (run, len(state[0]), state[1])
+        # The incremental matrix files, rolled forward after the kill, score exactly like a
+        # fresh build of the store, and name only passages that are still there.
+        assert_matrix_equals_fresh(Path(run["dir"]), tmp_path / f"fresh-{i}")
         if kind == "update" and state[1] == after[1]:
             conn = sqlite3.connect(Path(run["dir"]) / layout.DATABASE)
             n = conn.execute("SELECT count(*) FROM articles WHERE text LIKE '%Cập nhật lúc%'"

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,9 +87,13 @@ def _idf(df: int, passages: int) -> float:
     return math.log(1.0 + (passages - df + 0.5) / (df + 0.5))
 
 
-def _weights(terms: list[str], column: str, db: IndexDB, passages: int) -> np.ndarray:
+#: ``doc_freqs(column, terms)``: how many passages hold each term in the lexical column.
+DocFreqs = Callable[[str, Sequence[str]], list[int]]
+
+
+def _weights(terms: list[str], column: str, doc_freqs: DocFreqs, passages: int) -> np.ndarray:
     # One call for all the terms: a set of shards answers it in one round trip per shard.
-    return np.array([_idf(df, passages) for df in db.fts_doc_freqs(column, terms)], np.float64)
+    return np.array([_idf(df, passages) for df in doc_freqs(column, terms)], np.float64)
 
 
 @dataclass(frozen=True)
@@ -118,17 +123,20 @@ def _share(query: _Weighted, column: str) -> float:
 
 
 def candidate_features(retrieval: Retrieval, pids: list[int], db: IndexDB,
-                       passages: int) -> np.ndarray:
+                       passages: int, doc_freqs: DocFreqs | None = None) -> np.ndarray:
     """The feature matrix (len(pids) × len(FEATURES)) of the candidates ``pids``.
 
-    ``passages``: the index size, for the IDFs. Candidates deleted since the ranking get
-    a row of zeros. ``cosine`` is 0 when the retrieval carries no query vector.
+    ``passages``: the index size, for the IDFs; ``doc_freqs``: where the terms' document
+    frequencies come from (default: the store's FTS5 vocabulary, ``db.fts_doc_freqs``).
+    Candidates deleted since the ranking get a row of zeros. ``cosine`` is 0 when the
+    retrieval carries no query vector.
     """
     terms = query_terms(retrieval.query)
-    w_toned = (_weighted(terms.toned, _weights(terms.toned, "toned", db, passages))
+    dfs = doc_freqs or db.fts_doc_freqs
+    w_toned = (_weighted(terms.toned, _weights(terms.toned, "toned", dfs, passages))
                if terms.has_tones else None)
-    w_folded = _weighted(terms.folded, _weights(terms.folded, "folded", db, passages))
-    w_bigrams = _weighted(terms.bigrams, _weights(terms.bigrams, "bigrams", db, passages))
+    w_folded = _weighted(terms.folded, _weights(terms.folded, "folded", dfs, passages))
+    w_bigrams = _weighted(terms.bigrams, _weights(terms.bigrams, "bigrams", dfs, passages))
     rows = db.relevance_rows(pids)
     dense = dict(retrieval.dense)
     qvec = retrieval.query_vector
@@ -190,13 +198,14 @@ class RelevanceScorer:
         return cls(RelevanceModel.read())
 
     def score(self, req: object, retrieval: Retrieval, ranked: Ranking, db: IndexDB,
-              snapshot: Snapshot) -> dict[int, float]:
+              snapshot: Snapshot, doc_freqs: DocFreqs | None = None) -> dict[int, float]:
         """Relevance of every passage in ``ranked`` (keyed by passage id), non-increasing
-        down ``ranked``."""
+        down ``ranked``; ``doc_freqs`` as in :func:`candidate_features`."""
         if not ranked:
             return {}
         pids = [pid for pid, _ in ranked]
-        features = candidate_features(retrieval, pids, db, max(len(snapshot.vectors), 1))
+        features = candidate_features(retrieval, pids, db, max(len(snapshot.vectors), 1),
+                                      doc_freqs)
         variant = "full" if retrieval.query_vector is not None else "lexical"
         probs = running_min(self.model.predict(features, variant))
         return {pid: float(p) for pid, p in zip(pids, probs)}

@@ -47,7 +47,7 @@ from .regions import attach_regions, story_of
 from .related import related_coverage
 from .ordering import (article_meta, drop_undated, facet_counts, pool_size, sort_entries,
                        undated_excluded)
-from .relevance import RelevanceScorer, Retrieval
+from .relevance import DocFreqs, RelevanceScorer, Retrieval
 from .request import SearchRequest, validate
 from .results import ArticleView, Hit, RelatedResult, SearchResult
 from .tones import restore_tones as _restore_tones
@@ -229,7 +229,17 @@ class Searcher:
     def relevance(self, req: SearchRequest, retrieval: Retrieval,
                   ranked: Ranking) -> dict[int, float]:
         """Calibrated relevance of ``ranked`` (non-increasing down it; see :mod:`.relevance`)."""
-        return self._relevance.score(req, retrieval, ranked, self._db(), self._snapshot)
+        return self._relevance.score(req, retrieval, ranked, self._db(), self._snapshot,
+                                     self._doc_freqs())
+
+    def _doc_freqs(self) -> DocFreqs | None:
+        """Document frequencies from the snapshot's lexical matrix when it has one: an array
+        lookup, where FTS5's vocabulary table takes 1-2 ms a term at 200k passages (40 ms
+        of a 60 ms search, measured); the counts are the same."""
+        matrix = self._lexical.current()
+        if matrix is None:
+            return None
+        return lambda column, terms: [matrix.doc_freq(column, t) for t in terms]
 
     def ranked_passages(self, req: SearchRequest, n: int) -> Ranking:
         """Passage ids with scores, best first, for a validated request."""
@@ -240,7 +250,8 @@ class Searcher:
         operators, score relevance and cut at ``min_relevance``, group by article."""
         retrieval = self.retrieve(req, n)
         ranked = apply_operators(retrieval.ranked, req.operators, db)
-        relevance = self._relevance.score(req, retrieval, ranked, db, self._snapshot)
+        relevance = self._relevance.score(req, retrieval, ranked, db, self._snapshot,
+                                          self._doc_freqs())
         ranked = [(pid, s) for pid, s in ranked if relevance[pid] >= req.min_relevance]
         # Candidates only need their article (and story) for grouping; full rows only for
         # the page.
