@@ -290,3 +290,34 @@ def test_relevance_reads_doc_freqs_from_the_matrix_with_fts5_counts(demo_index, 
                     assert doc_freqs(column, words) == db.fts_doc_freqs(column, words), query
     finally:
         searcher.close()
+
+
+def test_readers_keep_the_complete_snapshot_until_the_writer_writes_its_files(
+        index_copy, settings, encoder):
+    """Mid-run (committed, derived files not yet written) a reader stays on its snapshot —
+    mapped matrix, no vector rebuild, no FTS5 window — and a deleted article still never
+    shows; once the writer writes the files, the reader swaps."""
+    on = settings.model_copy(update={"lexical_matrix_min_passages": 0})
+    searcher = Searcher(index_copy, on, encoder)
+    query = SearchRequest(query="thi hành án dân sự Gia Lai", k=10, mode="hybrid", group="none")
+    try:
+        before = searcher.snapshot.generation
+        gone = searcher.search(query).results[0].article_id
+        writer = IndexWriter(index_copy, settings)
+        writer.open()
+        try:
+            writer.delete([gone])  # committed; the files wait for close (or the interval)
+            assert _generation(index_copy) == before + 1
+            assert not searcher.maybe_reload(min_interval_s=0.0)
+            assert searcher.snapshot.generation == before
+            assert searcher.lexical_backend == "mmap"
+            hits = searcher.search(query).results
+            assert hits and gone not in {h.article_id for h in hits}
+        finally:
+            writer.close()
+        assert searcher.maybe_reload(min_interval_s=0.0)
+        assert searcher.snapshot.generation == before + 1
+        assert searcher.lexical_backend == "mmap"
+        assert gone not in {h.article_id for h in searcher.search(query).results}
+    finally:
+        searcher.close()

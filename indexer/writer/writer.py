@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -41,6 +42,10 @@ def cache_key(encoder: PassageEncoder) -> str:
         f"{info.model_id}+{info.backend}{info.revision}"
 
 
+#: Seconds between the derived files' writes during a long run (see ``_maybe_write_derived``).
+DERIVED_INTERVAL_S = 30.0
+
+
 class IndexWriter:
     """Exclusive writer of one index directory. Use as a context manager.
 
@@ -59,6 +64,8 @@ class IndexWriter:
         self._vectors: VectorIndex | None = None
         self._cache: EmbeddingCache | None = None
         self._dirty = False
+        self._derived_at = time.monotonic()  # when the derived files were last written
+        self._derived_s = 0.0  # how long that took
         #: What the last write of the lexical matrix files did (None before one).
         self.lexical_write: LexicalWrite | None = None
         self.rules = MetadataRules.from_settings(settings)
@@ -188,11 +195,24 @@ class IndexWriter:
         """Write the FAISS file, the lexical matrix files (incrementally) and the manifest
         for the committed generation, drop old files."""
         db, manifest = self._state()
+        started = time.monotonic()
         path = write_vectors(self.directory, db.generation(), self._vectors)
         self.lexical_write = write_lexical(self.directory, db)
         write_manifest(self.directory, manifest, db, self.lexical_write)
         remove_other_vector_files(self.directory, path)
         self._dirty = False
+        self._derived_at = time.monotonic()
+        self._derived_s = self._derived_at - started
+
+    def _maybe_write_derived(self) -> None:
+        """During a long run, write the derived files now and then, not only at close:
+        readers swap only to generations that have them (see ``Searcher.maybe_reload``), so
+        this is how often they see the run's progress. Every :data:`DERIVED_INTERVAL_S`, or
+        20x the last write's duration if longer (≤ 5 % of the run at any index size)."""
+        due = max(DERIVED_INTERVAL_S, 20 * self._derived_s)
+        if self._dirty and time.monotonic() - self._derived_at >= due:
+            self._maybe_switch_kind()
+            self._write_derived()
 
     # -- writes -----------------------------------------------------------------------------
     def add_articles(self, raws: Iterable[Article | Prepared | SkippedRecord],
@@ -300,6 +320,7 @@ class IndexWriter:
         if changed:
             self._dirty = True
             write_manifest(self.directory, self.manifest, db)
+            self._maybe_write_derived()
 
     def _persist_same(self, entry: Planned, summary: IndexSummary, now: str) -> None:
         """Content already stored: record a syndicated copy's URL or refreshed metadata."""

@@ -122,6 +122,14 @@ def _share(query: _Weighted, column: str) -> float:
     return sum(w for t, w in zip(query.padded, query.weights) if t in padded) / query.total
 
 
+@dataclass(frozen=True)
+class CandidateFeatures:
+    """The feature rows of a search's candidates and which candidates are still stored."""
+
+    matrix: np.ndarray
+    present: np.ndarray  # bool per candidate: False when deleted since the ranking
+
+
 def candidate_features(retrieval: Retrieval, pids: list[int], db: IndexDB,
                        passages: int, doc_freqs: DocFreqs | None = None) -> np.ndarray:
     """The feature matrix (len(pids) × len(FEATURES)) of the candidates ``pids``.
@@ -131,6 +139,11 @@ def candidate_features(retrieval: Retrieval, pids: list[int], db: IndexDB,
     Candidates deleted since the ranking get a row of zeros. ``cosine`` is 0 when the
     retrieval carries no query vector.
     """
+    return _candidate_features(retrieval, pids, db, passages, doc_freqs).matrix
+
+
+def _candidate_features(retrieval: Retrieval, pids: list[int], db: IndexDB, passages: int,
+                        doc_freqs: DocFreqs | None) -> CandidateFeatures:
     terms = query_terms(retrieval.query)
     dfs = doc_freqs or db.fts_doc_freqs
     w_toned = (_weighted(terms.toned, _weights(terms.toned, "toned", dfs, passages))
@@ -142,10 +155,12 @@ def candidate_features(retrieval: Retrieval, pids: list[int], db: IndexDB,
     qvec = retrieval.query_vector
     log_terms = math.log1p(len(terms.folded))
     out = np.zeros((len(pids), len(FEATURES)), np.float64)
+    present = np.zeros(len(pids), bool)
     for i, pid in enumerate(pids):
         row = rows.get(pid)
         if row is None:
             continue
+        present[i] = True
         toned, folded, bigrams, vector = row
         cover_folded = _share(w_folded, folded)
         cover_toned = cover_folded if w_toned is None else _share(w_toned, toned)
@@ -157,7 +172,7 @@ def candidate_features(retrieval: Retrieval, pids: list[int], db: IndexDB,
         else:
             cosine = 0.0
         out[i] = (cosine, cover_toned, cover_folded, cover_bigrams, log_terms)
-    return out
+    return CandidateFeatures(out, present)
 
 
 def running_min(values: np.ndarray) -> np.ndarray:
@@ -204,8 +219,12 @@ class RelevanceScorer:
         if not ranked:
             return {}
         pids = [pid for pid, _ in ranked]
-        features = candidate_features(retrieval, pids, db, max(len(snapshot.vectors), 1),
-                                      doc_freqs)
+        found = _candidate_features(retrieval, pids, db, max(len(snapshot.vectors), 1),
+                                    doc_freqs)
         variant = "full" if retrieval.query_vector is not None else "lexical"
-        probs = running_min(self.model.predict(features, variant))
+        probs = np.zeros(len(pids))
+        # A candidate deleted since the ranking (a reader on the previous snapshot) gets 0
+        # and no say in the running minimum, which would otherwise sink every hit below it.
+        keep = found.present
+        probs[keep] = running_min(self.model.predict(found.matrix[keep], variant))
         return {pid: float(p) for pid, p in zip(pids, probs)}

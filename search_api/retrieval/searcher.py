@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from indexer.db import IndexDB, PassageRow, split_stored_categories
+from indexer.derived import derived_missing
 from indexer.errors import NotFoundError
 from indexer.settings import Settings
 from indexer.snapshot import Snapshot, open_snapshot
@@ -51,6 +52,9 @@ from .relevance import DocFreqs, RelevanceScorer, Retrieval
 from .request import SearchRequest, validate
 from .results import ArticleView, Hit, RelatedResult, SearchResult
 from .tones import restore_tones as _restore_tones
+
+#: Longest a reader waits for a committed generation's derived files before swapping anyway.
+DERIVED_WAIT_S = 120.0
 
 if TYPE_CHECKING:
     from indexer.encoders import QueryEncoder
@@ -76,6 +80,7 @@ class Searcher:
         self._swap_lock = threading.Lock()
         self._local = threading.local()  # per-thread IndexDB: a connection per thread
         self._last_check = time.monotonic()
+        self._waiting_for: tuple[int, float] | None = None  # (generation, since)
         self._batcher = QueryBatcher(encoder, QueryVectorCache(settings.query_cache_size))
         self.started = time.time()
         limit_faiss_threads()
@@ -130,13 +135,31 @@ class Searcher:
             return False
         with self._swap_lock:
             current = self._snapshot
-            if not current.stale:
+            if not current.stale or not self._successor_ready(current.db.generation()):
                 return False
             fresh = open_snapshot(self.directory, self.encoder.info.model_id)
             self._snapshot = fresh
         self._lexical.refresh()
         current.close()
         return True
+
+    def _successor_ready(self, generation: int) -> bool:
+        """Swap to ``generation`` once its derived files (FAISS, lexical matrix) are written.
+
+        A writer writes them right after its commit (an API write: before it answers; a long
+        ``vnsearch index`` run: every ``DERIVED_INTERVAL_S`` or so). Swapping before would
+        mean rebuilding the vectors from SQLite and answering lexical queries from FTS5 —
+        seconds at 200k passages — so the complete snapshot keeps answering meanwhile (its
+        rows are read live: deleted passages still drop out). Past :data:`DERIVED_WAIT_S`
+        (a writer that died), the swap goes ahead and recovery rolls the files forward.
+        """
+        if not derived_missing(self.directory, generation):
+            self._waiting_for = None
+            return True
+        now = time.monotonic()
+        if self._waiting_for is None or self._waiting_for[0] != generation:
+            self._waiting_for = (generation, now)
+        return now - self._waiting_for[1] >= DERIVED_WAIT_S
 
     def close(self) -> None:
         """Stop the matrix thread and close the snapshot."""
