@@ -463,7 +463,7 @@ def measure(index_dir: Path, args, levels: list[int], queries: list[str], stats:
             repeated_rows[c] = median_row(
                 [drive(port, [warm[i % len(warm)] for i in range(args.requests)], c, args.rate)
                  for _ in range(args.runs)])
-            peaks[c] = vm_hwm_mib(pid) if workers == 1 else tree_pss_mib(pid)
+            peaks[c] = tree_pss_mib(pid)  # all server processes, shared pages once
             base = distinct_rows[levels[0]]["rps"]
             print(fmt_row("distinct", c, distinct_rows[c], base), flush=True)
             print(fmt_row("repeated", c, repeated_rows[c],
@@ -478,12 +478,14 @@ def measure(index_dir: Path, args, levels: list[int], queries: list[str], stats:
         d, r = distinct_rows[c], repeated_rows[c]
         print(f"  c={c:<3d} p50 {d['p50'] / r['p50']:5.2f}x of repeated, "
               f"{d['p50'] / health['p50']:6.1f}x of /health; req/s distinct/repeated "
-              f"{d['rps'] / r['rps']:.2f}; server peak RSS after this level "
+              f"{d['rps'] / r['rps']:.2f}; server PSS after this level "
               f"{peaks[c]:.0f} MiB")
-    print(f"server RSS idle after startup {rss_idle:.0f} MiB, peak (VmHWM) {max(peaks.values()):.0f} MiB; "
+    print(f"server RSS idle after startup {rss_idle:.0f} MiB, "
+          f"PSS after load {max(peaks.values()):.0f} MiB; "
           f"{stats['bytes_per_passage']:.0f} bytes/passage on disk "
           f"({stats['passages']} passages); server log {log}")
-    return {**distinct_rows, "ready_s": ready_s, "pss_mib": pss_idle}
+    return {**distinct_rows, "ready_s": ready_s, "pss_mib": pss_idle,
+            "pss_load_mib": max(peaks.values())}
 
 
 def measure_txtai(index_dir: Path, args, levels: list[int], queries: list[str],
@@ -504,12 +506,13 @@ def measure_txtai(index_dir: Path, args, levels: list[int], queries: list[str],
 def print_side_by_side(systems: dict[str, dict], levels: list[int]) -> None:
     """One table: every system measured in this run, distinct queries."""
     print("\nside by side, same run, same queries (distinct):")
-    print(f"  {'system':26s} {'ready s':>8s} {'PSS MiB':>8s}  " + "  ".join(
+    print(f"  {'system':26s} {'ready s':>8s} {'PSS MiB':>8s} {'loaded':>7s}  " + "  ".join(
         f"c={c}: p50/p99 ms, req/s".ljust(30) for c in levels))
     for name, rows in systems.items():
         cells = "  ".join(f"{rows[c]['p50']:7.1f} /{rows[c]['p99']:7.1f}, {rows[c]['rps']:6.1f}".ljust(30)
                           for c in levels)
-        print(f"  {name:26s} {rows['ready_s']:8.1f} {rows['pss_mib'] or float('nan'):8.0f}  {cells}")
+        print(f"  {name:26s} {rows['ready_s']:8.1f} {rows['pss_mib'] or float('nan'):8.0f} "
+              f"{rows['pss_load_mib'] or float('nan'):7.0f}  {cells}")
 
 
 def main() -> None:

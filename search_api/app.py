@@ -56,11 +56,12 @@ SearcherFactory = Callable[[Path, Settings, Any], Searcher]
 
 
 def create_app(settings: Settings, index_dir: Path, searcher: Searcher | None = None,
-               searcher_factory: SearcherFactory = Searcher) -> FastAPI:
+               searcher_factory: SearcherFactory = Searcher, encoder: Any = None) -> FastAPI:
     """Build the app for ``index_dir``; pass ``searcher`` to reuse a loaded one (tests).
 
     ``searcher_factory(path, settings, encoder)`` opens what is served: one index (the
-    default) or, for ``serve --cluster``, a set of shards as one index.
+    default) or, for ``serve --cluster``, a set of shards as one index. ``encoder``: a query
+    encoder loaded already (``serve --workers``: loaded once, before the workers fork).
     """
 
     @asynccontextmanager
@@ -70,9 +71,10 @@ def create_app(settings: Settings, index_dir: Path, searcher: Searcher | None = 
         else:
             from indexer.encoders import create_encoder  # heavy: only when serving
 
-            encoder = await run_in_threadpool(create_encoder, settings)
+            loaded = encoder if encoder is not None else \
+                await run_in_threadpool(create_encoder, settings)
             app.state.searcher = await run_in_threadpool(searcher_factory, index_dir, settings,
-                                                         encoder)
+                                                         loaded)
         yield
         if searcher is None:
             app.state.searcher.close()

@@ -1,4 +1,8 @@
-"""``vnsearch serve --workers N``: N uvicorn worker processes on one port.
+"""``vnsearch serve --workers N``: N worker processes on one port.
+
+Over one index (``--index``) the workers are forked by :mod:`.forked` after the model is
+loaded once, so they share it. Over a set of shards (``--cluster``, a Ray client in every
+worker, which must not cross a fork) uvicorn's own supervisor starts them, as below.
 
 One Python process serialises the Python part of every request, so on a machine with
 several cores one process saturates one of them. With ``--workers N`` uvicorn's supervisor
@@ -10,11 +14,10 @@ worker's :class:`~indexer.settings.Settings` equals the parent's), and
 ``VNSEARCH_THREADS`` = cores ÷ N (at least 1) unless set, so that N encoder sessions do not
 oversubscribe the cores.
 
-Each worker loads its own query encoder and opens the index read-only; writes through the
-API stay single-writer (the index's write lock: a second concurrent writer gets 409), and
-every worker swaps to a new generation at most one second after it is committed
-(:meth:`Searcher.maybe_reload`). Memory: each worker holds its own in-memory BM25 matrix
-and model today, so N workers take about N times one worker's memory.
+Each worker opens the index read-only; writes through the API stay single-writer (the
+index's write lock: a second concurrent writer gets 409), and every worker swaps to a new
+generation at most one second after it is committed (:meth:`Searcher.maybe_reload`). The
+vectors and the lexical matrix files are memory-mapped, so the workers share them too.
 """
 
 from __future__ import annotations
@@ -58,6 +61,12 @@ def threads_per_worker(workers: int, cores: int | None = None) -> int:
 def run_workers(workers: int, settings: Settings, overrides: dict[str, Any],
                 index_dir: Path | None, cluster_file: Path | None) -> None:
     """Serve with ``workers`` processes until stopped (see module docstring)."""
+    if index_dir is not None:
+        from .forked import Supervisor
+
+        threads = settings.threads or threads_per_worker(workers)
+        settings = settings.model_copy(update={"threads": threads})
+        raise SystemExit(Supervisor(workers, settings, index_dir.resolve()).run())
     import uvicorn
 
     for name, value in overrides.items():
