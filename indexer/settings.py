@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     # service
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int | None = Field(default=None, ge=1, le=64,
+                                description="`vnsearch serve` worker processes; default: the "
+                                            "cores, at most 4 (1 with --cluster).")
     admin_token: SecretStr | None = None
     cors_origins: list[str] = Field(default_factory=list)
     max_query_chars: int = 1000

@@ -109,22 +109,23 @@ def query_cmd(text: str, index_dir: Path, model: str | None, k: int, offset: int
 @verbose_option
 @click.option("--host", default=None, help="Bind address [default 127.0.0.1].")
 @click.option("--port", type=int, default=None, help="Port [default 8000].")
-@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Worker processes on the one port, each with its own query encoder "
-                   "(threads = cores / workers); writes stay single-writer.")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Worker processes on the one port (threads = cores / workers); writes "
+                   "stay single-writer. [default: the cores, at most 4; 1 with --cluster; "
+                   "or VNSEARCH_WORKERS]")
 def serve_cmd(index_dir: Path | None, cluster_file: Path | None, model: str | None,
-              host: str | None, port: int | None, verbose: bool, workers: int) -> None:
+              host: str | None, port: int | None, verbose: bool, workers: int | None) -> None:
     """Serve the search API and web page.
 
-    One process by default (model and index loaded once, a thread pool); --workers N runs N
-    processes on the same port, for machines with cores to spare (each loads its own model:
-    N times the memory). With --cluster, the shards listed in a cluster.json answer as one
-    index (same API and page).
+    One worker process per core by default (at most 4), all on the same port: the model is
+    loaded once and shared, the index files are memory-mapped and shared. --workers 1: one
+    process (model and index loaded once, a thread pool). With --cluster, the shards listed
+    in a cluster.json answer as one index (same API and page; one process by default).
     """
     import uvicorn
 
     from .app import create_app
-    from .workers import cluster_searcher, run_workers
+    from .workers import cluster_searcher, default_workers, run_workers
 
     if (index_dir is None) == (cluster_file is None):
         raise InputError("serve: give either --index DIR or --cluster FILE")
@@ -134,6 +135,7 @@ def serve_cmd(index_dir: Path | None, cluster_file: Path | None, model: str | No
         from .cluster.stats import load_cluster
 
         load_cluster(cluster_file)  # one-line error before the model loads
+    workers = workers or settings.workers or (1 if cluster_file else default_workers())
     if workers > 1:
         run_workers(workers, settings, overrides, index_dir, cluster_file)
         return

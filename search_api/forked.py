@@ -12,6 +12,7 @@ uvicorn on the inherited socket; the kernel hands each connection to one of them
 When workers get more than one thread each (fewer workers than cores), the session would
 own a thread pool, which a fork does not carry: then each worker loads its own encoder.
 
+Workers get SIGTERM from the kernel when the supervisor dies, even by SIGKILL (Linux).
 The supervisor restarts a worker that dies (at most :data:`MAX_RESTARTS` in a row within a
 minute), forwards SIGTERM/SIGINT to the workers and exits once they are gone: 0 after
 SIGINT, 143 after SIGTERM (what a shell reports for a process killed by it).
@@ -59,12 +60,27 @@ def shared_encoder(settings: Settings) -> Any:
     return encoder
 
 
-def _worker(sock: socket.socket, settings: Settings, index_dir: Path, encoder: Any) -> None:
+def _die_with_parent(supervisor: int) -> None:
+    """Ask the kernel for SIGTERM when the supervisor dies, even by SIGKILL (Linux
+    ``PR_SET_PDEATHSIG``), so no worker outlives it holding the port; elsewhere a no-op."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() != supervisor:  # it died before the request took effect
+        os._exit(1)
+
+
+def _worker(sock: socket.socket, settings: Settings, index_dir: Path, encoder: Any,
+            supervisor: int) -> None:
     """The body of one forked worker: uvicorn on the inherited socket. Never returns."""
     code = 1
     try:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, signal.SIG_DFL)  # uvicorn installs its own handlers
+        _die_with_parent(supervisor)
         import uvicorn
 
         from .app import create_app
@@ -93,9 +109,10 @@ class Supervisor:
         self.deaths: list[float] = []
 
     def _spawn(self, sock: socket.socket, encoder: Any) -> None:
+        supervisor = os.getpid()
         pid = os.fork()
         if pid == 0:
-            _worker(sock, self.settings, self.index_dir, encoder)
+            _worker(sock, self.settings, self.index_dir, encoder, supervisor)
         self.children.add(pid)
 
     def _stop(self, signum: int, _frame: object) -> None:
@@ -110,6 +127,7 @@ class Supervisor:
         """Serve until stopped; the exit status."""
         sock = bind(self.settings.host, self.settings.port)
         encoder = shared_encoder(self.settings)
+        self._check_index(encoder)
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, self._stop)
         print(f"vnsearch: {self.workers} workers on http://{self.settings.host}:"
@@ -129,6 +147,17 @@ class Supervisor:
                 self._spawn(sock, encoder)
         sock.close()
         return {signal.SIGTERM: 143, signal.SIGINT: 0}.get(self.stopping, 1)
+
+    def _check_index(self, encoder: Any) -> None:
+        """Refuse a missing index or one of another model with its one-line error here,
+        not in workers that would die and be restarted (FAISS is not loaded before the fork:
+        the manifest says enough)."""
+        from indexer.manifest import Manifest
+        from indexer.models import resolve_model
+
+        model_id = encoder.info.model_id if encoder is not None else \
+            resolve_model(self.settings)[1]
+        Manifest.load(self.index_dir).check_model(model_id, self.index_dir)
 
     def _may_restart(self, pid: int, status: int) -> bool:
         now = time.monotonic()

@@ -52,6 +52,17 @@ def worker_app() -> Any:
     return create_app(settings, Path(os.environ[INDEX_ENV]))
 
 
+#: ``--workers`` by default: one per core, at most this many (each worker still costs its
+#: own Python heap and caches; past 4 the shared cores, not the workers, are the limit).
+MAX_AUTO_WORKERS = 4
+
+
+def default_workers(cores: int | None = None) -> int:
+    """Workers when ``--workers`` is not given: the cores, capped at :data:`MAX_AUTO_WORKERS`."""
+    cores = cores or len(os.sched_getaffinity(0))
+    return max(1, min(cores, MAX_AUTO_WORKERS))
+
+
 def threads_per_worker(workers: int, cores: int | None = None) -> int:
     """Encoder threads for each of ``workers`` processes: the cores shared out, at least 1."""
     cores = cores or len(os.sched_getaffinity(0))

@@ -138,3 +138,46 @@ def test_threads_are_shared_out() -> None:
     assert threads_per_worker(2, cores=2) == 1
     assert threads_per_worker(4, cores=16) == 4
     assert threads_per_worker(8, cores=2) == 1
+
+
+def test_default_workers_are_the_cores_capped() -> None:
+    from search_api.workers import MAX_AUTO_WORKERS, default_workers
+
+    assert default_workers(cores=1) == 1
+    assert default_workers(cores=2) == 2
+    assert default_workers(cores=32) == MAX_AUTO_WORKERS == 4
+
+
+def test_workers_go_when_the_supervisor_is_killed(tmp_path, settings, demo_index) -> None:
+    """SIGKILL leaves the supervisor no chance to stop its workers: the kernel does
+    (PR_SET_PDEATHSIG), so none keeps the port. Default --workers on this machine."""
+    import psutil
+
+    port = _free_port()
+    env = dict(os.environ, VNSEARCH_HOME=str(settings.home), TOKENIZERS_PARALLELISM="false")
+    env.pop("VNSEARCH_WORKERS", None)
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "search_api", "serve", "--index",
+                                 str(demo_index), "--port", str(port), "--workers", "2"],
+                                cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 180
+        pids: set[int] = set()
+        while len(pids) < 2:
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()[-2000:]
+            try:
+                pids |= {h["pid"] for h in _spread(f"http://127.0.0.1:{port}/health", 8)}
+            except OSError:
+                time.sleep(0.5)
+        assert "model shared" in log.read_text()  # one model, loaded before the fork
+        children = psutil.Process(proc.pid).children()
+        proc.kill()
+        proc.wait(30)
+        _, alive = psutil.wait_procs(children, timeout=30)
+        for leftover in alive:
+            leftover.kill()
+        assert alive == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
