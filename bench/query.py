@@ -496,11 +496,16 @@ def measure_txtai(index_dir: Path, args, levels: list[int], queries: list[str],
     from indexer.models import resolve_model
     from indexer.settings import Settings
 
-    work = Path(tempfile.mkdtemp(prefix="vnsearch-bench-txtai-"))
-    built = build(index_dir, work, resolve_model(Settings())[2])
-    print(f"\n=== txtai API (txtai.api, uvicorn) ===\ntxtai indexed {built['passages']} passages "
-          f"in {built['index_s']:.0f} s ({built['passages'] / built['index_s']:.1f}/s)", flush=True)
-    return measure(index_dir, args, levels, queries, stats, "", {}, txtai_config=built["config"])
+    print("\n=== txtai API (txtai.api, uvicorn) ===", flush=True)
+    config = args.txtai_config
+    if config is None:
+        work = Path(tempfile.mkdtemp(prefix="vnsearch-bench-txtai-"))
+        built = build(index_dir, work, resolve_model(Settings())[2])
+        config = built["config"]
+        print(f"txtai indexed {built['passages']} passages in {built['index_s']:.0f} s "
+              f"({built['passages'] / built['index_s']:.1f}/s); reuse: --txtai-config {config}",
+              flush=True)
+    return measure(index_dir, args, levels, queries, stats, "", {}, txtai_config=str(config))
 
 
 def print_side_by_side(systems: dict[str, dict], levels: list[int]) -> None:
@@ -551,6 +556,9 @@ def main() -> None:
     parser.add_argument("--txtai", action="store_true",
                         help="Then index the same passages with txtai (hybrid, same model) and "
                              "measure txtai's own API the same way (bench/txtai_api.py).")
+    parser.add_argument("--txtai-config", type=Path, default=None,
+                        help="With --txtai: reuse the txtai index a previous run built (the "
+                             "config file it printed) instead of indexing again.")
     parser.add_argument("--compare-fts", action="store_true",
                         help="Then measure again with lexical search on FTS5 (no in-memory "
                              "matrix) and print the ratios.")
