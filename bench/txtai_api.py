@@ -49,7 +49,9 @@ def build(index_dir: Path, work: Path, model_dir: str) -> dict:
     target = work / "txtai-index"
     emb.save(str(target))
     emb.close()
-    (work / "txtai.yml").write_text(f"path: {target}\n", encoding="utf-8")
+    # `embeddings:` must be present for the API to mount its search routes; the saved index
+    # at `path` is loaded as it is (its own config: model, hybrid, instructions).
+    (work / "txtai.yml").write_text(f"path: {target}\nembeddings: {{}}\n", encoding="utf-8")
     return {"passages": len(docs), "index_s": seconds, "config": str(work / "txtai.yml")}
 
 
