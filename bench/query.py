@@ -57,6 +57,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from served import ServedProcess  # noqa: E402  (bench/ is on sys.path when run)
+
 SHARED = ROOT.parent / "shared" / "data"
 NEWS = [SHARED / "news" / name for name in
         ("dantri-unc.jsonl", "baomoi.jsonl.gz", "crawlnews-2026.jsonl", "danes-headlines.jsonl")]
@@ -207,46 +209,26 @@ def tree_pss_mib(pid: int) -> float | None:
         return None
 
 
-class Server:
+class Server(ServedProcess):
+    """``vnsearch serve`` on 127.0.0.1."""
+
+    name = "server"
+
     def __init__(self, index_dir: Path, port: int, log: Path, env: dict[str, str],
                  workers: int = 1) -> None:
-        self.port = port
-        self.log = log.open("w")
-        self.proc = subprocess.Popen([*VNSEARCH, "serve", "--index", str(index_dir), "--host",
-                                      "127.0.0.1", "--port", str(port), "--workers",
-                                      str(workers)], cwd=ROOT,
-                                     stdout=self.log, stderr=subprocess.STDOUT,
-                                     env={**os.environ, **env})
+        super().__init__([*VNSEARCH, "serve", "--index", str(index_dir), "--host", "127.0.0.1",
+                          "--port", str(port), "--workers", str(workers)], port, log,
+                         {**os.environ, **env}, cwd=ROOT)
 
     def wait_ready(self, want_lexical: str, timeout: float = 900) -> float:
-        t = time.perf_counter()
-        while time.perf_counter() - t < timeout:
-            if self.proc.poll() is not None:
-                sys.exit(f"server exited with {self.proc.returncode}; see {self.log.name}")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                conn.request("GET", "/health")
-                resp = conn.getresponse()
-                body = resp.read()
-                conn.close()
-                # Ready = answering and, when the index gets one, its lexical matrix built.
-                # "memory" stands for the matrix: mapped from the writer's files or built.
-                got = json.loads(body)["lexical_index"]
-                if resp.status == 200 and (got == want_lexical or
-                                           (want_lexical == "memory" and got == "mmap")):
-                    return time.perf_counter() - t
-            except OSError:
-                pass
-            time.sleep(0.25)
-        sys.exit(f"server not ready after {timeout} s; see {self.log.name}")
+        """Ready = answering and, when the index gets one, its lexical matrix in use
+        ("memory" stands for the matrix: mapped from the writer's files or built)."""
+        def ready(status: int, body: bytes) -> bool:
+            got = json.loads(body)["lexical_index"]
+            return status == 200 and (got == want_lexical or
+                                      (want_lexical == "memory" and got == "mmap"))
 
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
+        return self.poll_ready("/health", ready, timeout)
 
 
 # -- load -----------------------------------------------------------------------------------

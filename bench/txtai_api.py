@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import time
 import urllib.parse
 from pathlib import Path
+
+from served import ServedProcess
 
 
 def passages_of(index_dir: Path) -> list[tuple[str, str]]:
@@ -59,43 +60,18 @@ def search_path(query: str, k: int) -> str:
     return "/search?" + urllib.parse.urlencode({"query": query, "limit": k})
 
 
-class TxtaiServer:
+class TxtaiServer(ServedProcess):
     """``uvicorn txtai.api:app`` on 127.0.0.1 with the saved index (same interface as
     bench/query.py's ``Server``)."""
 
+    name = "txtai"
+
     def __init__(self, config: str, port: int, log: Path) -> None:
-        self.port = port
-        self.log = log.open("w")
         env = {**os.environ, "CONFIG": config, "TOKENIZERS_PARALLELISM": "false"}
-        self.proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "txtai.api:app",
-                                      "--host", "127.0.0.1", "--port", str(port)],
-                                     stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        super().__init__([sys.executable, "-m", "uvicorn", "txtai.api:app", "--host",
+                          "127.0.0.1", "--port", str(port)], port, log, env)
 
     def wait_ready(self, want_lexical: str | None = None, timeout: float = 600) -> float:
         """Seconds until the first search is answered (the index loaded)."""
-        import http.client
-
-        t = time.perf_counter()
-        while time.perf_counter() - t < timeout:
-            if self.proc.poll() is not None:
-                sys.exit(f"txtai exited with {self.proc.returncode}; see {self.log.name}")
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-                conn.request("GET", search_path("thời tiết", 1))
-                resp = conn.getresponse()
-                body = resp.read()
-                conn.close()
-                if resp.status == 200 and isinstance(json.loads(body), list):
-                    return time.perf_counter() - t
-            except OSError:
-                pass
-            time.sleep(0.25)
-        sys.exit(f"txtai not ready after {timeout} s; see {self.log.name}")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
+        return self.poll_ready(search_path("thời tiết", 1), lambda status, body: status == 200
+                               and isinstance(json.loads(body), list), timeout)
