@@ -271,25 +271,39 @@ def test_check_reports_damaged_or_missing_files(index_copy):
     assert not report.ok and any("checksum" in p for p in report.problems)
 
 
-def test_relevance_reads_doc_freqs_from_the_matrix_with_fts5_counts(demo_index, settings, encoder):
-    """Relevance features take each query term's df from the mapped matrix (FTS5's vocabulary
-    table costs 1-2 ms a term at 200k passages); the counts are FTS5's exactly."""
+def test_relevance_doc_freqs_are_fts5_counts_cached_per_generation(demo_index, settings,
+                                                                    encoder):
+    """The relevance features' df: FTS5's counts, asked once per term and generation (the
+    vocabulary table costs 1-2 ms a common term at 200k passages)."""
+    from search_api.retrieval.docfreq import DocFreqCache
     from search_api.retrieval.relevance import query_terms
 
-    on = settings.model_copy(update={"lexical_matrix_min_passages": 0})
-    searcher = Searcher(demo_index, on, encoder)
+    searcher = Searcher(demo_index, settings, encoder)
     try:
-        assert searcher.lexical_backend == "mmap"
         doc_freqs = searcher._doc_freqs()
-        assert doc_freqs is not None
         with IndexDB(demo_index, readonly=True) as db:
-            for query in QUERIES:
+            for query in QUERIES + ["covid-19 vắc xin"]:
                 terms = query_terms(query)
                 for column, words in (("toned", terms.toned), ("folded", terms.folded),
                                       ("bigrams", terms.bigrams)):
                     assert doc_freqs(column, words) == db.fts_doc_freqs(column, words), query
     finally:
         searcher.close()
+
+    class Counting:
+        def __init__(self) -> None:
+            self.asked: list[list[str]] = []
+
+        def fts_doc_freqs(self, column, terms):
+            self.asked.append(list(terms))
+            return [len(t) for t in terms]
+
+    cache, source = DocFreqCache(), Counting()
+    assert cache.lookup(1, source, "folded", ["gia", "vang"]) == [3, 4]
+    assert cache.lookup(1, source, "folded", ["vang", "hom", "gia"]) == [4, 3, 3]
+    assert source.asked == [["gia", "vang"], ["hom"]]  # only the new term
+    cache.lookup(2, source, "folded", ["gia"])  # another generation: asked again
+    assert source.asked[-1] == ["gia"]
 
 
 def test_readers_keep_the_complete_snapshot_until_the_writer_writes_its_files(

@@ -195,6 +195,10 @@ class ClusterSearcher(Searcher):
         for shard in self.shards:
             shard.close()
 
+    def _doc_freqs(self) -> None:  # type: ignore[override]
+        """Cluster-wide counts, asked of the shards at each search (no shared generation)."""
+        return None
+
     def lexical_matrix(self) -> None:  # type: ignore[override]
         """Per-shard matrices (see :attr:`shards`); there is no single one."""
         return None
