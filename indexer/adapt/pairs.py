@@ -9,7 +9,8 @@ Decontamination: an article whose normalised title equals an evaluation document
 which shares any ``SPAN_WORDS``-word span with an evaluation document, is dropped before
 any pair is made, and the count is reported (:class:`PairSet`).
 
-Hard negatives come from a BM25 ranking of the training leads for each headline (the
+Hard negatives (optional; the shipped recipe trains on in-batch negatives only, which fits
+the 2-core time budget) come from a BM25 ranking of the training leads for each headline (the
 same syllable tokens as vnsearch's lexical search); a candidate of the same story
 (MinHash, :func:`indexer.stories.same_story`, or word-Jaccard of the titles ≥ 0.5 for
 texts too short for a signature) is never a negative.
@@ -28,8 +29,9 @@ from pathlib import Path
 from ..errors import InputError
 from ..vietnamese import fold, nfc, tokenize
 
-#: Words of the lead kept as the positive passage (the chunker's passages are 40-160 words).
-PASSAGE_WORDS = 120
+#: Words of the lead kept as the positive passage (the chunker's passages are 40-160 words;
+#: 64 keeps a batch's padded length near 96 tokens, which is what makes the recipe fit 2 cores).
+PASSAGE_WORDS = 64
 #: A shared span of this many words with an evaluation document removes an article.
 SPAN_WORDS = 12
 MIN_TITLE_WORDS = 4

@@ -1,7 +1,7 @@
 """Train a LoRA delta of a sentence-transformers model on (query, passage[, negative]) pairs.
 
-sentence-transformers' own trainer with MultipleNegativesRankingLoss (in-batch negatives
-plus the mined hard negative), the E5 prompts ``query: `` for the anchor and
+sentence-transformers' own trainer with MultipleNegativesRankingLoss (in-batch negatives,
+plus the mined hard negative when the pairs have one), the E5 prompts ``query: `` for the anchor and
 ``passage: `` for the passages (the model's prompts, kept), a fixed seed, and a LoRA
 adapter (peft) on every attention and feed-forward linear layer of the encoder. Only
 the LoRA matrices train, so the delta is small (rank 8: 0.66 M parameters, 1.3 MB fp16).
@@ -35,9 +35,9 @@ class TrainConfig:
     lora_dropout: float = 0.0
     epochs: float = 1.0
     batch_size: int = 32
-    learning_rate: float = 3e-4
+    learning_rate: float = 5e-4
     warmup_ratio: float = 0.1
-    max_seq_length: int = 128
+    max_seq_length: int = 96
     seed: int = 20261201
     loss: str = "MultipleNegativesRankingLoss"
     query_prompt: str = "query: "
@@ -119,7 +119,8 @@ def train_lora(model_dir: Path, pairs: list[Pair], config: TrainConfig,
         import torch
         from peft import LoraConfig, inject_adapter_in_model
         from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
-        from sentence_transformers import SentenceTransformerTrainingArguments, losses
+        from sentence_transformers import SentenceTransformerTrainingArguments
+        from sentence_transformers.sentence_transformer import losses
         from transformers import set_seed
     except ModuleNotFoundError as exc:
         raise ModelError(f"training a delta needs the adapt extra ({exc.name} missing): "
