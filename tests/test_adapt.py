@@ -74,6 +74,13 @@ def test_delta_round_trip_and_tamper_check(tmp_path):
         find_delta(str(tmp_path / "missing"))
 
 
+def test_the_shipped_delta_is_small_and_attributed():
+    delta = find_delta("news-v1")
+    assert delta is not None and (delta.path / WEIGHTS).stat().st_size <= 5_000_000
+    assert any("CC BY 4.0" in line for line in delta.config["attribution"])
+    assert delta.config["data"]["removed_eval_overlap"] >= 0 and delta.config["recipe"]["training"]["seed"]
+
+
 def test_materialise_with_and_without_adapter(adapt_home, delta_dir, settings):
     from sentence_transformers import SentenceTransformer
 

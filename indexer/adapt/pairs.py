@@ -79,7 +79,7 @@ class PairSet:
         return {"pairs": len(self.pairs), "by_kind": kinds, "with_negative": self.with_negative,
                 "articles_read": self.articles_read, "articles_used": self.articles_used,
                 "removed_eval_overlap": self.removed_overlap, "removed_short": self.removed_short,
-                "articles_per_file": self.per_file}
+                "usable_articles_per_file": self.per_file}
 
 
 def read_jsonl(path: Path) -> Iterator[dict]:
