@@ -188,8 +188,16 @@ def load_items(paths: list[Path], overlap: EvalOverlap | None) -> LoadedItems:
     return stats
 
 
-def _bm25_matrix(texts: list[str], k1: float = 1.2, b: float = 0.75):
-    """Sparse BM25 document-term weights of ``texts`` and the vocabulary (syllable tokens)."""
+@dataclass
+class _Bm25:
+    """BM25 document-term weights (scipy CSR, one row per text) and their vocabulary."""
+
+    docs: object
+    vocab: dict[str, int]
+
+
+def _bm25_matrix(texts: list[str], k1: float = 1.2, b: float = 0.75) -> _Bm25:
+    """Sparse BM25 weights of ``texts`` over vnsearch's syllable tokens."""
     import numpy as np
     from scipy.sparse import csr_matrix
 
@@ -211,7 +219,7 @@ def _bm25_matrix(texts: list[str], k1: float = 1.2, b: float = 0.75):
     idf = np.log1p((len(texts) - df + 0.5) / (df + 0.5))
     norm = k1 * (1 - b + b * lengths / max(float(lengths.mean()), 1.0))
     tf.data = tf.data * (k1 + 1) / (tf.data + np.repeat(norm, np.diff(tf.indptr)))
-    return tf.multiply(idf[None, :]).tocsr(), vocab
+    return _Bm25(tf.multiply(idf[None, :]).tocsr(), vocab)
 
 
 def _same_story_guard(items: list[NewsItem]):
@@ -238,7 +246,8 @@ def mine_negatives(items: list[NewsItem], seed: int, top: int = 10) -> list[int 
 
     if len(items) < 3:
         return [None] * len(items)
-    docs, vocab = _bm25_matrix([it.passage for it in items])
+    bm25 = _bm25_matrix([it.passage for it in items])
+    docs, vocab = bm25.docs, bm25.vocab
     rows, cols = [], []
     for i, it in enumerate(items):
         terms = {vocab[t] for t in tokenize(it.title) if t in vocab}
