@@ -34,7 +34,7 @@ def adapt_cmd(out: Path, files: tuple[Path, ...], max_pairs: int | None, all_pai
     """Train a small LoRA delta of the default model on headline → lead pairs (CPU, offline).
 
     Point `--adapter DIR` (or VNSEARCH_MODEL_ADAPTER=DIR) at the result when indexing and
-    searching. The shipped recipe (news-v1) takes 20-30 minutes on 2 CPU cores.
+    searching. The shipped recipe (news-v1) took 9 minutes on 2 shared CPU cores.
     """
     from .run import RECIPE_MAX_PAIRS, adapt, with_epochs
     from .train import TrainConfig

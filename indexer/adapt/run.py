@@ -16,8 +16,8 @@ from .train import TrainConfig, TrainResult, config_dict, train_lora
 RECIPE_FILES = ("data/news/danes-headlines.jsonl", "data/news/crawlnews-2026.jsonl")
 #: Evaluation corpora no training article may overlap.
 EVAL_CORPORA = ("data/eval/vinewsqa-dev.corpus.jsonl", "data/eval/vicoqa-turn1.corpus.jsonl")
-#: Pairs of the shipped recipe (768 articles, 48 steps of 32): ~20-30 min on 2 shared CPU
-#: cores (README, "Model"). Hard negatives (``negatives=True``) cost ~1.7x per pair.
+#: Pairs of the shipped recipe (768 articles, 48 steps of 32): 9 min on 2 shared CPU cores
+#: (README, "Model"). Hard negatives (``negatives=True``) cost ~1.7x per pair.
 RECIPE_MAX_PAIRS = 1536
 ATTRIBUTION = {
     "danes-headlines.jsonl": "DANeS, DATASET JSC & AIV Group — CC BY 4.0 "
