@@ -179,14 +179,11 @@ def test_decontamination_drops_planted_articles(tmp_path):
 
 
 @needs_shared
-def test_tiny_training_run_lowers_the_loss_and_round_trips(adapt_home, settings, tmp_path):
+def test_tiny_training_run_lowers_the_loss_and_round_trips(settings, tmp_path):
     pytest.importorskip("peft")
-    from sentence_transformers import SentenceTransformer
-
     from indexer.adapt.pairs import build_pairs
     from indexer.adapt.train import TrainConfig, train_lora
     from indexer.models import ensure_default_model
-    from indexer.models.adapted_model import ensure_adapted_model
 
     pairs = build_pairs([NEWS], [EVAL_CORPUS], max_pairs=128, seed=1)
     assert len(pairs.pairs) == 128 and pairs.with_negative > 100
@@ -200,10 +197,13 @@ def test_tiny_training_run_lowers_the_loss_and_round_trips(adapt_home, settings,
                        record={"training": result.summary()})
     loaded = load_delta(delta.path)
     assert loaded.sha256 == delta.sha256 and loaded.config["training"]["steps"] == 8
-    base = ensure_default_model(adapt_home / "models")
-    merged = ensure_adapted_model(base, loaded, adapt_home / "models")
-    st = SentenceTransformer(str(merged.path), device="cpu")
-    assert st.encode(["query: giá vàng"]).shape == (1, 384)
+    # Round trip: the fp16 file holds the trained matrices (merging is covered above).
+    from safetensors.numpy import load_file
+
+    stored = load_file(str(loaded.path / WEIGHTS))
+    assert stored.keys() == result.tensors.keys()
+    for key, value in result.tensors.items():
+        assert np.allclose(stored[key].astype(np.float32), value, atol=1e-3, rtol=1e-2), key
 
 
 def test_adapt_command_errors_are_one_line(tmp_path):
