@@ -7,6 +7,7 @@ no traceback for bad input.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,32 @@ index_option = click.option("--index", "index_dir", required=True,
 model_option = click.option("--model", default=None,
                             help="'default' or a sentence-transformers model name/path "
                                  "[env VNSEARCH_MODEL].")
+
+ADAPTER_ENV = "VNSEARCH_MODEL_ADAPTER"
+
+
+def _set_adapter(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """``--adapter`` → ``VNSEARCH_MODEL_ADAPTER`` for the command's lifetime: every
+    ``Settings()`` of the command sees it, worker processes of ``serve`` included; the old
+    value is put back when the command ends (in-process runs such as tests)."""
+    if value is None:
+        return
+    old = os.environ.get(ADAPTER_ENV)
+    os.environ[ADAPTER_ENV] = value
+
+    def restore() -> None:
+        if old is None:
+            os.environ.pop(ADAPTER_ENV, None)
+        else:
+            os.environ[ADAPTER_ENV] = old
+
+    ctx.call_on_close(restore)
+
+
+adapter_option = click.option(
+    "--adapter", default=None, expose_value=False, is_eager=True, callback=_set_adapter,
+    metavar="NAME|DIR|none", help="LoRA delta merged into the default model: a shipped name "
+    "(news-v1), a `vnsearch adapt` directory or none [env VNSEARCH_MODEL_ADAPTER].")
 
 
 def _require_index(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:

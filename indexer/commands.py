@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from .article import ARTICLE_FIELDS, Article, SkippedRecord
-from .cli_support import (VnsearchGroup, existing_index_option, index_option, model_option,
+from .cli_support import (VnsearchGroup, adapter_option, existing_index_option, index_option, model_option,
                           settings_from, verbose_option)
 from .errors import InputError
 from .readers import INPUT_FORMATS
@@ -28,6 +28,7 @@ from .readers import INPUT_FORMATS
 @click.option("--info", "show_info", is_flag=True, help="Print name, dimension, max tokens, prompts.")
 @click.option("--json", "as_json", is_flag=True, help="--info as JSON.")
 @model_option
+@adapter_option
 @verbose_option
 def model_cmd(show_path: bool, show_info: bool, as_json: bool, model: str | None,
               verbose: bool) -> None:
@@ -45,7 +46,7 @@ def model_cmd(show_path: bool, show_info: bool, as_json: bool, model: str | None
     if show_path:
         click.echo(info.path)
     for key in ("name", "model_id", "path", "dimension", "max_tokens", "query_prompt",
-                "passage_prompt", "backend"):
+                "passage_prompt", "backend", "adapter"):
         click.echo(f"{key}: {getattr(info, key)!r}" if "prompt" in key else
                    f"{key}: {getattr(info, key)}")
 
@@ -85,6 +86,7 @@ EXIT_SKIPPED = 2
 @click.argument("paths", nargs=-1, required=True)
 @index_option
 @model_option
+@adapter_option
 @click.option("--batch-size", type=click.IntRange(1, 1024), default=None,
               help="Passages per encoder batch.")
 @click.option("--format", "fmt", type=click.Choice(list(INPUT_FORMATS)), default=None,
@@ -272,7 +274,13 @@ def check_cmd(index_dir: Path, upgrade: bool, outlets_file: Path | None) -> None
     sys.exit(1)
 
 
-COMMANDS = (index_cmd, delete_cmd, stats_cmd, export_cmd, check_cmd, model_cmd)
+def _adapt_cmd() -> click.Command:
+    from .adapt.command import adapt_cmd
+
+    return adapt_cmd
+
+
+COMMANDS = (index_cmd, delete_cmd, stats_cmd, export_cmd, check_cmd, model_cmd, _adapt_cmd())
 
 
 def register(group: click.Group) -> None:

@@ -64,7 +64,38 @@ class Manifest:
 
     def check_model(self, model_id: str, directory: Path) -> None:
         """Refuse to use the index with another embedding model."""
-        if model_id != self.model_id:
+        if model_id == self.model_id:
+            return
+        built, wanted = _adapter_of(self.model_name, self.model_id), _adapter_of("", model_id)
+        if built != wanted and _base_of(self.model_id) == _base_of(model_id):
+            # Same base model, another LoRA delta (or none): say which one the index needs.
+            hint = f"--adapter {built}" if built else "--adapter none"
             raise ModelMismatchError(
-                f"{directory / MANIFEST}: index built with model {self.model_id!r}, but the "
-                f"configured model is {model_id!r}; use --model {self.model_name!r} or rebuild")
+                f"{directory / MANIFEST}: index built with model adapter {built or 'none'}, "
+                f"but the configured adapter is {wanted or 'none'}; use {hint} "
+                f"(VNSEARCH_MODEL_ADAPTER) or rebuild")
+        raise ModelMismatchError(
+            f"{directory / MANIFEST}: index built with model {self.model_id!r}, but the "
+            f"configured model is {model_id!r}; use --model {self.model_name!r} or rebuild")
+
+
+def _adapter_suffix(model_id: str) -> str | None:
+    """``a<sha12>`` when ``model_id`` is ``<base id>-a<sha12>`` (an adapted model)."""
+    tail = model_id.rsplit("-", 1)[-1]
+    if len(tail) == 13 and tail[0] == "a" and all(c in "0123456789abcdef" for c in tail[1:]):
+        return tail
+    return None
+
+
+def _base_of(model_id: str) -> str:
+    """The base model's id of a possibly adapted model id."""
+    suffix = _adapter_suffix(model_id)
+    return model_id[:-len(suffix) - 1] if suffix else model_id
+
+
+def _adapter_of(model_name: str, model_id: str) -> str | None:
+    """The adapter an index's model carries: its name (from the display name "… + adapter
+    NAME"), else ``a<sha12>`` from the model id ``<base id>-a<sha12>``; None without one."""
+    if " + adapter " in model_name:
+        return model_name.rsplit(" + adapter ", 1)[1]
+    return _adapter_suffix(model_id)

@@ -24,6 +24,11 @@ class Settings(BaseSettings):
                        description="Cache directory: materialised models, embedding cache.")
     model: str = Field(default=DEFAULT_MODEL,
                        description="'default' or any sentence-transformers model name or path.")
+    model_adapter: str = Field(
+        default="none",
+        description="A LoRA delta merged into the default model: a shipped adapter's name "
+                    "(news-v1), an adapter directory (`vnsearch adapt --out DIR`) or 'none' "
+                    "(README, 'Model').")
     query_prompt: str | None = Field(default=None, description="Override the model's query prompt.")
     passage_prompt: str | None = Field(default=None,
                                        description="Override the model's passage prompt.")
@@ -52,6 +57,9 @@ class Settings(BaseSettings):
     chunk_title_context: bool = True
 
     # retrieval
+    tone_restoration: bool = Field(
+        default=True, description="Put tones back on a toneless query from its lexical hits "
+                                  "before the dense search (false: embed the query as typed).")
     dense_weight: float = Field(default=0.3, ge=0.0, le=1.0,
                                 description="Fusion weight of dense scores (lexical: 1 - it).")
     candidates: int = 100

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import click
 
-from indexer.cli_support import (VnsearchGroup, existing_index_option, model_option,
-                                  optional_existing_index_option, settings_from,
+from indexer.cli_support import (VnsearchGroup, adapter_option, existing_index_option,
+                                  model_option, optional_existing_index_option, settings_from,
                                   verbose_option)
 from indexer.commands import register as register_indexer_commands
 from indexer.errors import InputError
@@ -34,6 +34,7 @@ register_indexer_commands(main)
 @click.argument("text")
 @existing_index_option
 @model_option
+@adapter_option
 @verbose_option
 @click.option("-k", "k", type=int, default=10, show_default=True, help="Number of results.")
 @click.option("--offset", type=int, default=0, help="Skip this many results.")
@@ -106,6 +107,7 @@ def query_cmd(text: str, index_dir: Path, model: str | None, k: int, offset: int
               type=click.Path(dir_okay=False, path_type=Path),
               help="Serve a set of shards as one index (a cluster.json) instead of --index.")
 @model_option
+@adapter_option
 @verbose_option
 @click.option("--host", default=None, help="Bind address [default 127.0.0.1].")
 @click.option("--port", type=int, default=None, help="Port [default 8000].")
@@ -182,6 +184,7 @@ _file = click.Path(exists=True, dir_okay=False, path_type=Path)
 @click.option("--answer-k", type=click.IntRange(1, 100), default=5, show_default=True,
               help="k of answer_recall@k.")
 @model_option
+@adapter_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list, one object per mode.")
 def eval_cmd(queries: Path, more_distractors: tuple[Path, ...], corpus: Path,
              distractors: tuple[Path, ...], max_distractors: int | None,
@@ -229,6 +232,7 @@ _EVAL_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "eval"
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Model file to write [default: the one shipped in the package].")
 @model_option
+@adapter_option
 def calibrate_cmd(eval_dir: Path, names: tuple[str, ...], leave_out_fraction: float,
                   limit: int | None, index_root: Path | None, out: Path | None,
                   model: str | None) -> None:
@@ -248,6 +252,7 @@ def calibrate_cmd(eval_dir: Path, names: tuple[str, ...], leave_out_fraction: fl
 @main.command("mcp")
 @existing_index_option
 @model_option
+@adapter_option
 def mcp_cmd(index_dir: Path, model: str | None) -> None:
     """Serve the index to an MCP client (Claude Desktop, an agent) over stdin/stdout.
 

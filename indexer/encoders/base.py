@@ -35,6 +35,14 @@ class ModelInfo:
     #: embedding-cache key, so cached vectors always come from the same weights.
     revision: str = ""
 
+    @property
+    def adapter(self) -> dict | None:
+        """``{"name", "sha256"}`` of the LoRA delta merged into the model, or None
+        (read from the materialised model directory's ``vnsearch_model.json``)."""
+        from ..models.adapted_model import model_adapter
+
+        return model_adapter(self.path)
+
 
 @runtime_checkable
 class QueryEncoder(Protocol):
@@ -84,4 +92,4 @@ class Encoder(ABC):
 
 def model_info_json(info: ModelInfo) -> str:
     """The ``vnsearch model --info --json`` document."""
-    return json.dumps(info.__dict__, ensure_ascii=False, indent=2)
+    return json.dumps({**info.__dict__, "adapter": info.adapter}, ensure_ascii=False, indent=2)

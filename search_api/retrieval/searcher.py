@@ -227,7 +227,7 @@ class Searcher:
     def restore_tones(self, query: str, lexical: Ranking, top: int = 10) -> str:
         """Put tones back on a toneless query using the best ``top`` lexical hits' own words
         (see :func:`.tones.restore_tones`); a toned query is returned as it is."""
-        if has_tones(query) or not lexical:
+        if has_tones(query) or not lexical or not self.settings.tone_restoration:
             return query
         texts = self._db().toned_texts([pid for pid, _ in lexical[:top]])
         return _restore_tones(query, texts)
