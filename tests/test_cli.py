@@ -118,7 +118,7 @@ def test_indexer_module_runs_only_indexer_commands() -> None:
     assert proc.returncode == 0, proc.stderr
     commands = proc.stdout.split("Commands:", 1)[1]
     listed = set(re.findall(r"^\s{2}(\w+)\s", commands, re.M))
-    assert listed == {"index", "delete", "stats", "export", "check", "model"}, listed
+    assert listed == {"index", "delete", "stats", "export", "check", "model", "adapt"}, listed
 
 
 @pytest.mark.parametrize("name", SUBCOMMANDS)
