@@ -83,8 +83,18 @@ def demo_index(tmp_path_factory, settings, encoder, dantri300) -> Path:
     from indexer.readers import iter_inputs
     from indexer.writer import index_articles
 
+    import indexer.writer.writer as writer_module
+
     directory = tmp_path_factory.mktemp("demo") / "index"
-    index_articles(directory, iter_inputs([SEED, dantri300]), settings, encoder)
+    # One run, one set of derived files at the end: with an empty embedding cache on a slow
+    # machine the build passes DERIVED_INTERVAL_S and would also write some mid-run, and the
+    # matrix-file tests start from "a fresh build is one segment".
+    saved = writer_module.DERIVED_INTERVAL_S
+    writer_module.DERIVED_INTERVAL_S = float("inf")
+    try:
+        index_articles(directory, iter_inputs([SEED, dantri300]), settings, encoder)
+    finally:
+        writer_module.DERIVED_INTERVAL_S = saved
     return directory
 
 

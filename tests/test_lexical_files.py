@@ -335,3 +335,18 @@ def test_readers_keep_the_complete_snapshot_until_the_writer_writes_its_files(
         assert gone not in {h.article_id for h in searcher.search(query).results}
     finally:
         searcher.close()
+
+
+def test_a_long_run_writes_its_derived_files_as_it_goes(index_copy, settings, encoder,
+                                                        monkeypatch):
+    """Past DERIVED_INTERVAL_S a writer writes the committed generation's FAISS and matrix
+    files before it closes, so readers (which swap only to complete generations) follow."""
+    import indexer.writer.writer as writer_module
+    from indexer.derived import derived_missing
+
+    monkeypatch.setattr(writer_module, "DERIVED_INTERVAL_S", 0.0)
+    with IndexWriter(index_copy, settings, encoder) as writer:
+        writer.add_articles([_story()])
+        generation = _generation(index_copy)
+        assert not derived_missing(index_copy, generation)  # written mid-run
+        assert writer.lexical_write is not None
