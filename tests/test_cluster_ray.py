@@ -264,7 +264,9 @@ def test_http_answers_equal_in_process(served, local, query, mode) -> None:
         assert not data["partial"] and data["missing_shards"] == []
         assert total == expected_total and len(remote) == len(expected) > 0
         for got, want in zip(remote, expected):
-            assert got[:2] == want[:2] and abs(got[2] - want[2]) <= 1e-6, (got, want)
+            # Scores are rounded to 6 decimals on both sides: one unit in the last place apart
+            # when the true values straddle a rounding boundary.
+            assert got[:2] == want[:2] and abs(got[2] - want[2]) <= 1.5e-6, (got, want)
 
 
 def test_retrieve_article_health_and_page(served, local, demo_index) -> None:
