@@ -1,30 +1,49 @@
 # Two commands do all set-up on a fresh clone: `make demo` and `make test`.
+# `make install` puts in what the program needs (runtime); `make test` adds the dev extra
+# (pytest, Ray, Playwright, the adapt trainer, ...), which the demo does not need.
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
+DEMO_DATA ?= data/demo
 DEMO_INDEX ?= demo-index
 # make demo PORT=8080 HOST=0.0.0.0
 PORT ?= 8000
 HOST ?= 127.0.0.1
+# pip shows its progress (what it downloads and builds); PIP_FLAGS=-q makes it quiet.
+PIP_FLAGS ?= --progress-bar on
 
-.PHONY: install demo test clean
+.PHONY: install install-dev demo demo-index test clean
 
-$(STAMP): pyproject.toml
-	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
+$(VENV)/bin/python:
+	python3 -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(VENV)/bin/python
+	@echo "Installing vnsearch and its runtime dependencies into $(VENV) (a few minutes the first time)"
+	$(PY) -m pip install $(PIP_FLAGS) --upgrade pip
 	# torch first: 2.13.0 is the local CPU build; asking for it later would pull CUDA wheels.
-	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install $(PIP_FLAGS) torch==2.13.0
+	$(PY) -m pip install $(PIP_FLAGS) -e .
 	touch $(STAMP)
+
+$(DEV_STAMP): $(STAMP)
+	@echo "Installing the dev extra (tests, Ray, Playwright, the adapt trainer)"
+	$(PY) -m pip install $(PIP_FLAGS) -e '.[dev]'
+	touch $(DEV_STAMP)
 
 install: $(STAMP)
 
-demo: install
-	$(VENV)/bin/vnsearch index data/ --index $(DEMO_INDEX)
+install-dev: $(DEV_STAMP)
+
+# The demo indexes data/demo/ only: data/eval/ holds evaluation files, not articles.
+demo-index: install
+	$(VENV)/bin/vnsearch index $(DEMO_DATA) --index $(DEMO_INDEX)
+
+demo: demo-index
 	@echo "Open http://$(HOST):$(PORT)/ (API docs at /docs)"
 	$(VENV)/bin/vnsearch serve --index $(DEMO_INDEX) --host $(HOST) --port $(PORT)
 
-test: install
+test: install-dev
 	$(PY) -m pytest -q
 
 clean:

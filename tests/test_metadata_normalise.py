@@ -14,7 +14,7 @@ from indexer.metadata.categories import CategoryTable, category_key, split_categ
 from indexer.metadata.outlets import OutletTable, OutletTableError, outlet_key
 
 SHARED_NEWS = Path(__file__).resolve().parents[2] / "shared" / "data" / "news"
-DEMO = Path(__file__).resolve().parents[1] / "data" / "demo.jsonl"
+DEMO = Path(__file__).resolve().parents[1] / "data" / "demo" / "demo.jsonl"
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """One story across outlets (issue 17): story signatures on real articles.
 
 No model: signatures are MinHash over word shingles. Real text throughout: the Báo Gia Lai
-seed article (tests/fixtures), the Dân trí articles of data/demo.jsonl, and the pairs of
+seed article (tests/fixtures), the Dân trí articles of data/demo/demo.jsonl, and the pairs of
 ``data/eval/story-pairs.jsonl`` judged by reading (their texts come from ../shared; those
 tests skip when it is absent).
 """
@@ -29,7 +29,7 @@ from indexer.stories import (
 from conftest import REPO, SEED, SHARED, needs_shared
 
 JUDGED = REPO / "data" / "eval" / "story-pairs.jsonl"
-DEMO = REPO / "data" / "demo.jsonl"
+DEMO = REPO / "data" / "demo" / "demo.jsonl"
 
 
 def seed_article() -> tuple[str, str]:
