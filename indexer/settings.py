@@ -53,8 +53,11 @@ class Settings(BaseSettings):
 
     # chunking (words are whitespace-separated syllables)
     chunk_min_words: int = 40
+    """A paragraph under this many words is merged with a neighbour."""
     chunk_max_words: int = 160
+    """A paragraph over this many words is split at sentence boundaries."""
     chunk_title_context: bool = True
+    """Embed each passage with its article's title as context (title, a newline, the passage)."""
 
     # retrieval
     tone_restoration: bool = Field(
@@ -63,6 +66,7 @@ class Settings(BaseSettings):
     dense_weight: float = Field(default=0.3, ge=0.0, le=1.0,
                                 description="Fusion weight of dense scores (lexical: 1 - it).")
     candidates: int = 100
+    """Passages each retriever (dense, lexical) ranks before fusion."""
     min_relevance: float = Field(
         default=0.002, ge=0.0, le=1.0,
         description="Default cut-off on a hit's calibrated relevance (0-1); hits below it are "
@@ -79,22 +83,36 @@ class Settings(BaseSettings):
                     "in-memory BM25 matrix (same scores as FTS5, 30x faster at 17k passages) "
                     "built in the background on start and after each write.")
     vector_index_threshold: int = 50_000
+    """From this many passages on, the vector index is HNSW instead of exact (flat) search."""
 
     # service
     host: str = "127.0.0.1"
+    """Address `vnsearch serve` binds (127.0.0.1: this machine only)."""
     port: int = 8000
+    """Port of `vnsearch serve`."""
     workers: int | None = Field(default=None, ge=1, le=64,
                                 description="`vnsearch serve` worker processes; default: the "
                                             "cores, at most 4 (1 with --cluster).")
     admin_token: SecretStr | None = None
+    """Bearer token that turns on the write endpoints (`POST /articles`,
+    `DELETE /articles/{id}`); unset: writes are off."""
     cors_origins: list[str] = Field(default_factory=list)
+    """Origins allowed to call the API from a browser, a JSON list
+    (`'["https://cms.example"]'`); empty: CORS off."""
     max_query_chars: int = 1000
+    """Longest query accepted (characters)."""
     max_k: int = 100
+    """Most results one request may ask for (`k`)."""
     max_offset: int = 1000
+    """Largest `offset` (paging depth)."""
     max_body_bytes: int = 5_000_000
+    """Largest request body (bytes); larger is a 413."""
     max_batch_articles: int = 500
+    """Most articles in one `POST /articles` batch."""
     request_timeout_s: float = 10.0
+    """Seconds a request may take before it is answered 503."""
     query_cache_size: int = 1024
+    """Query vectors kept in the LRU cache (repeated queries skip the model)."""
 
     @property
     def models_dir(self) -> Path:
