@@ -13,7 +13,7 @@ HOST ?= 127.0.0.1
 # pip shows its progress (what it downloads and builds); PIP_FLAGS=-q makes it quiet.
 PIP_FLAGS ?= --progress-bar on
 
-.PHONY: install install-dev demo demo-index test clean
+.PHONY: install install-dev demo demo-index test docs clean
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -46,5 +46,9 @@ demo: demo-index
 test: install-dev
 	$(PY) -m pytest -q
 
+# The documentation site, offline, into site/ (the dev extra includes the docs extra).
+docs: install-dev
+	$(VENV)/bin/mkdocs build --strict
+
 clean:
-	rm -rf $(VENV) $(DEMO_INDEX) .pytest_cache
+	rm -rf $(VENV) $(DEMO_INDEX) .pytest_cache site

@@ -112,14 +112,20 @@ class Runs:
         """Run the getting-started blocks in order; after block i, the commands in after[i]."""
         walk = self.work / "walkthrough"
         walk.mkdir()
+        # A newcomer's first run embeds everything: a fresh embedding cache, the same models.
+        home = self.work / "walkthrough-home"
+        home.mkdir()
+        (self.home / "models").mkdir(parents=True, exist_ok=True)
+        (home / "models").symlink_to(self.home / "models")
+        env = _env(home)
         for i, block in enumerate(walkthrough_blocks(WALKTHROUGH.read_text(encoding="utf-8"))):
             proc = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", block], cwd=walk,
-                                  env=self.env, capture_output=True, text=True, timeout=600)
+                                  env=env, capture_output=True, text=True, timeout=600)
             if proc.returncode != 0:
                 raise RuntimeError(f"walkthrough block {i} failed:\n{block}\n{proc.stderr}")
             self.walk_outputs[i] = proc.stdout
             for line in after.get(i, []):
-                out = subprocess.run(["bash", "-c", line], cwd=walk, env=self.env,
+                out = subprocess.run(["bash", "-c", line], cwd=walk, env=env,
                                      capture_output=True, text=True, timeout=600).stdout
                 self.walk_after.setdefault(i, []).append((line, out))
 
@@ -140,8 +146,25 @@ def _cut(value: Any, n: int = 90) -> Any:
     return value if not isinstance(value, str) or len(value) <= n else value[:n] + "…"
 
 
+def _compact(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False)
+
+
 def _dump(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, indent=2)
+    """JSON a person can read: one key a line, a list of objects one object a line."""
+    if not isinstance(obj, dict):
+        return _compact(obj)
+    lines = []
+    for key, value in obj.items():
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            inner = ",\n".join(f"    {_compact(v)}" for v in value)
+            lines.append(f'  "{key}": [\n{inner}\n  ]')
+        elif isinstance(value, dict) and value and len(_compact(value)) > 90:
+            inner = ",\n".join(f'    "{k}": {_compact(v)}' for k, v in value.items())
+            lines.append(f'  "{key}": {{\n{inner}\n  }}')
+        else:
+            lines.append(f'  "{key}": {_compact(value)}')
+    return "{\n" + ",\n".join(lines) + "\n}"
 
 
 def curl(runs: Runs, path: str, params: dict[str, Any] | None = None,
@@ -283,14 +306,18 @@ def ex_mcp_text(runs: Runs) -> str:
 
 def python_above(runs: Runs, code: str) -> str:
     """Run a printed Python example against the demo index's app; return what it prints."""
+    from fastapi.testclient import TestClient
+
     from search_api import client as client_module
 
-    app_transport = runs.client._transport  # the TestClient's: the app answers in-process
+    app = runs.client.app  # started (model loaded) by the TestClient of the API examples
     original = client_module.VnsearchClient.__init__
 
-    def patched(self: Any, base_url: str = client_module.DEFAULT_BASE_URL, *,
-                timeout: float = 30.0, transport: Any = None) -> None:
-        original(self, base_url, timeout=timeout, transport=transport or app_transport)
+    def patched(self: Any, base_url: str = client_module.DEFAULT_BASE_URL, **kw: Any) -> None:
+        original(self, base_url, **kw)
+        # The same client code, its requests answered by the app in-process.
+        self._http = TestClient(app, base_url=self.base_url, raise_server_exceptions=False,
+                                headers={"Accept": "application/json"})
 
     client_module.VnsearchClient.__init__ = patched  # type: ignore[method-assign]
     out = io.StringIO()
@@ -352,6 +379,7 @@ def generate(work: Path, home: Path, names: set[str]) -> dict[str, str]:
 _TIMING_RE = [
     (re.compile(r'("took_ms": )[0-9.]+'), r"\1…"),
     (re.compile(r'("uptime_s": )[0-9.]+'), r"\1…"),
+    (re.compile(r'("pid": )[0-9]+'), r"\1…"),
     (re.compile(r"\b(hybrid|dense|lexical), [0-9.]+ ms\)"), r"\1, … ms)"),
     (re.compile(r"; [0-9.]+ s, [0-9.]+ passages/s"), "; … s, … passages/s"),
 ]

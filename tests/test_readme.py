@@ -1,12 +1,13 @@
-"""The README stays true: its walkthrough runs, and the options it names exist.
+"""The README and the docs stay true: the walkthrough runs, and the options they name exist.
 
-* Every fenced block whose info string is ``sh readme-test`` (GitHub renders it as ``sh``) is
-  run, in README order, as one ``bash`` script in a fresh temporary directory, with the
-  suite's model home and the ``vnsearch`` of this environment on ``PATH`` — what a newcomer
-  following the README types. The blocks assert for themselves (``| grep …``); afterwards
-  the index must hold exactly the articles the walkthrough leaves in it.
-* Every ``vnsearch COMMAND … --option`` in the README's code (fenced blocks and inline code
-  spans) names a command of the root group and an option its ``--help`` lists.
+* Every fenced block of docs/getting-started.md whose info string is ``sh readme-test``
+  (rendered as ``sh``) is run, in page order, as one ``bash`` script in a fresh temporary
+  directory, with the suite's model home and the ``vnsearch`` of this environment on
+  ``PATH`` — what a newcomer following the walkthrough types. The blocks assert for
+  themselves (``| grep …``); afterwards the index must hold exactly the articles the
+  walkthrough leaves in it.
+* Every ``vnsearch COMMAND … --option`` in the code of README.md and docs/*.md (fenced blocks
+  and inline code spans) names a command of the root group and an option its ``--help`` lists.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ import pytest
 from conftest import REPO, TEST_HOME
 
 README = REPO / "README.md"
+WALKTHROUGH = REPO / "docs" / "getting-started.md"
+# Every page whose commands must exist (the generated CLI page is built from them anyway).
+PAGES = [README, *sorted((REPO / "docs").glob("*.md"))]
 TEST_INFO = "readme-test"
 
 _FENCE_RE = re.compile(r"^([ \t]*)(```+|~~~+)(.*)$")
@@ -63,13 +67,13 @@ def walkthrough_script(text: str) -> str:
 
 
 def test_readme_has_a_walkthrough():
-    script = walkthrough_script(README.read_text(encoding="utf-8"))
+    script = walkthrough_script(WALKTHROUGH.read_text(encoding="utf-8"))
     assert "vnsearch index" in script and "vnsearch query" in script, \
-        "README.md lost its `sh readme-test` walkthrough blocks"
+        "docs/getting-started.md lost its `sh readme-test` walkthrough blocks"
 
 
 def test_readme_walkthrough_runs(tmp_path, encoder):  # encoder: the model is materialised once
-    script = walkthrough_script(README.read_text(encoding="utf-8"))
+    script = walkthrough_script(WALKTHROUGH.read_text(encoding="utf-8"))
     bin_dir = Path(sys.executable).parent
     env = {**os.environ,
            "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -79,7 +83,7 @@ def test_readme_walkthrough_runs(tmp_path, encoder):  # encoder: the model is ma
     proc = subprocess.run(["bash", "-e", "-o", "pipefail", "-x", "walkthrough.sh"], cwd=tmp_path,
                           env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, (
-        f"the README walkthrough failed (exit {proc.returncode}); the commands, as run, are "
+        f"the getting-started walkthrough failed (exit {proc.returncode}); the commands, as run, are "
         f"the '+' lines:\n{proc.stderr[-6000:]}\n--- stdout ---\n{proc.stdout[-4000:]}")
 
     exported = subprocess.run([str(bin_dir / "vnsearch"), "export", "--index", "my-index"],
@@ -144,7 +148,7 @@ def help_text(command: str) -> str | None:
     return result.output
 
 
-_PAIRS = sorted(mentioned_options(README.read_text(encoding="utf-8")))
+_PAIRS = sorted(set().union(*(mentioned_options(p.read_text(encoding="utf-8")) for p in PAGES)))
 
 
 def test_readme_mentions_options():
@@ -155,8 +159,8 @@ def test_readme_mentions_options():
                          ids=[f"{c} {o}".strip() for c, o in _PAIRS])
 def test_readme_option_exists(command, option):
     text = help_text(command)
-    assert text is not None, f"README mentions `vnsearch {command}`, which is not a command"
+    assert text is not None, f"the docs mention `vnsearch {command}`, which is not a command"
     if option:
         assert re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", text), (
-            f"README mentions `vnsearch {command} {option}`, which `vnsearch {command} --help` "
+            f"the docs mention `vnsearch {command} {option}`, which `vnsearch {command} --help` "
             f"does not list")
