@@ -214,8 +214,8 @@ def ex_health(runs: Runs) -> str:
 
 def ex_no_results(runs: Runs) -> str:
     return "\n".join([runs.command("vnsearch query zzzqqqxxx --index demo-index"),
-                      runs.command('vnsearch query "Giá cà phê hôm nay bao nhiêu?" '
-                                   "--index demo-index -k 3")])
+                      runs.command('vnsearch query "Gia Lai thi hành án dân sự đạt bao nhiêu '
+                                   'phần trăm" --index demo-index -k 2')])
 
 
 def ex_sort_facets(runs: Runs) -> str:

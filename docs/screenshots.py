@@ -65,7 +65,7 @@ def main() -> int:
             browser = p.chromium.launch(executable_path=str(CHROMIUM),
                                         args=["--headless=new", "--no-sandbox", "--disable-gpu",
                                               "--disable-background-networking"])
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="vi-VN")
             page.goto(f"{base}/?q={quote_plus(args.query)}")
             page.wait_for_selector("#results .result")
             page.wait_for_timeout(500)  # the facet chart settles
