@@ -62,7 +62,11 @@ def option_records(command: Any, full_name: str) -> list[tuple[str, str]]:
     records: list[tuple[str, str]] = []
     for param in command.get_params(ctx):
         if isinstance(param, click.Argument):
-            records.append((param.make_metavar(ctx), "argument"))
+            if not param.make_metavar(ctx):  # an argument the command hides from its usage
+                continue
+            kind = "argument" + (", repeatable" if param.nargs == -1 else "") + \
+                (", required" if param.required else ", optional")
+            records.append((param.make_metavar(ctx), kind))
             continue
         record = param.get_help_record(ctx)
         if record:
