@@ -33,8 +33,9 @@ import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import quote
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,8 +46,8 @@ DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 WALKTHROUGH = REPO / "docs" / "getting-started.md"
 DEMO_DATA = REPO / "data" / "demo"
 BLOCK_RE = re.compile(r"(<!-- example: (?P<name>[\w-]+) -->\n```(?P<lang>[\w-]*)\n)(?P<body>.*?)"
-                      r"(?P<end>\n?```\n<!-- /example -->)", re.S)
-FENCE_RE = re.compile(r"^```([^\n]*)\n(.*?)^```", re.S | re.M)
+                      r"(?P<end>\n?```\n<!-- /example -->)", re.DOTALL)
+FENCE_RE = re.compile(r"^```([^\n]*)\n(.*?)^```", re.DOTALL | re.MULTILINE)
 WALK_INFO = "sh readme-test"  # the blocks tests/test_readme.py runs
 
 
@@ -75,7 +76,8 @@ class Runs:
         self.cli("index", str(DEMO_DATA), "--index", "demo-index", "--quiet")
 
     def cli(self, *args: str, check: bool = False) -> str:
-        proc = subprocess.run([sys.executable, "-m", "search_api", *args], cwd=self.work,
+        proc = subprocess.run([sys.executable, "-m", "search_api", *args], check=False,
+                              cwd=self.work,
                               env=self.env, capture_output=True, text=True, timeout=600)
         if check and proc.returncode != 0:
             raise RuntimeError(f"vnsearch {' '.join(args)}: exit {proc.returncode}\n{proc.stderr}")
@@ -119,13 +121,14 @@ class Runs:
         (home / "models").symlink_to(self.home / "models")
         env = _env(home)
         for i, block in enumerate(walkthrough_blocks(WALKTHROUGH.read_text(encoding="utf-8"))):
-            proc = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", block], cwd=walk,
+            proc = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", block], check=False,
+                                  cwd=walk,
                                   env=env, capture_output=True, text=True, timeout=600)
             if proc.returncode != 0:
                 raise RuntimeError(f"walkthrough block {i} failed:\n{block}\n{proc.stderr}")
             self.walk_outputs[i] = proc.stdout
             for line in after.get(i, []):
-                out = subprocess.run(["bash", "-c", line], cwd=walk, env=env,
+                out = subprocess.run(["bash", "-c", line], check=False, cwd=walk, env=env,
                                      capture_output=True, text=True, timeout=600).stdout
                 self.walk_after.setdefault(i, []).append((line, out))
 
@@ -221,8 +224,8 @@ def ex_no_results(runs: Runs) -> str:
 def ex_sort_facets(runs: Runs) -> str:
     lines = []
     for cmd in ['vnsearch query "giá vàng" --index demo-index --sort newest --facets --json -k 3',
-                'vnsearch query "thi hành án dân sự Gia Lai" --index demo-index '
-                '--date-from 2021-01-01 -k 2 --json']:
+                ('vnsearch query "thi hành án dân sự Gia Lai" --index demo-index '
+                 '--date-from 2021-01-01 -k 2 --json')]:
         import shlex
 
         data = json.loads(runs.cli(*shlex.split(cmd)[1:]))
@@ -327,7 +330,8 @@ def python_above(runs: Runs, code: str) -> str:
     out = io.StringIO()
     try:
         with contextlib.redirect_stdout(out):
-            exec(compile(code, "<docs example>", "exec"), {"__name__": "__docs__"})
+            # The example printed in the docs, run as printed: it is this repository's text.
+            exec(compile(code, "<docs example>", "exec"), {"__name__": "__docs__"})  # noqa: S102
     finally:
         client_module.VnsearchClient.__init__ = original  # type: ignore[method-assign]
     return out.getvalue().rstrip()
@@ -430,7 +434,7 @@ def main(argv: list[str] | None = None) -> int:
     for path in DOCS:
         text = path.read_text(encoding="utf-8")
 
-        def replace(m: re.Match[str]) -> str:
+        def replace(m: re.Match[str], path: Path = path) -> str:
             nonlocal failed
             if m.group("name") not in fresh:  # a marker added while this run was going
                 failed += 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import itertools
 import re
 import sys
 from pathlib import Path
@@ -92,7 +93,8 @@ def render_cli() -> str:
         records = option_records(command, full)
         if records:
             lines += ["| option | description |", "|---|---|"]
-            lines += [f"| `{_cell(names)}` | {_cell(_rst_to_md(text))} |" for names, text in records]
+            lines += [f"| `{_cell(names)}` | {_cell(_rst_to_md(text))} |"
+                      for names, text in records]
             lines.append("")
     return "\n".join(lines)
 
@@ -105,7 +107,7 @@ def _attribute_docstrings(cls: type) -> dict[str, str]:
     tree = ast.parse(inspect.getsource(cls))
     body = tree.body[0].body  # type: ignore[attr-defined]
     docs: dict[str, str] = {}
-    for stmt, nxt in zip(body, body[1:]):
+    for stmt, nxt in itertools.pairwise(body):
         if (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)
                 and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant)
                 and isinstance(nxt.value.value, str)):

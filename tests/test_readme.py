@@ -83,7 +83,8 @@ def test_readme_walkthrough_runs(tmp_path, encoder):  # encoder: the model is ma
     proc = subprocess.run(["bash", "-e", "-o", "pipefail", "-x", "walkthrough.sh"], cwd=tmp_path,
                           env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, (
-        f"the getting-started walkthrough failed (exit {proc.returncode}); the commands, as run, are "
+        f"the getting-started walkthrough failed (exit {proc.returncode}); the commands, as run, "
+        f"are "
         f"the '+' lines:\n{proc.stderr[-6000:]}\n--- stdout ---\n{proc.stdout[-4000:]}")
 
     exported = subprocess.run([str(bin_dir / "vnsearch"), "export", "--index", "my-index"],
