@@ -80,7 +80,10 @@ def test_province_note_without_results(query) -> None:
 def test_hints_of_a_request(settings) -> None:
     """Most specific first, the generic one last; the server's own cut-off is not named."""
     def hints(**kw) -> list[str]:
-        return no_result_hints(validate(SearchRequest(**kw), settings), kw.get("min_relevance"))
+        req = validate(SearchRequest(**kw), settings)
+        return no_result_hints(req.ranking_query, mode=req.mode, filtered=req.filtered,
+                               operators=req.operators.active,
+                               asked_min_relevance=kw.get("min_relevance"))
 
     assert hints(query="thi hanh an") == [HINT_TYPE_TONES, HINT_OTHER_WORDS]
     assert hints(query="thi hành án") == [HINT_DROP_TONES, HINT_OTHER_WORDS]

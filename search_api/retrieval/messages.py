@@ -8,12 +8,7 @@ English, next to the check that raises them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from indexer.vietnamese import has_tones
-
-if TYPE_CHECKING:
-    from .request import SearchRequest
 
 HINT_FILTERS = "Bộ lọc đang thu hẹp kết quả — thử bỏ bớt bộ lọc."
 HINT_TYPE_TONES = ("Câu tìm không có dấu — thử gõ có dấu, ví dụ “thi hành án” thay vì "
@@ -22,7 +17,7 @@ HINT_DROP_TONES = ("Thử bớt vài từ, hoặc gõ không dấu (ví dụ “
                    "cách viết dấu khác.")
 HINT_OPERATORS = ("Cụm từ trong ngoặc kép phải có nguyên văn, từ có dấu trừ (-) bị loại — "
                   "thử bỏ bớt các điều kiện này.")
-HINT_LEXICAL = "Chế độ “Từ khóa” (lexical) chỉ tìm đúng chữ — thử chế độ “Kết hợp” (hybrid)."
+HINT_LEXICAL = "Chế độ “Từ khóa” chỉ tìm đúng chữ — thử chế độ “Kết hợp”."
 HINT_OTHER_WORDS = "Thử dùng từ khác, từ đồng nghĩa hoặc câu hỏi ngắn gọn hơn."
 
 
@@ -38,23 +33,25 @@ def relevance_hint(min_relevance: float) -> str:
             "này (min_relevance).")
 
 
-def no_result_hints(req: "SearchRequest", asked_min_relevance: float | None = None) -> list[str]:
-    """What to try when a validated request found nothing, most specific first.
+def no_result_hints(text: str, *, mode: str, filtered: bool, operators: bool,
+                    asked_min_relevance: float | None = None) -> list[str]:
+    """What to try when a search found nothing, most specific first.
 
+    ``text``: the ranked query (operators removed); ``filtered``: a source, category,
+    province or date filter is set; ``operators``: phrases or exclusions constrain the hits.
     A toned query may be spelled with other tones than the articles (or be too long), so it
     is told to try fewer words or no tones; a toneless one is told to type the tones, which
     ranks better. ``asked_min_relevance``: the cut-off the client set itself (None: the
     server's default, which a page user cannot change, so it is not mentioned).
     """
     hints: list[str] = []
-    if any((req.source, req.category, req.province, req.date_from, req.date_to)):
+    if filtered:
         hints.append(HINT_FILTERS)
-    text = req.ranking_query
     if any(ch.isalpha() for ch in text):
         hints.append(HINT_DROP_TONES if has_tones(text) else HINT_TYPE_TONES)
-    if req.operators is not None and req.operators.active:
+    if operators:
         hints.append(HINT_OPERATORS)
-    if req.mode == "lexical":
+    if mode == "lexical":
         hints.append(HINT_LEXICAL)
     if asked_min_relevance:
         hints.append(relevance_hint(asked_min_relevance))

@@ -75,6 +75,11 @@ class SearchRequest:
         return self.group != "none"
 
     @property
+    def filtered(self) -> bool:
+        """True when a source, category, province or date filter is set."""
+        return any((self.source, self.category, self.province, self.date_from, self.date_to))
+
+    @property
     def ranking_query(self) -> str:
         """The text the retrieval ranks: the query without operator syntax."""
         return self.operators.text if self.operators is not None else self.query

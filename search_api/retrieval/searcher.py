@@ -310,7 +310,7 @@ class Searcher:
         return SearchResult(query=req.query, mode=req.mode, took_ms=round(took, 2),
                             total=len(entries), results=hits, undated_excluded=undated,
                             facets=facets, province_note=req.province_note,
-                            hints=[] if entries else no_result_hints(req, request.min_relevance))
+                            hints=[] if entries else _hints(req, request))
 
     # -- articles ---------------------------------------------------------------------------
     def article(self, article_id: str) -> ArticleView:
@@ -346,6 +346,13 @@ class Searcher:
         db = self._db()
         return {**db.facets(), "provinces": [{"name": name, "count": count}
                                              for name, count in db.province_counts()]}
+
+
+def _hints(req: SearchRequest, asked: SearchRequest) -> list[str]:
+    """The no-result hints of a validated request (``asked``: the request as sent)."""
+    return no_result_hints(req.ranking_query, mode=req.mode, filtered=req.filtered,
+                           operators=req.operators is not None and req.operators.active,
+                           asked_min_relevance=asked.min_relevance)
 
 
 def _hit(rank: int, entry: Entry, row: PassageRow, req: SearchRequest) -> Hit:
