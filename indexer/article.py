@@ -19,6 +19,9 @@ class Article:
     and ``published_raw`` keeps an input date that could not be parsed. ``category`` is the
     input's value (possibly several joined by ``;``); ``categories`` the normalised names.
     ``origin`` is the absolute path of the file the article was read from (``--sync``).
+    ``file_key`` identifies an article that has neither an input id nor a URL by where it
+    was read: the file's absolute path, plus ``#N`` (the record's number, from 1) inside a
+    multi-record JSONL/CSV file; editing that file then updates the article.
     """
 
     id: str
@@ -31,6 +34,7 @@ class Article:
     published_raw: str | None = None
     categories: tuple[str, ...] = ()
     origin: str | None = None
+    file_key: str | None = None
 
 
 @dataclass

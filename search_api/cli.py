@@ -67,6 +67,7 @@ def query_cmd(text: str, index_dir: Path, model: str | None, k: int, offset: int
     """Search an index (same results as GET /search)."""
     from indexer.encoders import create_encoder
 
+    from .query_output import format_result
     from .retrieval import Searcher
     from .schemas import SearchResponse, search_request
 
@@ -81,24 +82,8 @@ def query_cmd(text: str, index_dir: Path, model: str | None, k: int, offset: int
     if as_json:
         click.echo(SearchResponse.from_result(result).model_dump_json(indent=2))
         return
-    if result.total == 0:
-        # One line, exit 0: an empty result is an answer, not an error.
-        click.echo(f"no results ({result.mode}, {result.took_ms:.0f} ms): nothing relevant "
-                   "enough; try without tones, fewer words, other filters or --min-relevance 0")
-        return
-    click.echo(f"{result.total} matches ({result.mode}, {result.took_ms:.0f} ms)")
-    if result.province_note:
-        click.echo(result.province_note)
-    for hit in result.results:
-        meta = " · ".join(x for x in (hit.source, hit.published, hit.url or "(no url)",
-                                      ", ".join(hit.provinces)) if x)
-        click.echo(f"\n{hit.rank}. {hit.title or '(no title)'}  [relevance {hit.relevance:.2f}"
-                   f" · score {hit.score:.4f}]\n   {meta}")
-        if hit.also_in:
-            click.echo("   also in: " + ", ".join(a.source or a.url or a.article_id
-                                                   for a in hit.also_in))
-        snippet = hit.text if len(hit.text) <= 300 else hit.text[:300] + "…"
-        click.echo("   " + snippet.replace("\n", "\n   "))  # keep later paragraphs indented
+    # exit 0 also when nothing matched: an empty result is an answer, not an error
+    click.echo(format_result(result))
 
 
 @main.command("serve")

@@ -83,6 +83,7 @@ class SearchResult(_Model):
     undated_excluded: int = 0
     facets: dict[str, Any] | None = None
     province_note: str | None = None
+    hints: list[str] = Field(default_factory=list)
 
 
 class Passage(_Model):

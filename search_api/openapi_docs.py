@@ -71,9 +71,13 @@ FIELDS: dict[str, tuple[str, Any]] = {
                  "province name, any case, with or without tones (`binh dinh`, `TP.HCM`); a "
                  "former name matches the articles that name it and says so in "
                  "`province_note`. An unknown name is a 422. Empty or null: all.", "Gia Lai"),
-    "province_note": ("Set when `province` named a former province: which articles are "
-                      "shown; null otherwise.", "Bình Định is part of Gia Lai since 1 July "
-                      "2025: showing articles about former Bình Định"),
+    "province_note": ("Set when `province` named a former province, also when nothing "
+                      "matched: which articles are shown, in Vietnamese; null otherwise.",
+                      "Bình Định đã nhập vào Gia Lai từ ngày 1/7/2025: đang hiện các bài viết "
+                      "về Bình Định cũ."),
+    "hints": ("Set when nothing matched (`total` 0): what to try next, in Vietnamese, most "
+              "specific first — the web page and `vnsearch query` show these lines; [] "
+              "otherwise.", ["Thử dùng từ khác, từ đồng nghĩa hoặc câu hỏi ngắn gọn hơn."]),
     "provinces": ("Provinces the article is about, current names (after the 2025 merger), "
                   "most weight first.", ["Gia Lai"]),
     "provinces_former": ("Former provinces (before 1 July 2025) the article names, now part "
@@ -133,7 +137,9 @@ FIELDS: dict[str, tuple[str, Any]] = {
     "passages": ("The passages.", []),
     "citations": ('"[n] title — url" lines, one per article.',
                   [f"[1] {SEED_TITLE} — Báo Gia Lai"]),
-    "context": ("The passages with their [n] markers, ready for a prompt.", f"[1] {SEED_TEXT}"),
+    "context": ("The passages with their [n] markers, ready for a prompt; adjacent passages "
+                "of an article are joined by a newline, a line … marks a gap.",
+                f"[1] {SEED_TEXT}"),
     "value": ("The outlet, category or year.", "Dân trí"),
     "count": ("Matches with that value.", 12),
     ("ProvinceCount", "count"): ("Articles about that province.", 40),

@@ -31,7 +31,7 @@ class Piece:
     """A passage chosen for the answer: a hit, or a neighbour of the hit ``hit``."""
 
     passage_id: int
-    ordinal: int  # -1 when unknown (no neighbours asked: the article was not read)
+    ordinal: int  # -1 when unknown (a hit built without its ordinal)
     start: int
     text: str
     tokens: int
@@ -176,9 +176,7 @@ def choose(hits: list[Hit], spans: dict[str, dict[int, tuple[int, int, str]]], n
                                            old.tokens, hit, False, old.truncated)
         else:
             tokens = count(hit.text)
-            by_ordinal = spans.get(hit.article_id, {})
-            ordinal = next((o for o, (pid, _, _) in by_ordinal.items()
-                            if pid == hit.passage_id), -1)
+            ordinal = -1 if hit.ordinal is None else hit.ordinal
             if budget.fits(hit.text, tokens):
                 chosen[hit.passage_id] = budget.take(
                     Piece(hit.passage_id, ordinal, hit.start, hit.text, tokens, hit, False))

@@ -118,6 +118,8 @@ class SearchResponse(BaseModel):
     missing_shards: list[int] = Field(default_factory=list)
     province_note: str | None = Field(default=None, description="Set when `province` named a "
                                       "former province: which articles are shown.")
+    hints: list[str] = Field(default_factory=list, description="When nothing matched: what "
+                             "to try next, in Vietnamese (the page and the CLI show these).")
 
     @classmethod
     def from_result(cls, result: SearchResult) -> "SearchResponse":
@@ -126,7 +128,7 @@ class SearchResponse(BaseModel):
                    undated_excluded=result.undated_excluded,
                    facets=None if result.facets is None else SearchFacets(**result.facets),
                    partial=result.partial, missing_shards=result.missing_shards,
-                   province_note=result.province_note)
+                   province_note=result.province_note, hints=result.hints)
 
 
 class _SearchFields(BaseModel):
@@ -238,7 +240,7 @@ class RetrievedPassage(BaseModel):
     text: str
     passage_id: int
     ordinal: int | None = Field(default=None, description="Place of the passage in its "
-                                "article (known when neighbours were asked for).")
+                                "article (0-based); always set by this server.")
     article_id: str
     title: str | None
     url: str | None
@@ -267,7 +269,8 @@ class RetrieveResponse(BaseModel):
                                              "hit, each article's passages in reading order.")
     citations: list[str] = Field(description='"[n] title — url" lines, one per article.')
     context: str = Field(description="Passages with their [n] markers, ready for a prompt; "
-                         "touching passages are joined by a newline, gaps marked with …")
+                         "adjacent passages of an article (ordinals differing by 1) are "
+                         "joined by a newline, a line … marks a gap between two others.")
     tokens: int = Field(default=0, description="Sum of the passages' `tokens`.")
     chars: int = Field(default=0, description="Sum of the passages' text lengths.")
     partial: bool = False

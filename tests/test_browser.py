@@ -518,6 +518,77 @@ def test_narrow_viewport(page, server):
     shot(page, "vnsearch-page-narrow.png")
 
 
+# -- one language on screen ---------------------------------------------------------------------
+
+SELECTS = ("mode", "source", "category", "province", "sort")
+# Each filter drop-down's width beside the width the browser gives it with no width set
+# (its longest option): a smaller one cuts that label.
+SELECT_WIDTHS_JS = """(ids) => ids.map((id) => {
+  const sel = document.getElementById(id);
+  const probe = sel.cloneNode(true);
+  probe.removeAttribute("id");
+  probe.style.cssText = "position:absolute;visibility:hidden;width:auto;min-width:0;max-width:none";
+  sel.parentElement.appendChild(probe);
+  const need = probe.getBoundingClientRect().width;
+  probe.remove();
+  return [id, sel.options.length, sel.getBoundingClientRect().width, need];
+})"""
+ENGLISH_ON_SCREEN = ("also in", "related coverage", "no url", "no title", "is part of",
+                     "no results", "try ", "relevance", "matches")
+
+
+def test_vietnamese_note_and_hints_with_no_results_and_wide_selects(page, server):
+    """A former province with nothing matching: the note and the API's hints are shown as the
+    API says them, in Vietnamese; no drop-down cuts its longest label."""
+    params = {"q": "zzzqqqxxx", "mode": "lexical", "province": "binh dinh"}
+    data = api(server, **params)
+    assert data["total"] == 0 and data["province_note"] and data["hints"], data
+    page.goto(server + "/?" + urlencode(params))
+    assert wait_search(page, 0) == "empty"
+    assert page.is_visible("#province-note")
+    assert page.inner_text("#province-note") == data["province_note"]
+    assert "Bình Định cũ" in data["province_note"]
+    items = page.locator("#empty-hints li:not(.empty-action)")
+    assert [items.nth(i).inner_text() for i in range(items.count())] == data["hints"]
+    assert "gõ có dấu" in page.inner_text("#empty-hints")  # a toneless query
+    page.wait_for_function("() => document.querySelector('#province').options.length > 2")
+    for sel, options, have, need in page.evaluate(SELECT_WIDTHS_JS, list(SELECTS)):
+        assert options >= 2 and have >= need - 0.5, (sel, have, need)
+    longest = page.evaluate("""() => [...document.querySelectorAll('#province option')]
+        .map((o) => o.textContent).sort((a, b) => b.length - a.length)[0]""")
+    shot(page, "screen-empty-province-note.png", full_page=True)
+    text = page.inner_text("body").lower()
+    assert not [w for w in ENGLISH_ON_SCREEN if w in text], text
+    before = searches_done(page)
+    page.select_option("#province", label=longest)  # shown whole, and searched
+    wait_search(page, before)
+    assert page.is_hidden("#province-note")  # a current province: nothing to say
+    shot(page, "screen-longest-province.png")
+
+
+def test_toned_query_is_told_other_hints(page, server):
+    """The hints follow the query's tones; the page shows the API's lines."""
+    data = api(server, q="zzzqqqxxx ặcặc", mode="lexical")
+    page.goto(server + "/?" + urlencode({"q": "zzzqqqxxx ặcặc", "mode": "lexical"}))
+    assert wait_search(page, 0) == "empty"
+    hints = page.inner_text("#empty-hints")
+    assert "gõ có dấu" not in hints and "không dấu" in hints
+    assert hints.splitlines() == data["hints"]
+    assert page.is_hidden("#province-note")
+
+
+def test_narrow_selects_stay_on_screen(page, server):
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.goto(server + "/")
+    page.wait_for_function("() => document.querySelector('#province').options.length > 2")
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= 360, f"page scrolls sideways at 360px ({width}px wide)"
+    row = page.evaluate("() => document.querySelector('.filters').clientWidth")
+    for sel, _, have, need in page.evaluate(SELECT_WIDTHS_JS, list(SELECTS)):
+        assert have >= min(need, row) - 0.5, (sel, have, need, row)  # the screen is the limit
+    shot(page, "screen-narrow-filters.png", full_page=True)
+
+
 # -- places and stories (issue 17) ----------------------------------------------------------------
 
 def test_article_shows_its_provinces_and_related_coverage(page, server):
@@ -540,7 +611,7 @@ def test_article_shows_its_provinces_and_related_coverage(page, server):
     assert items.count() == len(related)
     assert [items.nth(i).get_attribute("data-article-id") for i in range(items.count())] == \
         [r["article_id"] for r in related]
-    assert "Bài liên quan" in page.inner_text("#article-related-title")
+    assert page.inner_text("#article-related-title") == "Bài liên quan"
     shot(page, "vnsearch-related.png")
     # a related article opens in the same dialog, with its own related coverage
     items.first.locator(".related-open").click()
@@ -590,7 +661,7 @@ def test_a_story_is_shown_once_with_its_other_outlets(browser, story_server):
         results = pg.locator("#results .result")
         assert results.count() == 1
         also = results.first.locator("[data-testid=also-in]")
-        assert also.is_visible() and "Cũng đăng trên" in also.inner_text()
+        assert also.is_visible() and also.inner_text().startswith("Cũng đăng trên: ")
         items = also.locator("[data-testid=also-in-item]")
         assert [items.nth(i).inner_text() for i in range(items.count())] == \
             [a["source"] for a in hit["also_in"]]

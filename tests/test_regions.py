@@ -100,8 +100,8 @@ def _province(client, province: str, **kw) -> dict:
 
 def test_former_province_maps_and_finds_its_articles(demo_client):
     former = _province(demo_client, "Bình Định")
-    assert former["province_note"] == ("Bình Định is part of Gia Lai since 1 July 2025: "
-                                       "showing articles about former Bình Định")
+    assert former["province_note"] == ("Bình Định đã nhập vào Gia Lai từ ngày 1/7/2025: "
+                                       "đang hiện các bài viết về Bình Định cũ.")
     assert former["results"], "the demo corpus has articles on Quy Nhơn / Bình Định"
     for hit in former["results"]:
         assert "Bình Định" in hit["provinces_former"] and "Gia Lai" in hit["provinces"], hit
@@ -126,6 +126,18 @@ def test_former_province_maps_and_finds_its_articles(demo_client):
     body = r.json()
     assert r.status_code == 200 and body["province_note"] and body["passages"], r.text
     assert all("Bình Định" in p["provinces_former"] for p in body["passages"])
+
+
+def test_province_note_comes_with_no_results_too(demo_client):
+    """Nothing matched: the note still says which articles a former name stands for, and the
+    hints name the filter first."""
+    body = _get(demo_client, "/search", q="zzzqqqxxx", province="binh dinh", mode="lexical")
+    assert body["total"] == 0 and body["results"] == []
+    assert body["province_note"] == ("Bình Định đã nhập vào Gia Lai từ ngày 1/7/2025: "
+                                     "đang hiện các bài viết về Bình Định cũ.")
+    assert body["hints"] and "bộ lọc" in body["hints"][0]
+    assert _get(demo_client, "/search", q="zzzqqqxxx", province="gia lai",
+                mode="lexical")["province_note"] is None
 
 
 def test_unknown_province_is_a_422_naming_it(demo_client):

@@ -91,11 +91,14 @@ def test_cli_says_no_results_and_shows_relevance(settings, demo_index, monkeypat
     runner = CliRunner()
     out = runner.invoke(main, ["query", NONSENSE, "--index", str(demo_index)])
     assert out.exit_code == 0, out.output
-    assert out.stdout.strip().startswith("no results") and len(out.stdout.strip().splitlines()) == 1
+    lines = out.stdout.strip().splitlines()
+    assert lines[0].startswith("Không tìm thấy kết quả phù hợp")
     out = runner.invoke(main, ["query", NONSENSE, "--index", str(demo_index), "--json"])
-    assert json.loads(out.stdout)["total"] == 0
+    data = json.loads(out.stdout)
+    assert data["total"] == 0
+    assert [line.strip(" •") for line in lines[1:]] == data["hints"]  # the API's hints
     out = runner.invoke(main, ["query", SEED_QUERY, "--index", str(demo_index), "-k", "2"])
-    assert out.exit_code == 0 and "relevance " in out.stdout
+    assert out.exit_code == 0 and "độ liên quan " in out.stdout
 
 
 @needs_shared

@@ -111,6 +111,38 @@ def test_neighbours_are_contiguous_and_marked(client, searcher) -> None:
     assert data["context"].count("[1] ") == 1
 
 
+def expected_context(passages: list[dict]) -> str:
+    """The context the passages make: an article's passages under its [n], adjacent ones
+    (ordinals differing by 1) joined by a newline, any other two separated by a line …"""
+    blocks: list[str] = []
+    for n in dict.fromkeys(p["citation"] for p in passages):
+        mine = [p for p in passages if p["citation"] == n]
+        block = f"[{n}] {mine[0]['text']}"
+        for prev, cur in zip(mine, mine[1:]):
+            block += ("\n" if cur["ordinal"] == prev["ordinal"] + 1 else "\n…\n") + cur["text"]
+        blocks.append(block)
+    return "\n\n".join(blocks)
+
+
+def test_ordinals_without_neighbours_and_no_gap_between_adjacent_hits(client, searcher) -> None:
+    """Without ``neighbours`` every passage still carries its place in the article, and two
+    hits that follow each other in one article are joined without a gap mark."""
+    data = retrieve(client, q=SEED_QUESTION, k=20, per_article=20, max_chars=100_000)
+    assert data["passages"]
+    for p in data["passages"]:
+        spans = {s["id"]: s["ordinal"] for s in searcher.article(p["article_id"]).passages}
+        assert p["ordinal"] == spans[p["passage_id"]], p
+        assert not p["neighbour"]
+    assert data["context"] == expected_context(data["passages"])
+    adjacent = [(a["passage_id"], b["passage_id"])
+                for a, b in zip(data["passages"], data["passages"][1:])
+                if a["article_id"] == b["article_id"] and b["ordinal"] == a["ordinal"] + 1]
+    assert adjacent, [(p["article_id"], p["ordinal"]) for p in data["passages"]]
+    with_gap = [(a, b) for a, b in zip(data["passages"], data["passages"][1:])
+                if a["article_id"] == b["article_id"] and b["ordinal"] > a["ordinal"] + 1]
+    assert data["context"].count("\n…\n") == len(with_gap)
+
+
 def test_per_article_caps_hits(client) -> None:
     for cap in (1, 2):
         data = retrieve(client, q=SEED_QUESTION, k=6, per_article=cap)

@@ -262,6 +262,24 @@ class IndexDB(StoreReads):
                                 "LIMIT 1", (content_hash,)).fetchone()
         return StoredArticle(*row) if row else None
 
+    def article_by_alias(self, external_id: str) -> StoredArticle | None:
+        """The stored article known under an input id or a file key (``file:`` prefixed)."""
+        row = self.conn.execute(
+            "SELECT a.id, a.content_hash FROM external_ids e JOIN articles a "
+            "ON a.id=e.article_id WHERE e.external_id=?", (external_id,)).fetchone()
+        return StoredArticle(*row) if row else None
+
+    def only_article_from(self, origin: str) -> StoredArticle | None:
+        """The one stored article read from file ``origin`` (None when none or several)."""
+        rows = self.conn.execute("SELECT id, content_hash FROM articles WHERE origin=? "
+                                 "LIMIT 2", (origin,)).fetchall()
+        return StoredArticle(*rows[0]) if len(rows) == 1 else None
+
+    def has_file_key(self, article_id: str) -> bool:
+        """True when some file key already names the article."""
+        return self.conn.execute("SELECT 1 FROM external_ids WHERE article_id=? AND "
+                                 "external_id LIKE 'file:%'", (article_id,)).fetchone() is not None
+
     def content_hash_of(self, article_id: str) -> str | None:
         """The content hash of article ``article_id``, None when it is not stored."""
         row = self.conn.execute("SELECT content_hash FROM articles WHERE id=?",

@@ -131,7 +131,8 @@ class StoreReads:
     def passage_rows(self, ids: Sequence[int]) -> dict[int, PassageRow]:
         """The passages among ``ids`` that exist, with their article's metadata."""
         sql = ("SELECT p.id, p.article_id, p.text, p.start, p.end, a.title, a.url, a.source, "
-               "a.published, a.category FROM passages p JOIN articles a ON a.id = p.article_id "
+               "a.published, a.category, p.ordinal FROM passages p "
+               "JOIN articles a ON a.id = p.article_id "
                "WHERE p.id IN ({marks})")
         return {row[0]: PassageRow(*row) for row in self._in_chunks(sql, ids)}
 

@@ -176,6 +176,7 @@ class PassageRow:
     source: str | None
     published: str | None
     category: str | None
+    ordinal: int  # place in its article, 0-based
 
 
 @dataclass(frozen=True)

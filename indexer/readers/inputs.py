@@ -34,13 +34,31 @@ def _read_file(path: Path, fmt: str, mapping: dict[str, str] | None) -> Iterator
         reader = read_html(path)
     # Where each article came from, for ``index --sync`` (absolute: the index outlives cwd).
     origin = str(path.absolute())
+    multi = fmt in ("jsonl", "csv")
+    record = 0
     try:
         for item in reader:
             if isinstance(item, Article):
+                record += 1
                 item.origin = origin
+                item.file_key = _file_key(item, origin, record if multi else None)
+            elif item.line is not None:
+                record += 1  # a bad record keeps its number: the ones after it do not shift
             yield item
     except Exception as exc:  # noqa: BLE001 - the readers report what they expect; a surprise must not stop the run either
         yield SkippedRecord(str(path), None, f"cannot read file: {type(exc).__name__}: {exc}")
+
+
+def _file_key(article: Article, origin: str, record: int | None) -> str | None:
+    """Where an article without input id or URL was read: its identity (see Article).
+
+    The absolute path, not the path relative to the folder given: two scraper folders
+    indexed separately often both hold ``001.txt``, and a relative key would make one
+    replace the other. A moved folder's unchanged files still match by content.
+    """
+    if article.id or article.url:
+        return None
+    return origin if record is None else f"{origin}#{record}"
 
 
 def _is_folder(path: Path) -> bool:

@@ -79,19 +79,31 @@ def prepare(raw: Article, rules: MetadataRules) -> Prepared | SkippedRecord:
     return Prepared(article, content_hash(title, text))
 
 
+#: The prefix of a file key among an article's aliases (``external_ids``).
+FILE_KEY_PREFIX = "file:"
+
+
 def resolve(db: IndexDB, item: Prepared) -> tuple[str, str | None]:
     """(article id, stored content hash or None) for an incoming article.
 
-    By URL first, then by identical content (a syndicated copy), else a new stable id.
+    Identity, first match wins: the input id, the URL, the file it was read from (an article
+    with neither id nor URL; see ``Article.file_key``), identical content (a syndicated
+    copy); else a new stable id. A single-article file indexed before file keys existed is
+    found by its stored origin once, so editing it updates the article.
     """
-    if item.article.url:
-        found = db.article_by_url(item.article.url)
-        if found:
-            return found.id, found.content_hash
-    found = db.article_by_hash(item.chash)
+    art = item.article
+    found = db.article_by_alias(art.id) if art.id else None
+    if found is None and art.url:
+        found = db.article_by_url(art.url)
+    if found is None and art.file_key:
+        found = db.article_by_alias(FILE_KEY_PREFIX + art.file_key)
+        if found is None and art.file_key == art.origin:  # a single-article file
+            found = db.only_article_from(art.file_key)
+    if found is None:
+        found = db.article_by_hash(item.chash)
     if found:
         return found.id, found.content_hash
-    new_id = stable_article_id(item.article.url, item.chash)
+    new_id = stable_article_id(art.url, item.chash)
     return new_id, db.content_hash_of(new_id)
 
 
@@ -99,7 +111,8 @@ def deleted_as(db: IndexDB, article_id: str, item: Prepared) -> str | None:
     """The id under which the article was deleted through the API or CLI, or None (a
     tombstone remembers it by id, URL, input id and content)."""
     art = item.article
-    keys = [article_id, art.url or "", art.id or "", f"hash:{item.chash}"]
+    keys = [article_id, art.url or "", art.id or "", f"hash:{item.chash}",
+            FILE_KEY_PREFIX + art.file_key if art.file_key else ""]
     return db.tombstoned([k for k in keys if k])
 
 

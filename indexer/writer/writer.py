@@ -26,7 +26,7 @@ from ..settings import Settings
 from ..sharding import ShardSpec
 from ..vector_index import VectorIndex, choose_kind
 from .identity import embedding_text, lexical_columns
-from .plan import Action, Planned, Prepared, plan_batch
+from .plan import FILE_KEY_PREFIX, Action, Planned, Prepared, plan_batch
 from .regions import tag_article
 from .summary import IndexSummary
 
@@ -334,6 +334,10 @@ class IndexWriter:
         else:
             summary.unchanged += 1
         db.add_aliases(entry.article_id, art.url, art.id)
+        if art.file_key and not db.has_file_key(entry.article_id):
+            # Another file with the same content keeps its own key: editing the copy later
+            # must not overwrite the first file's article.
+            db.add_aliases(entry.article_id, None, FILE_KEY_PREFIX + art.file_key)
         summary.article_ids.append(entry.article_id)
 
     def _persist_article(self, entry: Planned, summary: IndexSummary, now: str) -> list[int]:
@@ -352,6 +356,8 @@ class IndexWriter:
             db.remove_tombstones(entry.article_id)  # added again: no longer deleted
             summary.added += 1
         db.add_aliases(entry.article_id, art.url, art.id)
+        if art.file_key:
+            db.add_aliases(entry.article_id, None, FILE_KEY_PREFIX + art.file_key)
         tag_article(db, entry.article_id, art.title, art.text, art.source)
         return old
 

@@ -17,6 +17,7 @@ from indexer.errors import QueryError
 from indexer.metadata.normalise import MetadataRules
 from indexer.settings import Settings
 
+from .messages import province_note
 from .operators import QueryOperators, parse_operators
 
 # The one definition of the search modes (the API, the CLI and the page use these).
@@ -72,6 +73,11 @@ class SearchRequest:
     def grouped(self) -> bool:
         """True when one article (or story) is one result."""
         return self.group != "none"
+
+    @property
+    def filtered(self) -> bool:
+        """True when a source, category, province or date filter is set."""
+        return any((self.source, self.category, self.province, self.date_from, self.date_to))
 
     @property
     def ranking_query(self) -> str:
@@ -181,6 +187,5 @@ def resolve_province_filter(value: str | None) -> ProvinceFilter:
                          "province name, with or without tones)", field="province")
     if not match.is_former:
         return ProvinceFilter(match.current, province_key(match.current))
-    note = (f"{match.name} is part of {match.current} since 1 July 2025: showing articles "
-            f"about former {match.name}")
-    return ProvinceFilter(match.name, province_key(match.name), "former", note)
+    return ProvinceFilter(match.name, province_key(match.name), "former",
+                          province_note(match.name, match.current))

@@ -49,6 +49,8 @@ class Hit:
     #: other articles, newest first ([] when it stands alone).
     story_id: str | None = None
     also_in: list[AlsoIn] = field(default_factory=list)
+    #: The passage's place in its article (0-based); None for a hit built without it.
+    ordinal: int | None = None
 
 
 @dataclass
@@ -73,6 +75,8 @@ class SearchResult:
     #: Said when ``province=`` named a former province and was mapped (see
     #: :func:`~search_api.retrieval.request.resolve_province_filter`).
     province_note: str | None = None
+    #: When nothing matched: what to try next, in Vietnamese (see :mod:`.messages`).
+    hints: list[str] = field(default_factory=list)
 
 
 @dataclass

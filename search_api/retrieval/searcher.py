@@ -44,6 +44,7 @@ from .lexical.base import LexicalIndex, TooCommon, lexical_query, too_common_fil
 from .lexical.fts5 import Fts5LexicalIndex
 from .lexical.matrix import LexicalMatrix, MatrixLexicalIndex
 from .lexical.service import LexicalMatrixService
+from .messages import no_result_hints
 from .operators import apply_operators, widen_candidates
 from .regions import attach_regions, story_of
 from .related import related_coverage
@@ -308,7 +309,8 @@ class Searcher:
         took = (time.perf_counter() - started) * 1000
         return SearchResult(query=req.query, mode=req.mode, took_ms=round(took, 2),
                             total=len(entries), results=hits, undated_excluded=undated,
-                            facets=facets, province_note=req.province_note)
+                            facets=facets, province_note=req.province_note,
+                            hints=[] if entries else _hints(req, request))
 
     # -- articles ---------------------------------------------------------------------------
     def article(self, article_id: str) -> ArticleView:
@@ -346,12 +348,19 @@ class Searcher:
                                              for name, count in db.province_counts()]}
 
 
+def _hints(req: SearchRequest, asked: SearchRequest) -> list[str]:
+    """The no-result hints of a validated request (``asked``: the request as sent)."""
+    return no_result_hints(req.ranking_query, mode=req.mode, filtered=req.filtered,
+                           operators=req.operators is not None and req.operators.active,
+                           asked_min_relevance=asked.min_relevance)
+
+
 def _hit(rank: int, entry: Entry, row: PassageRow, req: SearchRequest) -> Hit:
     """A result line: the passage row, its score, relevance and rank, the query's words marked."""
     return Hit(rank=rank, score=round(entry.score, 6), relevance=round(entry.relevance, 4),
                passage_id=entry.passage_id, text=row.text,
                highlighted=highlight(row.text, req.ranking_query), start=row.start,
-               end=row.end, article_id=row.article_id, title=row.title, url=row.url,
+               end=row.end, ordinal=row.ordinal, article_id=row.article_id, title=row.title, url=row.url,
                source=row.source, published=row.published, category=row.category,
                categories=list(split_stored_categories(row.category)),
                other_matches=entry.other_matches,

@@ -10,7 +10,7 @@
  */
 import { openArticle } from "./article.js";
 import { renderFacets } from "./facets.js";
-import { el, formatCount, formatDate, formatMs, getJson, isToneless, safeUrl } from "./util.js";
+import { el, formatCount, formatDate, formatMs, getJson, safeUrl } from "./util.js";
 
 const PAGE_SIZE = 10;
 const FIELDS = ["q", "mode", "source", "category", "province", "date_from", "date_to", "sort"];
@@ -198,7 +198,7 @@ function renderHit(hit) {
 /** "Cũng đăng trên: outlet, outlet" — the story's other articles (links when http(s)). */
 function renderAlsoIn(node, items) {
   if (!items.length) return;
-  node.append(el("span", "also-in-label", "Cũng đăng trên (also in): "));
+  node.append(el("span", "also-in-label", "Cũng đăng trên: "));
   items.forEach((item, i) => {
     if (i) node.append(", ");
     const name = item.source || "Không rõ nguồn";
@@ -217,12 +217,11 @@ function renderAlsoIn(node, items) {
   node.hidden = false;
 }
 
-/** Why nothing matched, and what to try next. */
-function emptyHints(s) {
-  const hints = [];
-  const filters = FILTERS.filter((f) => s[f]);
-  if (filters.length) {
-    const li = el("li", "", "Bộ lọc đang thu hẹp kết quả — thử bỏ bớt bộ lọc. ");
+/** Why nothing matched, and what to try next: the API's `hints` (the CLI prints the same
+ * lines), plus a button that clears the filters when some are set. */
+function emptyHints(s, data) {
+  const hints = (Array.isArray(data.hints) ? data.hints : []).map((h) => el("li", "", h));
+  if (FILTERS.some((f) => s[f])) {
     const clear = el("button", "btn btn-link btn-inline", "Xóa bộ lọc và tìm lại");
     clear.type = "button";
     clear.dataset.testid = "empty-clear-filters";
@@ -231,21 +230,10 @@ function emptyHints(s) {
       for (const f of FILTERS) next[f] = "";
       navigate(next);
     });
+    const li = el("li", "empty-action");
     li.appendChild(clear);
     hints.push(li);
   }
-  if (isToneless(s.q)) {
-    hints.push(el("li", "", "Câu tìm không có dấu — thử gõ có dấu, ví dụ “thi hành án” "
-                          + "thay vì “thi hanh an”, để khớp chính xác hơn."));
-  }
-  if (/"|(^|\s)-\S/.test(s.q)) {
-    hints.push(el("li", "", "Cụm từ trong ngoặc kép phải có nguyên văn, từ có dấu trừ (-) bị "
-                          + "loại — thử bỏ bớt các điều kiện này."));
-  }
-  if (s.mode === "lexical") {
-    hints.push(el("li", "", "Chế độ “Từ khóa” chỉ tìm đúng chữ — thử chế độ “Kết hợp”."));
-  }
-  hints.push(el("li", "", "Thử dùng từ khác, từ đồng nghĩa hoặc câu hỏi ngắn gọn hơn."));
   hintsEl.replaceChildren(...hints);
 }
 
@@ -262,6 +250,9 @@ function render(s, data) {
   clearResults();
   const results = Array.isArray(data.results) ? data.results : [];
   const total = Number(data.total) || 0;
+  // the note says which articles a former province stands for, also when none matched
+  provinceNoteEl.textContent = data.province_note || "";
+  provinceNoteEl.hidden = !data.province_note;
   if (!results.length) {
     if (s.offset && total) {   // a page past the end (an edited URL): offer the way back
       totalEl.textContent = `Không còn kết quả (tổng ${formatCount(total)})`;
@@ -269,14 +260,12 @@ function render(s, data) {
       showPager(s, total);
     } else {
       totalEl.textContent = totalText(0, data);
-      emptyHints(s);
+      emptyHints(s, data);
     }
     emptyEl.hidden = false;
     return "empty";
   }
   totalEl.textContent = totalText(total, data);
-  provinceNoteEl.textContent = data.province_note || "";
-  provinceNoteEl.hidden = !data.province_note;
   const frag = document.createDocumentFragment();
   for (const hit of results) frag.appendChild(renderHit(hit));
   resultsEl.appendChild(frag);

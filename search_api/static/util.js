@@ -28,13 +28,6 @@ export function formatCount(n) {
   return (Number(n) || 0).toLocaleString("vi-VN");
 }
 
-/** True when the text has no Vietnamese diacritic at all (typed without tones). */
-export function isToneless(text) {
-  const letters = (text || "").normalize("NFD");
-  if (!/[a-z]/i.test(letters)) return false;
-  return !/[\u0300-\u036f\u0111\u0110]/.test(letters);
-}
-
 function errorMessage(body, status) {
   if (body && body.error && body.error.message) {
     const e = body.error;
