@@ -7,40 +7,29 @@ CLI's ``query`` all go through it).
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
-from .retrieval import SEARCH_MODES, ArticleView, Hit, SearchRequest, SearchResult
-from .retrieval.request import GROUP_VALUES, GROUPINGS, SORT_ORDERS
+from .retrieval import ArticleView, Hit, SearchRequest, SearchResult
 from .retrieval.results import RelatedResult
-
-# The body's mode type, built from the one list of modes (Literal of a tuple = of its items).
-SearchMode = Literal[SEARCH_MODES]
-SortOrder = Literal[SORT_ORDERS]
-Grouping = Literal[GROUPINGS]
-GroupValue = Literal[GROUP_VALUES]
-_GROUP_DOC = ("story (default): one hit per story, its other outlets in `also_in`; article: "
-              "one hit per article; none: raw passages. true = article, false = none.")
-_PROVINCE_DOC = ("Only articles about this province: a current (post-2025) or former name, "
-                 "any case, with or without tones; a former name is mapped (`province_note`).")
+from .search_fields import (RETRIEVE_FIELDS, SEARCH, SEARCH_FIELDS, FieldSpec,
+                            GroupValue, Grouping, SearchMode, SortOrder)  # noqa: F401 (re-exported)
 
 
-def search_request(q: str = "", k: int = 10, offset: int = 0, mode: str = "hybrid",
-                   source: str | None = None, category: str | None = None,
-                   date_from: str | None = None, date_to: str | None = None,
-                   group: bool | str = "story", min_relevance: float | None = None,
-                   sort: str = "relevance", facets: bool = False,
-                   province: str | None = None) -> SearchRequest:
-    """A SearchRequest from the API's parameter names (``q`` is the query text).
+def search_request(**values: Any) -> SearchRequest:
+    """A SearchRequest from the API's field names (``q`` is the query text); a field not
+    given takes its default from :data:`~search_api.search_fields.SEARCH_FIELDS`.
 
     Not validated here: :meth:`Searcher.search` validates, so every caller reports the same
     messages.
     """
-    return SearchRequest(query=q, k=k, offset=offset, mode=mode, source=source,
-                         category=category, date_from=date_from, date_to=date_to, group=group,
-                         min_relevance=min_relevance, sort=sort, facets=facets,
-                         province=province)
+    unknown = set(values) - set(SEARCH)
+    if unknown:
+        raise TypeError(f"search_request: unknown fields {sorted(unknown)}")
+    fields = {name: spec.get_default for name, spec in SEARCH.items()}
+    fields.update(values)
+    return SearchRequest(query=fields.pop("q"), **fields)
 
 
 class AlsoInModel(BaseModel):
@@ -137,26 +126,6 @@ class _SearchFields(BaseModel):
         return search_request(**self.model_dump())
 
 
-class SearchParams(_SearchFields):
-    """``GET /search`` query parameters (the mode is checked by the searcher, not here)."""
-
-    q: str = Field(default="", description="Query text, 1–1000 characters.")
-    k: int = Field(default=10, description="Results per page, 1–100.")
-    offset: int = Field(default=0, description="Results to skip (pagination).")
-    mode: str = Field(default="hybrid", description=" | ".join(SEARCH_MODES))
-    source: str | None = None
-    category: str | None = None
-    date_from: str | None = Field(default=None, description="ISO date, inclusive.")
-    date_to: str | None = Field(default=None, description="ISO date, inclusive.")
-    group: GroupValue = Field(default="story", description=_GROUP_DOC)
-    province: str | None = Field(default=None, description=_PROVINCE_DOC)
-    min_relevance: float | None = Field(default=None, description="Only hits with at least this "
-                                        "calibrated relevance, 0–1 (default: the server's).")
-    sort: str = Field(default="relevance", description=" | ".join(SORT_ORDERS))
-    facets: bool = Field(default=False, description="Count the result set by outlet, category "
-                                                    "and year.")
-
-
 class JsonBody(BaseModel):
     """A JSON request body as its OpenAPI schema says: unknown fields and coercions refused.
 
@@ -175,61 +144,36 @@ class JsonBody(BaseModel):
         return data
 
 
-class SearchBody(JsonBody, _SearchFields):
-    """``POST /search`` body: the same fields as the GET parameters."""
-
-    q: str = Field(description="The query (1–1000 characters).")
-    k: int = 10
-    offset: int = 0
-    mode: SearchMode = "hybrid"
-    source: str | None = None
-    category: str | None = None
-    date_from: str | None = None
-    date_to: str | None = None
-    group: Grouping | bool = Field(default="story", description=_GROUP_DOC)
-    province: str | None = Field(default=None, description=_PROVINCE_DOC)
-    min_relevance: float | None = None
-    sort: SortOrder = "relevance"
-    facets: bool = False
+def model_fields(specs: tuple[FieldSpec, ...], query: bool = False) -> dict[str, Any]:
+    """``create_model`` arguments for ``specs``: the body's types and defaults, or with
+    ``query`` the ``GET`` parameters'."""
+    out: dict[str, Any] = {}
+    for spec in specs:
+        default = spec.get_default if query else spec.default
+        out[spec.name] = (spec.get_type if query else spec.type,
+                          Field(default, description=spec.description, **spec.enforce))
+    return out
 
 
-class RetrieveBody(JsonBody):
-    """``POST /retrieve`` body (chatbots / RAG): give ``q`` or its alias ``query``."""
-
+class _RetrieveBase(JsonBody):
     model_config = ConfigDict(extra="forbid", json_schema_extra={
         # exactly one of them, not null (a null one counts as absent)
         "oneOf": [{"required": ["q"], "properties": {"q": {"type": "string"}}},
                   {"required": ["query"], "properties": {"query": {"type": "string"}}}]})
 
-    q: str | None = Field(default=None, min_length=1, max_length=1000,
-                          description="The query (1–1000 characters).")
-    query: str | None = Field(default=None, min_length=1, max_length=1000,
-                              description="Alias of `q` (its older name); not both.")
-    k: int = Field(default=5, ge=1, le=100, description="Hits (passages) to return, before "
-                   "neighbours are added.")
-    mode: SearchMode = "hybrid"
-    source: str | None = None
-    category: str | None = None
-    date_from: str | None = Field(default=None, description="ISO date, inclusive.")
-    date_to: str | None = Field(default=None, description="ISO date, inclusive.")
-    min_relevance: float | None = Field(default=None, ge=0.0, le=1.0, description="Only "
-                                        "passages with at least this calibrated relevance, "
-                                        "0–1 (default: the server's).")
-    province: str | None = Field(default=None, description=_PROVINCE_DOC)
-    group: Grouping | bool = Field(default=False, description="true/article: one passage per "
-                                   "article (its best); story: one per story; default "
-                                   "(false/none): passage level, several passages of one "
-                                   "article may answer.")
-    neighbours: int = Field(default=0, ge=0, le=2, description="Passages added before and "
-                            "after each hit from the same article (marked `neighbour`).")
-    per_article: int = Field(default=3, ge=1, le=20, description="At most this many hits from "
-                             "one article.")
-    max_chars: int = Field(default=4000, ge=1, le=100_000, description="Character budget of "
-                           "all passage texts together.")
-    max_tokens: int | None = Field(default=None, ge=1, le=100_000, description="Token budget "
-                                   "of all passage texts together, counted with the index "
-                                   "model's tokenizer (default: none). With `max_chars`, the "
-                                   "tighter one wins.")
+
+SearchParams = create_model(
+    "SearchParams", __base__=_SearchFields, __module__=__name__,
+    __doc__="``GET /search`` query parameters (the mode is checked by the searcher, not here).",
+    **model_fields(SEARCH_FIELDS, query=True))
+SearchBody = create_model(
+    "SearchBody", __base__=(JsonBody, _SearchFields), __module__=__name__,
+    __doc__="``POST /search`` body: the same fields as the GET parameters.",
+    **model_fields(SEARCH_FIELDS))
+RetrieveBody = create_model(
+    "RetrieveBody", __base__=_RetrieveBase, __module__=__name__,
+    __doc__="``POST /retrieve`` body (chatbots / RAG): give ``q`` or its alias ``query``.",
+    **model_fields(RETRIEVE_FIELDS))
 
 
 # Models without a docstring stay so: a docstring becomes the schema's OpenAPI description.
