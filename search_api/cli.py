@@ -73,7 +73,7 @@ def query_cmd(text: str, index_dir: Path, model: str | None, no_group: bool, as_
     from indexer.encoders import create_encoder
 
     from .retrieval import Searcher
-    from .schemas import SearchResponse, search_request
+    from .schemas import SearchResponse, answer, search_request
 
     settings = settings_from(model=model, verbose=verbose or None)
     searcher = Searcher(index_dir, settings, create_encoder(settings), lexical_matrix=False)
@@ -81,7 +81,7 @@ def query_cmd(text: str, index_dir: Path, model: str | None, no_group: bool, as_
         fields["group"] = "none"
     result = searcher.search(search_request(q=text, **fields))
     if as_json:
-        click.echo(SearchResponse.from_result(result).model_dump_json(indent=2))
+        click.echo(answer(SearchResponse, result).model_dump_json(indent=2))
         return
     if result.total == 0:
         # One line, exit 0: an empty result is an answer, not an error.

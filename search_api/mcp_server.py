@@ -28,14 +28,14 @@ from typing import Annotated, Any
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import Field, ValidationError
+from pydantic import Field
 
 from indexer.errors import VnsearchError
 from indexer.settings import Settings
 
 from . import rag
 from .retrieval import Searcher
-from .schemas import ArticleResponse, FacetsResponse, RetrieveBody, RetrieveResponse
+from .schemas import ArticleResponse, FacetsResponse, RetrieveResponse, answer
 from .search_fields import MCP_FIELDS, settle
 
 log = logging.getLogger("vnsearch.mcp")
@@ -87,21 +87,14 @@ def stdout_to_stderr() -> Iterator[None]:
 
 
 def retrieve(searcher: Searcher, args: dict[str, Any]) -> RetrieveResponse:
-    """The ``/retrieve`` answer for the tool's arguments: the route's own body model and
-    function, so the tool and the endpoint validate, search and pack alike."""
+    """The ``/retrieve`` answer for the tool's arguments (checked by the tool's input schema,
+    made from the same declared fields; None is the field's default), as the route's."""
+    request = rag.RetrieveRequest.of({name: value for name, value in args.items()
+                                      if value is not None})
     try:
-        body = RetrieveBody(**{name: value for name, value in args.items() if value is not None})
-        return rag.retrieve(searcher, body)
-    except ValidationError as exc:
-        raise ToolError("; ".join(_message(err) for err in exc.errors())) from None
+        return answer(RetrieveResponse, rag.retrieve(searcher, request))
     except VnsearchError as exc:
         raise ToolError(str(exc)) from None
-
-
-def _message(err: Any) -> str:
-    """``"field: message"`` of one pydantic error (the HTTP API's 422 wording)."""
-    where = ".".join(str(part) for part in err.get("loc", ()))
-    return f"{where}: {err.get('msg', 'invalid')}" if where else str(err.get("msg", "invalid"))
 
 
 def _result(payload: RetrieveResponse | ArticleResponse, text: str) -> CallToolResult:
@@ -149,7 +142,7 @@ def add_tools(server: MCPServer, searcher: Searcher) -> None:
         """The whole cleaned article: title, text, URL, outlet, date, category and the offsets
         of its passages; same as GET /articles/{id}."""
         try:
-            article = ArticleResponse.from_view(searcher.article(id))
+            article = answer(ArticleResponse, searcher.article(id))
         except VnsearchError as exc:
             raise ToolError(str(exc)) from None
         return _result(article, _article_text(article))

@@ -161,7 +161,10 @@ OVERRIDES: dict[tuple[str, str], tuple[str, Any]] = {
     ("ArticleResponse", "passages"): ("The article's passages, in reading order, with their "
                                       "offsets in `text`.", [{"id": 17, "ordinal": 0,
                                                               "start": 0, "end": 118}]),
-    ("ArticleIn", "source"): ("The outlet that published it.", "Báo Gia Lai"),
+    # the example is the one the document had (an answer's score); only the text is its own
+    ("RelatedModel", "score"): ("Calibrated relevance (0–1) of the story to the article.",
+                                0.0327),
+    ("ArticleIn", "source"): ("The outlet that published it.", "Dân trí"),
     ("ArticleIn", "category"): ('Its category (several joined by "; ").', "Kinh doanh"),
     ("ArticleIn", "id"): ("Your id for it (kept as an alias).", "cms-2025-0042"),
     ("ArticleIn", "text"): ("The raw article body (cleaned and split into passages).",

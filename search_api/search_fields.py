@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from .retrieval.request import GROUP_VALUES, GROUPINGS, SEARCH_MODES, SORT_ORDERS
+from .retrieval.request import GROUP_VALUES, GROUPINGS, SEARCH_MODES, SORT_ORDERS, SearchRequest
 
 MAX_CHARS_LIMIT = 100_000  # the largest character budget a client may ask for
 MAX_TOKENS_LIMIT = 100_000
@@ -204,3 +204,18 @@ def schema_limits(spec: FieldSpec, settings: Any) -> dict[str, Any]:
     """``spec.limits`` as JSON Schema keywords, settings names replaced by their values."""
     return {key: getattr(settings, value) if isinstance(value, str) else value
             for key, value in spec.limits.items()}
+
+
+def search_request(**values: Any) -> SearchRequest:
+    """A SearchRequest from the API's field names (``q`` is the query text); a field not
+    given takes its default from :data:`~search_api.search_fields.SEARCH_FIELDS`.
+
+    Not validated here: :meth:`Searcher.search` validates, so every caller reports the same
+    messages.
+    """
+    unknown = set(values) - set(SEARCH)
+    if unknown:
+        raise TypeError(f"search_request: unknown fields {sorted(unknown)}")
+    fields = {name: spec.get_default for name, spec in SEARCH.items()}
+    fields.update(values)
+    return SearchRequest(query=fields.pop("q"), **fields)

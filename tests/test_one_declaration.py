@@ -124,3 +124,43 @@ def test_no_second_description_table_for_request_fields() -> None:
         & set(openapi_docs.FIELDS)
     assert not [key for key in openapi_docs.OVERRIDES
                 if key[0] in openapi_docs.REQUEST_MODELS]
+
+
+class _Searcher:
+    """Records the searches it is asked for; validates them as the real searcher does."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings, self.seen, self.encoder = settings, [], None
+
+    def search(self, req):
+        from search_api.retrieval.request import validate
+        from search_api.retrieval.results import SearchResult
+
+        self.seen.append(validate(req, self.settings))
+        return SearchResult(query=req.query, mode=req.mode, took_ms=0.0, total=0, results=[])
+
+
+def test_retrieve_takes_domain_objects_and_names_the_query_as_sent(settings) -> None:
+    from indexer.errors import QueryError
+    from search_api import rag
+    from search_api.schemas import RetrieveBody
+
+    searcher = _Searcher(settings)
+    with pytest.raises(QueryError) as err:
+        rag.retrieve(searcher, RetrieveBody(query="   ").to_request())
+    assert err.value.field == "query" and str(err.value) == "query: empty query"
+    retrieval = rag.retrieve(searcher, rag.RetrieveRequest.of({"q": "giá vàng", "k": 2}))
+    assert isinstance(retrieval, rag.Retrieval) and retrieval.passages == []
+    req = searcher.seen[-1]  # passage level: k hits asked, more candidates searched
+    assert (req.k, req.group, req.mode) == (2 * rag.CANDIDATES_PER_HIT, "none", "hybrid")
+
+
+def test_mcp_tool_fills_the_declared_defaults(settings) -> None:
+    pytest.importorskip("mcp")
+    from search_api.mcp_server import retrieve
+
+    searcher = _Searcher(settings)
+    response = retrieve(searcher, {"q": "giá vàng", "k": None, "mode": "lexical"})
+    assert response.passages == [] and response.query == "giá vàng"
+    req = searcher.seen[-1]
+    assert (req.k, req.mode) == (RETRIEVE["k"].default * 4, "lexical")
