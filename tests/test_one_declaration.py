@@ -158,9 +158,10 @@ def test_retrieve_takes_domain_objects_and_names_the_query_as_sent(settings) -> 
 def test_mcp_tool_fills_the_declared_defaults(settings) -> None:
     pytest.importorskip("mcp")
     from search_api.mcp_server import retrieve
+    from search_api.rag import CANDIDATES_PER_HIT
 
     searcher = _Searcher(settings)
     response = retrieve(searcher, {"q": "giá vàng", "k": None, "mode": "lexical"})
     assert response.passages == [] and response.query == "giá vàng"
     req = searcher.seen[-1]
-    assert (req.k, req.mode) == (RETRIEVE["k"].default * 4, "lexical")
+    assert (req.k, req.mode) == (RETRIEVE["k"].default * CANDIDATES_PER_HIT, "lexical")
