@@ -8,7 +8,9 @@ and a non-zero exit (:class:`indexer.cli_support.VnsearchGroup`).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -18,7 +20,8 @@ from indexer.cli_support import (VnsearchGroup, adapter_option, existing_index_o
 from indexer.commands import register as register_indexer_commands
 from indexer.errors import InputError
 
-from .retrieval.request import GROUPINGS, SEARCH_MODES, SORT_ORDERS
+from .retrieval.request import SEARCH_MODES
+from .search_fields import SEARCH_FIELDS
 
 
 @click.group(cls=VnsearchGroup)
@@ -30,57 +33,56 @@ def main() -> None:
 register_indexer_commands(main)
 
 
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+def search_options(after: dict[str, Decorator]) -> Decorator:
+    """The ``vnsearch query`` options of the search fields (:data:`SEARCH_FIELDS`), in their
+    order, each followed by ``after[name]`` when given; the option's dest is the field."""
+    options: list[Decorator] = []
+    for spec in SEARCH_FIELDS:
+        if spec.cli is not None:
+            cli = spec.cli
+            kind = click.Choice(list(cli.choices)) if cli.choices else cli.type
+            options.append(click.option(*cli.flags, spec.name, type=kind, default=spec.default,
+                                        show_default=cli.show_default, is_flag=cli.is_flag,
+                                        help=cli.help))
+        if spec.name in after:
+            options.append(after[spec.name])
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
 @main.command("query")
 @click.argument("text")
 @existing_index_option
 @model_option
 @adapter_option
 @verbose_option
-@click.option("-k", "k", type=int, default=10, show_default=True, help="Number of results.")
-@click.option("--offset", type=int, default=0, help="Skip this many results.")
-@click.option("--mode", type=click.Choice(list(SEARCH_MODES)), default="hybrid",
-              show_default=True)
-@click.option("--source", default=None, help="Only this outlet.")
-@click.option("--category", default=None, help="Only this category.")
-@click.option("--date-from", default=None, help="ISO date, inclusive.")
-@click.option("--date-to", default=None, help="ISO date, inclusive.")
-@click.option("--province", default=None,
-              help="Only articles about this province (current or former name, tones "
-                   "optional; a former name is mapped).")
-@click.option("--group", type=click.Choice(list(GROUPINGS)), default="story",
-              show_default=True, help="One hit per story (other outlets as 'also in'), per "
-                                      "article, or raw passages (none).")
-@click.option("--no-group", is_flag=True, help="Raw passages (same as --group none).")
-@click.option("--min-relevance", type=float, default=None,
-              help="Only hits with at least this calibrated relevance, 0-1 "
-                   "[default: VNSEARCH_MIN_RELEVANCE].")
-@click.option("--sort", type=click.Choice(list(SORT_ORDERS)), default="relevance",
-              show_default=True)
-@click.option("--facets", "with_facets", is_flag=True,
-              help="Count the results by outlet, category and year.")
+@search_options(after={"group": click.option(
+    "--no-group", is_flag=True, help="Raw passages (same as --group none).")})
 @click.option("--json", "as_json", is_flag=True, help="Print the API's JSON response.")
-def query_cmd(text: str, index_dir: Path, model: str | None, k: int, offset: int, mode: str,
-              source: str | None, category: str | None, date_from: str | None,
-              date_to: str | None, province: str | None, group: str, no_group: bool,
-              min_relevance: float | None, sort: str, with_facets: bool, as_json: bool,
-              verbose: bool) -> None:
+def query_cmd(text: str, index_dir: Path, model: str | None, no_group: bool, as_json: bool,
+              verbose: bool, **fields: Any) -> None:
     """Search an index (same results as GET /search)."""
     from indexer.encoders import create_encoder
 
     from .query_output import format_result
     from .retrieval import Searcher
-    from .schemas import SearchResponse, search_request
+    from .schemas import SearchResponse, answer, search_request
 
     settings = settings_from(model=model, verbose=verbose or None)
     searcher = Searcher(index_dir, settings, create_encoder(settings), lexical_matrix=False)
-    result = searcher.search(search_request(q=text, k=k, offset=offset, mode=mode, source=source,
-                                            category=category, date_from=date_from,
-                                            date_to=date_to,
-                                            group="none" if no_group else group,
-                                            min_relevance=min_relevance, sort=sort,
-                                            facets=with_facets, province=province))
+    if no_group:
+        fields["group"] = "none"
+    result = searcher.search(search_request(q=text, **fields))
     if as_json:
-        click.echo(SearchResponse.from_result(result).model_dump_json(indent=2))
+        click.echo(answer(SearchResponse, result).model_dump_json(indent=2))
         return
     # exit 0 also when nothing matched: an empty result is an answer, not an error
     click.echo(format_result(result))

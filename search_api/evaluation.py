@@ -397,8 +397,7 @@ def _measure_mode(searcher: Searcher, plan: EvalPlan, texts: list[str], mode: st
 def _answer_recall(searcher: Searcher, plan: EvalPlan, texts: list[str], mode: str,
                    answer_passages: dict[str, set[int]]) -> float | None:
     """Answer-passage recall@k of the endpoint's own answer (None without answer offsets)."""
-    from .rag import retrieve
-    from .schemas import RetrieveBody
+    from .rag import RetrieveRequest, retrieve
 
     hits = total = 0
     for q, text in zip(plan.queries, texts):
@@ -407,8 +406,8 @@ def _answer_recall(searcher: Searcher, plan: EvalPlan, texts: list[str], mode: s
         total += 1
         try:
             if plan.endpoint == "retrieve":
-                got = {p.passage_id for p in retrieve(searcher, RetrieveBody(
-                    q=text, k=plan.answer_k, mode=mode, min_relevance=plan.min_relevance)).passages}
+                got = {p.passage_id for p in retrieve(searcher, RetrieveRequest.of(dict(
+                    q=text, k=plan.answer_k, mode=mode, min_relevance=plan.min_relevance))).passages}
             else:
                 got = {h.passage_id for h in searcher.search(SearchRequest(
                     query=text, k=plan.answer_k, mode=mode,
