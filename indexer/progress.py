@@ -16,7 +16,8 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TextIO
 
 #: The screen size assumed when the terminal does not say: a fresh pseudo-terminal
@@ -89,6 +90,13 @@ class ProgressReporter:
         return tqdm(total=self.total, unit=f" {self.unit}", file=self.stream, disable=False,
                     ncols=columns, nrows=rows, mininterval=0.2, smoothing=0.1)
 
+    def set_total(self, total: int | None) -> None:
+        """The total, once known (a trainer knows its steps only when it starts)."""
+        self.total = total
+        if self._bar is not None:
+            self._bar.total = total
+            self._bar.refresh()
+
     def advance(self, n: int = 1, extra: int | None = None) -> None:
         """Add ``n`` to the count; ``extra``: the second count so far."""
         self.set(self.done + n, extra)
@@ -151,6 +159,14 @@ def indexing(settings: Any, *, quiet: bool = False, total: int | None = None,
     """The reporter of an indexing run: articles (of ``total``) and passages written."""
     return reporter(settings, "articles", quiet=quiet, total=total, verb=verb,
                     extra_unit="passages")
+
+
+@contextmanager
+def indexing_callback(settings: Any, *, quiet: bool = False,
+                      total: int | None = None) -> Iterator[Callable[[Any, int], None]]:
+    """An :func:`indexing` reporter for the block, as the callback ``index_articles`` takes."""
+    with indexing(settings, quiet=quiet, total=total) as progress:
+        yield index_callback(progress)
 
 
 def index_callback(progress: ProgressReporter) -> Callable[[Any, int], None]:
