@@ -26,8 +26,11 @@ FALLBACK_SIZE = (100, 24)
 
 
 def format_rate(rate: float) -> str:
-    """A rate for people: whole numbers with thousands separators, one decimal below 10."""
-    return f"{rate:,.0f}" if rate >= 10 else f"{rate:.1f}"
+    """A rate for people: whole numbers with thousands separators from 10 on, one decimal
+    down to 0.1, two significant digits below (a training step can take a minute)."""
+    if rate >= 10:
+        return f"{rate:,.0f}"
+    return f"{rate:.1f}" if rate >= 0.1 else f"{rate:.2g}"
 
 
 def format_line(verb: str, done: int, total: int | None, unit: str, seconds: float,

@@ -47,8 +47,9 @@ def test_line_has_thousands_separators_and_the_total_only_when_known() -> None:
             == "indexed 1,200 articles, 123,456 passages, 61,728 passages/s")
     assert format_line("trained", 12, 48, "steps", 40.0) == "trained 12 / 48 steps, 0.3 steps/s"
     assert format_line("indexed", 0, None, "articles", 0.0, 0, "passages") == \
-        "indexed 0 articles, 0 passages, 0.0 passages/s"
+        "indexed 0 articles, 0 passages, 0 passages/s"
     assert format_rate(58.4) == "58" and format_rate(1234.5) == "1,234" and format_rate(9.96) == "10.0"
+    assert format_rate(0.5) == "0.5" and format_rate(0.027) == "0.027"
 
 
 def test_lines_come_at_most_every_interval() -> None:
