@@ -52,8 +52,10 @@ def model_cmd(show_path: bool, show_info: bool, as_json: bool, model: str | None
 
 
 def _records(paths: tuple[str, ...], fmt: str | None, mapping: dict[str, str] | None,
-             strict: bool) -> Iterator[Article | SkippedRecord]:
-    """Reader output, reporting each skipped record on stderr (an error with --strict)."""
+             strict: bool, progress: ProgressReporter | None = None
+             ) -> Iterator[Article | SkippedRecord]:
+    """Reader output, reporting each skipped record on stderr (an error with --strict);
+    above ``progress``'s bar when it draws one."""
     from .readers import iter_inputs
 
     for item in iter_inputs(list(paths), fmt=fmt, mapping=mapping):
@@ -61,7 +63,11 @@ def _records(paths: tuple[str, ...], fmt: str | None, mapping: dict[str, str] | 
             where = f"{item.path}:{item.line}" if item.line is not None else item.path
             if strict:
                 raise InputError(f"{where}: {item.reason} (--strict)")
-            click.echo(f"vnsearch: skipped {where}: {item.reason}", err=True)
+            message = f"vnsearch: skipped {where}: {item.reason}"
+            if progress is not None and progress.mode == "bar":
+                progress.write_above(message)
+            else:
+                click.echo(message, err=True)
         yield item
 
 
@@ -165,7 +171,8 @@ def index_cmd(paths: tuple[str, ...], index_dir: Path, model: str | None, batch_
     encoder = create_encoder(settings)
     sync_roots = [Path(p) for p in paths if Path(p).is_dir()] if sync else []
     with _index_progress(settings, paths, fmt, quiet) as progress:
-        summary = index_articles(index_dir, _records(paths, fmt, field_map, strict), settings,
+        records = _records(paths, fmt, field_map, strict, progress)
+        summary = index_articles(index_dir, records, settings,
                                  encoder, progress=index_callback(progress), force=force,
                                  sync_roots=sync_roots, shard=shard)
     for line in summary_lines(summary):

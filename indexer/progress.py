@@ -125,6 +125,13 @@ class ProgressReporter:
                                       refresh=False)
         self._bar.update(step)
 
+    def write_above(self, text: str) -> None:
+        """Print a message line without breaking the bar (a plain line when there is none)."""
+        if self._bar is not None:
+            self._bar.write(text, file=self.stream)
+        else:
+            self._write(text)
+
     def line(self, now: float | None = None) -> str:
         """The plain line for the counts so far."""
         seconds = (self._clock() if now is None else now) - self._started
