@@ -180,3 +180,24 @@ def test_index_shows_a_bar_on_a_terminal_and_lines_in_a_pipe(tmp_path, settings,
     assert "12 added" in out
     assert piped[1].returncode == 0 and "12 added" in out_q
     assert not [line for line in err_q.splitlines() if line.startswith("indexed")], err_q
+
+
+@pytest.mark.parametrize("command", ["index", "cluster index", "adapt", "eval", "calibrate"])
+def test_every_long_command_has_quiet(command) -> None:
+    from click.testing import CliRunner
+
+    from search_api.cli import main
+
+    result = CliRunner().invoke(main, [*command.split(), "--help"], terminal_width=200)
+    assert result.exit_code == 0 and "--quiet" in result.output, result.output
+
+
+def test_cluster_index_of_missing_paths_only_exits_3_before_ray(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from search_api.cli import main
+
+    result = CliRunner().invoke(main, ["cluster", "index", str(tmp_path / "typo.jsonl"),
+                                       "--out", str(tmp_path / "out"), "--shards", "2"])
+    assert result.exit_code == 3, result.output
+    assert "not found" in result.stderr and not (tmp_path / "out").exists()
