@@ -173,18 +173,21 @@ _file = click.Path(exists=True, dir_okay=False, path_type=Path)
 @model_option
 @adapter_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list, one object per mode.")
+@click.option("--quiet", is_flag=True, help="No progress on stderr (--json implies it).")
 def eval_cmd(queries: Path, more_distractors: tuple[Path, ...], corpus: Path,
              distractors: tuple[Path, ...], max_distractors: int | None,
              mode: str, toneless: bool, limit: int | None, index_dir: Path | None,
              leave_out: int, min_relevance: float | None, endpoint: str, answer_k: int,
-             model: str | None, as_json: bool) -> None:
+             model: str | None, as_json: bool, quiet: bool) -> None:
     """Measure retrieval quality (nDCG@10, MRR@10, Recall@k) on an evaluation set.
 
     nDCG@10 etc. rank every candidate (no cut); ``cut nDCG@10`` and ``answered`` apply
     ``min_relevance`` as a search would. ``--distractors A B C`` and
-    ``--distractors A --distractors B`` both work.
+    ``--distractors A --distractors B`` both work. Progress (indexing, then the queries of
+    each mode) goes to stderr as `vnsearch index`'s.
     """
-    from .evaluation import format_table, run_eval
+    from .eval_table import format_table
+    from .evaluation import run_eval
 
     if more_distractors and not distractors:
         raise InputError(f"unexpected argument {str(more_distractors[0])!r} "
@@ -194,7 +197,7 @@ def eval_cmd(queries: Path, more_distractors: tuple[Path, ...], corpus: Path,
     modes = list(SEARCH_MODES) if mode == "all" else [mode]
     rows = run_eval(queries, corpus, list(distractors), settings, modes=modes, toneless=toneless,
                     max_distractors=max_distractors, limit=limit, index_dir=index_dir,
-                    progress=not as_json, leave_out=leave_out, min_relevance=min_relevance,
+                    progress=not (as_json or quiet), leave_out=leave_out, min_relevance=min_relevance,
                     endpoint=endpoint, answer_k=answer_k)
     if as_json:
         click.echo(json.dumps([r.as_json() for r in rows], indent=2))
@@ -220,10 +223,15 @@ _EVAL_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "eval"
               help="Model file to write [default: the one shipped in the package].")
 @model_option
 @adapter_option
+@click.option("--quiet", is_flag=True, help="No progress on stderr.")
 def calibrate_cmd(eval_dir: Path, names: tuple[str, ...], leave_out_fraction: float,
                   limit: int | None, index_root: Path | None, out: Path | None,
-                  model: str | None) -> None:
-    """Refit the relevance model on evaluation sets and write it (README, "Relevance")."""
+                  model: str | None, quiet: bool) -> None:
+    """Refit the relevance model on evaluation sets and write it (README, "Relevance").
+
+    Progress (indexing, then labelling each query's candidates) goes to stderr as
+    `vnsearch index`'s.
+    """
     import tempfile
 
     from .calibration import run_calibration
@@ -232,7 +240,8 @@ def calibrate_cmd(eval_dir: Path, names: tuple[str, ...], leave_out_fraction: fl
     settings = settings_from(model=model)
     with tempfile.TemporaryDirectory(prefix="vnsearch-calibrate-") as tmp:
         report = run_calibration(eval_dir, list(names), settings, index_root or Path(tmp),
-                                 out or MODEL_PATH, leave_out_fraction, limit)
+                                 out or MODEL_PATH, leave_out_fraction, limit,
+                                 progress=not quiet)
     click.echo(report)
 
 
