@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from .article import ARTICLE_FIELDS, Article, SkippedRecord
 from .cli_support import (VnsearchGroup, adapter_option, existing_index_option, index_option, model_option,
                           settings_from, verbose_option)
 from .errors import InputError
+from .progress import ProgressReporter, index_callback, indexing
 from .readers import INPUT_FORMATS
 
 
@@ -52,8 +52,10 @@ def model_cmd(show_path: bool, show_info: bool, as_json: bool, model: str | None
 
 
 def _records(paths: tuple[str, ...], fmt: str | None, mapping: dict[str, str] | None,
-             strict: bool) -> Iterator[Article | SkippedRecord]:
-    """Reader output, reporting each skipped record on stderr (an error with --strict)."""
+             strict: bool, progress: ProgressReporter | None = None
+             ) -> Iterator[Article | SkippedRecord]:
+    """Reader output, reporting each skipped record on stderr (an error with --strict);
+    above ``progress``'s bar when it draws one."""
     from .readers import iter_inputs
 
     for item in iter_inputs(list(paths), fmt=fmt, mapping=mapping):
@@ -61,7 +63,11 @@ def _records(paths: tuple[str, ...], fmt: str | None, mapping: dict[str, str] | 
             where = f"{item.path}:{item.line}" if item.line is not None else item.path
             if strict:
                 raise InputError(f"{where}: {item.reason} (--strict)")
-            click.echo(f"vnsearch: skipped {where}: {item.reason}", err=True)
+            message = f"vnsearch: skipped {where}: {item.reason}"
+            if progress is not None and progress.mode == "bar":
+                progress.write_above(message)
+            else:
+                click.echo(message, err=True)
         yield item
 
 
@@ -77,9 +83,29 @@ def _parse_mapping(pairs: tuple[str, ...]) -> dict[str, str] | None:
     return mapping or None
 
 
-#: ``vnsearch index`` exit status when something given was not indexed (a missing path, a
-#: skipped record, nothing to index): the summary is still printed. ``--allow-skips`` → 0.
+#: ``vnsearch index`` exit status when something given was not indexed (a skipped record or
+#: file, nothing to index): the summary is still printed. ``--allow-skips`` → 0.
 EXIT_SKIPPED = 2
+#: ``vnsearch index`` exit status when a path given does not exist (a typo, a folder not
+#: mounted): the other paths are still indexed and the summary printed. It wins over
+#: :data:`EXIT_SKIPPED`, and ``--allow-skips`` does not turn it into 0.
+EXIT_MISSING_PATH = 3
+
+
+def missing_paths(paths: tuple[str, ...]) -> list[str]:
+    """The ``paths`` that do not exist (a broken link counts), each named on stderr once."""
+    missing = []
+    for raw in paths:
+        path = Path(raw)
+        try:
+            if path.exists():
+                continue
+            why = "a broken symbolic link" if path.is_symlink() else "no such file or folder"
+        except (OSError, ValueError):
+            why = "no such file or folder"
+        click.echo(f"vnsearch: not found: {raw} ({why})", err=True)
+        missing.append(raw)
+    return missing
 
 
 @click.command("index")
@@ -105,7 +131,7 @@ EXIT_SKIPPED = 2
               help="Keep only the articles whose id hashes to shard I of N (0-based).")
 @click.option("--strict", is_flag=True, help="Stop at the first bad record (non-zero exit).")
 @click.option("--allow-skips", is_flag=True, help="Exit 0 even when records were skipped.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--quiet", is_flag=True, help="No progress bar (nor progress lines).")
 @verbose_option
 def index_cmd(paths: tuple[str, ...], index_dir: Path, model: str | None, batch_size: int | None,
               fmt: str | None, mapping: tuple[str, ...], date_order: str | None,
@@ -113,52 +139,58 @@ def index_cmd(paths: tuple[str, ...], index_dir: Path, model: str | None, batch_
               strict: bool, allow_skips: bool, quiet: bool, verbose: bool) -> None:
     """Index articles from JSONL/CSV/TXT/HTML files or folders into DIR (add or update).
 
-    Exit status: 0 when everything given was indexed; 2 when a path did not exist, a record
-    was skipped or there was nothing to index (the summary is printed; --allow-skips: 0);
-    1 on an error (bad index directory, lock held, --strict).
+    \b
+    Progress goes to stderr: a bar on a terminal, else a line every
+    VNSEARCH_PROGRESS_INTERVAL_S seconds (default 10); --quiet: neither.
+
+    \b
+    Exit status:
+      0    everything given was indexed
+      1    an error: bad index directory, lock held, a bad record with --strict
+      2    something was not indexed: a record or file skipped (each named on stderr;
+           a CSV without the text column is one skip), or nothing to index
+           (--allow-skips: 0); also a usage error (the message starts with "Usage:")
+      3    a path given does not exist (named on stderr); wins over 2, whatever
+           --allow-skips says. The other paths are still indexed, unless none exists
+           or --strict is given: then nothing is
+      130  interrupted (Ctrl-C)
+    The summary is printed whenever something was indexed (0, 2, 3).
     """
     from .encoders import create_encoder
     from .sharding import ShardSpec
     from .writer import index_articles
 
     shard = ShardSpec.parse(shard_spec) if shard_spec else None
+    field_map = _parse_mapping(mapping)
+    missing = missing_paths(paths)
+    if missing and (strict or len(missing) == len(paths)):
+        sys.exit(EXIT_MISSING_PATH)  # before a model loads: a typo costs one line
+    paths = tuple(p for p in paths if p not in missing)
     settings = settings_from(model=model, batch_size=batch_size, date_order=date_order,
                              outlets_file=outlets_file, verbose=verbose or None)
-    field_map = _parse_mapping(mapping)
     encoder = create_encoder(settings)
-    bar, progress = _progress_bar(paths, fmt, quiet)
     sync_roots = [Path(p) for p in paths if Path(p).is_dir()] if sync else []
-    try:
-        summary = index_articles(index_dir, _records(paths, fmt, field_map, strict), settings,
-                                 encoder, progress=progress, force=force, sync_roots=sync_roots,
-                                 shard=shard)
-    finally:
-        bar.close()
+    with _index_progress(settings, paths, fmt, quiet) as progress:
+        records = _records(paths, fmt, field_map, strict, progress)
+        summary = index_articles(index_dir, records, settings,
+                                 encoder, progress=index_callback(progress), force=force,
+                                 sync_roots=sync_roots, shard=shard)
     for line in summary_lines(summary):
         click.echo(line)
     code = _exit_status(summary, paths)
-    if code and not allow_skips:
+    if missing:
+        code = EXIT_MISSING_PATH
+    if code == EXIT_MISSING_PATH or (code and not allow_skips):
         sys.exit(code)
 
 
-def _progress_bar(paths: tuple[str, ...], fmt: str | None, quiet: bool) -> tuple[Any, Any]:
-    """A tqdm bar on stderr (disabled with --quiet) and the progress callback feeding it."""
-    from tqdm import tqdm
-
+def _index_progress(settings: Any, paths: tuple[str, ...], fmt: str | None,
+                    quiet: bool) -> ProgressReporter:
+    """The run's progress on stderr, its total estimated from the input (not with --quiet)."""
     from .readers import estimate_records
 
     total = None if quiet else estimate_records(paths, fmt=fmt)
-    bar = tqdm(total=total, unit=" articles", disable=quiet or None, file=sys.stderr,
-               dynamic_ncols=True)
-    started = time.perf_counter()
-
-    def progress(summary: Any, n_new: int) -> None:
-        bar.update(n_new if n_new else 1)  # a skipped record is progress too
-        elapsed = max(time.perf_counter() - started, 1e-6)
-        bar.set_postfix(passages=summary.passages_added,
-                        rate=f"{summary.passages_added / elapsed:.1f} passages/s", refresh=False)
-
-    return bar, progress
+    return indexing(settings, quiet=quiet, total=total)
 
 
 def summary_lines(summary: Any) -> list[str]:

@@ -50,6 +50,10 @@ class Settings(BaseSettings):
                                   '{"Display name": {"domains": [...], "aliases": [...]}}.')
     verbose: bool = Field(default=False, description="Show third-party warnings and progress "
                                                      "bars (model export, loading).")
+    progress_interval_s: float = Field(
+        default=10.0, gt=0.0,
+        description="When stderr is not a terminal, long commands (index, eval, ...) print "
+                    "one progress line at most this often instead of a progress bar.")
 
     # chunking (words are whitespace-separated syllables)
     chunk_min_words: int = 40

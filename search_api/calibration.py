@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from indexer.db import IndexDB
+from indexer.progress import ProgressReporter, indexing_callback, reporter
 from indexer.settings import Settings
 
 from .abstention import OFF_TOPIC, leave_out_ids, nonsense_queries
@@ -54,12 +55,15 @@ class QuerySample:
 
 
 def _samples_for(searcher: Searcher, db: IndexDB, texts: list[tuple[str, str, EvalQuery | None]],
-                 context: tuple[dict[str, str], dict[int, str], dict[str, set[int]]]) -> list[QuerySample]:
-    """Retrieve every (kind, text, query) and label its candidates."""
+                 context: tuple[dict[str, str], dict[int, str], dict[str, set[int]]],
+                 progress: ProgressReporter | None = None) -> list[QuerySample]:
+    """Retrieve every (kind, text, query) and label its candidates (``progress``: per query)."""
     external, passage_article, answers = context
     passages = len(searcher.snapshot.vectors)
     out: list[QuerySample] = []
     for kind, text, q in texts:
+        if progress:
+            progress.advance()
         req = searcher.validate(SearchRequest(query=text, mode="hybrid"))
         retrieval = searcher.retrieve(req, searcher.settings.candidates)
         pids = [pid for pid, _ in retrieval.ranked]
@@ -77,8 +81,9 @@ def _samples_for(searcher: Searcher, db: IndexDB, texts: list[tuple[str, str, Ev
 
 def collect(eval_dir: Path, name: str, settings: Settings, index_root: Path,
             leave_out_fraction: float, limit: int | None,
-            log: Callable[[str], None]) -> list[QuerySample]:
-    """Index ``name``'s corpus minus its left-out articles and label every query's candidates."""
+            log: Callable[[str], None], quiet: bool = True) -> list[QuerySample]:
+    """Index ``name``'s corpus minus its left-out articles and label every query's candidates
+    (``quiet``: no progress on stderr)."""
     from indexer.encoders import create_encoder
     from indexer.writer import index_articles
 
@@ -89,8 +94,9 @@ def collect(eval_dir: Path, name: str, settings: Settings, index_root: Path,
     index_dir = index_root / f"{name}-lo{len(left_out)}"
     encoder = create_encoder(settings)
     started = time.perf_counter()
-    index_articles(index_dir, (a for a in corpus_articles(corpus) if a.id not in left_out),
-                   settings, encoder, batch_articles=256)
+    with indexing_callback(settings, quiet=quiet, total=len(raw_texts) - len(left_out)) as tick:
+        index_articles(index_dir, (a for a in corpus_articles(corpus) if a.id not in left_out),
+                       settings, encoder, batch_articles=256, progress=tick)
     log(f"{name}: index of {len(raw_texts) - len(left_out)} articles ({len(left_out)} left out) "
         f"in {time.perf_counter() - started:.0f} s")
     searcher = Searcher(index_dir, settings, encoder)
@@ -105,7 +111,9 @@ def collect(eval_dir: Path, name: str, settings: Settings, index_root: Path,
             texts += [("nonsense", t, None) for t in nonsense_queries()]
             texts += [("off_topic", t, None) for t in OFF_TOPIC]
             encode_all(searcher, [t for _, t, _ in texts])
-            samples = _samples_for(searcher, db, texts, context)
+            with reporter(settings, "queries", quiet=quiet, total=len(texts),
+                          verb=f"{name}: labelled") as progress:
+                samples = _samples_for(searcher, db, texts, context, progress)
     finally:
         searcher.close()
     log(f"{name}: {len(samples)} queries, {sum(len(s.labels) for s in samples)} candidates "
@@ -200,8 +208,8 @@ def run_calibration(eval_dir: Path, names: list[str], settings: Settings, index_
         if progress:
             print(msg, file=sys.stderr, flush=True)
 
-    per_set = {n: collect(eval_dir, n, settings, index_root, leave_out_fraction, limit, log)
-               for n in names}
+    per_set = {n: collect(eval_dir, n, settings, index_root, leave_out_fraction, limit, log,
+                          quiet=not progress) for n in names}
     return fit_and_write(per_set, out, {"leave_out_fraction": leave_out_fraction, "limit": limit,
                                         "candidates": settings.candidates})
 

@@ -8,7 +8,9 @@ and a non-zero exit (:class:`indexer.cli_support.VnsearchGroup`).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -18,7 +20,8 @@ from indexer.cli_support import (VnsearchGroup, adapter_option, existing_index_o
 from indexer.commands import register as register_indexer_commands
 from indexer.errors import InputError
 
-from .retrieval.request import GROUPINGS, SEARCH_MODES, SORT_ORDERS
+from .retrieval.request import SEARCH_MODES
+from .search_fields import SEARCH_FIELDS
 
 
 @click.group(cls=VnsearchGroup)
@@ -30,57 +33,56 @@ def main() -> None:
 register_indexer_commands(main)
 
 
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+def search_options(after: dict[str, Decorator]) -> Decorator:
+    """The ``vnsearch query`` options of the search fields (:data:`SEARCH_FIELDS`), in their
+    order, each followed by ``after[name]`` when given; the option's dest is the field."""
+    options: list[Decorator] = []
+    for spec in SEARCH_FIELDS:
+        if spec.cli is not None:
+            cli = spec.cli
+            kind = click.Choice(list(cli.choices)) if cli.choices else cli.type
+            options.append(click.option(*cli.flags, spec.name, type=kind, default=spec.default,
+                                        show_default=cli.show_default, is_flag=cli.is_flag,
+                                        help=cli.help))
+        if spec.name in after:
+            options.append(after[spec.name])
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
 @main.command("query")
 @click.argument("text")
 @existing_index_option
 @model_option
 @adapter_option
 @verbose_option
-@click.option("-k", "k", type=int, default=10, show_default=True, help="Number of results.")
-@click.option("--offset", type=int, default=0, help="Skip this many results.")
-@click.option("--mode", type=click.Choice(list(SEARCH_MODES)), default="hybrid",
-              show_default=True)
-@click.option("--source", default=None, help="Only this outlet.")
-@click.option("--category", default=None, help="Only this category.")
-@click.option("--date-from", default=None, help="ISO date, inclusive.")
-@click.option("--date-to", default=None, help="ISO date, inclusive.")
-@click.option("--province", default=None,
-              help="Only articles about this province (current or former name, tones "
-                   "optional; a former name is mapped).")
-@click.option("--group", type=click.Choice(list(GROUPINGS)), default="story",
-              show_default=True, help="One hit per story (other outlets as 'also in'), per "
-                                      "article, or raw passages (none).")
-@click.option("--no-group", is_flag=True, help="Raw passages (same as --group none).")
-@click.option("--min-relevance", type=float, default=None,
-              help="Only hits with at least this calibrated relevance, 0-1 "
-                   "[default: VNSEARCH_MIN_RELEVANCE].")
-@click.option("--sort", type=click.Choice(list(SORT_ORDERS)), default="relevance",
-              show_default=True)
-@click.option("--facets", "with_facets", is_flag=True,
-              help="Count the results by outlet, category and year.")
+@search_options(after={"group": click.option(
+    "--no-group", is_flag=True, help="Raw passages (same as --group none).")})
 @click.option("--json", "as_json", is_flag=True, help="Print the API's JSON response.")
-def query_cmd(text: str, index_dir: Path, model: str | None, k: int, offset: int, mode: str,
-              source: str | None, category: str | None, date_from: str | None,
-              date_to: str | None, province: str | None, group: str, no_group: bool,
-              min_relevance: float | None, sort: str, with_facets: bool, as_json: bool,
-              verbose: bool) -> None:
+def query_cmd(text: str, index_dir: Path, model: str | None, no_group: bool, as_json: bool,
+              verbose: bool, **fields: Any) -> None:
     """Search an index (same results as GET /search)."""
     from indexer.encoders import create_encoder
 
     from .query_output import format_result
     from .retrieval import Searcher
-    from .schemas import SearchResponse, search_request
+    from .schemas import SearchResponse, answer, search_request
 
     settings = settings_from(model=model, verbose=verbose or None)
     searcher = Searcher(index_dir, settings, create_encoder(settings), lexical_matrix=False)
-    result = searcher.search(search_request(q=text, k=k, offset=offset, mode=mode, source=source,
-                                            category=category, date_from=date_from,
-                                            date_to=date_to,
-                                            group="none" if no_group else group,
-                                            min_relevance=min_relevance, sort=sort,
-                                            facets=with_facets, province=province))
+    if no_group:
+        fields["group"] = "none"
+    result = searcher.search(search_request(q=text, **fields))
     if as_json:
-        click.echo(SearchResponse.from_result(result).model_dump_json(indent=2))
+        click.echo(answer(SearchResponse, result).model_dump_json(indent=2))
         return
     # exit 0 also when nothing matched: an empty result is an answer, not an error
     click.echo(format_result(result))
@@ -171,18 +173,21 @@ _file = click.Path(exists=True, dir_okay=False, path_type=Path)
 @model_option
 @adapter_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list, one object per mode.")
+@click.option("--quiet", is_flag=True, help="No progress on stderr (--json implies it).")
 def eval_cmd(queries: Path, more_distractors: tuple[Path, ...], corpus: Path,
              distractors: tuple[Path, ...], max_distractors: int | None,
              mode: str, toneless: bool, limit: int | None, index_dir: Path | None,
              leave_out: int, min_relevance: float | None, endpoint: str, answer_k: int,
-             model: str | None, as_json: bool) -> None:
+             model: str | None, as_json: bool, quiet: bool) -> None:
     """Measure retrieval quality (nDCG@10, MRR@10, Recall@k) on an evaluation set.
 
     nDCG@10 etc. rank every candidate (no cut); ``cut nDCG@10`` and ``answered`` apply
     ``min_relevance`` as a search would. ``--distractors A B C`` and
-    ``--distractors A --distractors B`` both work.
+    ``--distractors A --distractors B`` both work. Progress (indexing, then the queries of
+    each mode) goes to stderr as `vnsearch index`'s.
     """
-    from .evaluation import format_table, run_eval
+    from .eval_table import format_table
+    from .evaluation import run_eval
 
     if more_distractors and not distractors:
         raise InputError(f"unexpected argument {str(more_distractors[0])!r} "
@@ -192,7 +197,7 @@ def eval_cmd(queries: Path, more_distractors: tuple[Path, ...], corpus: Path,
     modes = list(SEARCH_MODES) if mode == "all" else [mode]
     rows = run_eval(queries, corpus, list(distractors), settings, modes=modes, toneless=toneless,
                     max_distractors=max_distractors, limit=limit, index_dir=index_dir,
-                    progress=not as_json, leave_out=leave_out, min_relevance=min_relevance,
+                    progress=not (as_json or quiet), leave_out=leave_out, min_relevance=min_relevance,
                     endpoint=endpoint, answer_k=answer_k)
     if as_json:
         click.echo(json.dumps([r.as_json() for r in rows], indent=2))
@@ -218,10 +223,15 @@ _EVAL_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "eval"
               help="Model file to write [default: the one shipped in the package].")
 @model_option
 @adapter_option
+@click.option("--quiet", is_flag=True, help="No progress on stderr.")
 def calibrate_cmd(eval_dir: Path, names: tuple[str, ...], leave_out_fraction: float,
                   limit: int | None, index_root: Path | None, out: Path | None,
-                  model: str | None) -> None:
-    """Refit the relevance model on evaluation sets and write it (README, "Relevance")."""
+                  model: str | None, quiet: bool) -> None:
+    """Refit the relevance model on evaluation sets and write it (README, "Relevance").
+
+    Progress (indexing, then labelling each query's candidates) goes to stderr as
+    `vnsearch index`'s.
+    """
     import tempfile
 
     from .calibration import run_calibration
@@ -230,7 +240,8 @@ def calibrate_cmd(eval_dir: Path, names: tuple[str, ...], leave_out_fraction: fl
     settings = settings_from(model=model)
     with tempfile.TemporaryDirectory(prefix="vnsearch-calibrate-") as tmp:
         report = run_calibration(eval_dir, list(names), settings, index_root or Path(tmp),
-                                 out or MODEL_PATH, leave_out_fraction, limit)
+                                 out or MODEL_PATH, leave_out_fraction, limit,
+                                 progress=not quiet)
     click.echo(report)
 
 

@@ -25,6 +25,7 @@ from indexer.article import Article
 from indexer.cleaning import normalize_unicode
 from indexer.encoders import Encoder, create_encoder
 from indexer.errors import InputError, QueryError
+from indexer.progress import indexing_callback, reporter
 from indexer.settings import Settings
 from indexer.vietnamese import fold
 
@@ -208,6 +209,7 @@ def run_eval(queries_path: Path, corpus_path: Path, distractors: list[Path], set
     nonsense and off-topic queries of :mod:`.abstention` are asked too.
     ``min_relevance``: the cut-off for the rates and ``ndcg10_cut`` (default: the setting).
     """
+    from indexer.readers import estimate_records
     from indexer.writer import index_articles
 
     encoder = encoder or create_encoder(settings)
@@ -231,7 +233,11 @@ def run_eval(queries_path: Path, corpus_path: Path, distractors: list[Path], set
             if distractors:
                 yield from distractor_articles(distractors, max_distractors)
 
-        summary = index_articles(index_dir, articles(), settings, encoder, batch_articles=256)
+        total = len(raw_texts) - len(left_out) + (min(estimate_records(distractors), max_distractors
+                                                      or math.inf) if distractors else 0)
+        with indexing_callback(settings, quiet=not progress, total=int(total)) as tick:
+            summary = index_articles(index_dir, articles(), settings, encoder, batch_articles=256,
+                                     progress=tick)
         log(f"index: {summary.added} articles, {summary.passages_added} passages written, "
             f"{summary.embedded} embedded (+{summary.embedded_from_cache} cached) in "
             f"{time.perf_counter() - started:.0f} s")
@@ -239,7 +245,7 @@ def run_eval(queries_path: Path, corpus_path: Path, distractors: list[Path], set
         searcher.wait_for_lexical()  # measure what the service serves once warm
         try:
             plan = EvalPlan(queries, raw_texts, toneless, left_out, min_relevance, endpoint,
-                            answer_k)
+                            answer_k, quiet=not progress)
             return _measure(searcher, plan, modes, log)
         finally:
             searcher.close()
@@ -259,6 +265,7 @@ class EvalPlan:
     min_relevance: float | None = None
     endpoint: str = "search"
     answer_k: int = 5
+    quiet: bool = True  # no progress on stderr
 
 
 # Relevance is scored on the head of the ranking only: it is non-increasing, so once the
@@ -335,7 +342,9 @@ def _measure(searcher: Searcher, plan: EvalPlan, modes: list[str],
     rows = []
     for mode in modes:
         t1 = time.perf_counter()
-        row = _measure_mode(searcher, plan, texts, mode, context)
+        with reporter(searcher.settings, "queries", quiet=plan.quiet, total=len(texts),
+                      verb=f"{mode}: searched") as progress:
+            row = _measure_mode(searcher, plan, texts, mode, context, progress.advance)
         search_s = time.perf_counter() - t1
         row.answer_recall = _answer_recall(searcher, plan, texts, mode, answer_passages)
         row.endpoint, row.answer_k = plan.endpoint, plan.answer_k
@@ -352,13 +361,16 @@ def _measure(searcher: Searcher, plan: EvalPlan, modes: list[str],
 
 
 def _measure_mode(searcher: Searcher, plan: EvalPlan, texts: list[str], mode: str,
-                  context: tuple[dict[str, str], dict[int, str], dict[str, set[int]]]) -> EvalRow:
-    """The metrics of one mode (``qps`` is filled in by the caller)."""
+                  context: tuple[dict[str, str], dict[int, str], dict[str, set[int]]],
+                  tick: Callable[[], None] | None = None) -> EvalRow:
+    """The metrics of one mode (``qps`` is filled in by the caller); ``tick()`` per query."""
     external, passage_article, answer_passages = context
     sums = {"ndcg10": 0.0, "mrr10": 0.0, "recall1": 0.0, "recall10": 0.0, "recall100": 0.0}
     p_hits, p_total, cut_sum, answered, answerable, abstained, unanswerable = 0.0, 0, 0.0, 0, 0, 0, 0
     min_relevance = 0.0
     for q, text in zip(plan.queries, texts):
+        if tick:
+            tick()
         relevant = {external[r] for r in q.relevant if r in external}
         try:
             req = searcher.validate(SearchRequest(query=text, k=10, mode=mode,
@@ -397,8 +409,7 @@ def _measure_mode(searcher: Searcher, plan: EvalPlan, texts: list[str], mode: st
 def _answer_recall(searcher: Searcher, plan: EvalPlan, texts: list[str], mode: str,
                    answer_passages: dict[str, set[int]]) -> float | None:
     """Answer-passage recall@k of the endpoint's own answer (None without answer offsets)."""
-    from .rag import retrieve
-    from .schemas import RetrieveBody
+    from .rag import RetrieveRequest, retrieve
 
     hits = total = 0
     for q, text in zip(plan.queries, texts):
@@ -407,8 +418,8 @@ def _answer_recall(searcher: Searcher, plan: EvalPlan, texts: list[str], mode: s
         total += 1
         try:
             if plan.endpoint == "retrieve":
-                got = {p.passage_id for p in retrieve(searcher, RetrieveBody(
-                    q=text, k=plan.answer_k, mode=mode, min_relevance=plan.min_relevance)).passages}
+                got = {p.passage_id for p in retrieve(searcher, RetrieveRequest.of(dict(
+                    q=text, k=plan.answer_k, mode=mode, min_relevance=plan.min_relevance))).passages}
             else:
                 got = {h.passage_id for h in searcher.search(SearchRequest(
                     query=text, k=plan.answer_k, mode=mode,
@@ -417,32 +428,3 @@ def _answer_recall(searcher: Searcher, plan: EvalPlan, texts: list[str], mode: s
             got = set()
         hits += bool(got & answer_passages[q.qid])
     return hits / total if total else None
-
-
-def format_table(rows: list[EvalRow]) -> str:
-    """The rows as a Markdown table (what ``vnsearch eval`` prints).
-
-    ``cut nDCG@10`` and ``answered`` apply ``min_relevance``; the abstention columns
-    appear with ``--leave-out``.
-    """
-    leave_out = any(r.abstain_rate is not None for r in rows)
-    head = ("| mode | toneless | nDCG@10 | MRR@10 | R@1 | R@10 | R@100 | passage R@10 | queries "
-            "| q/s | min_rel | cut nDCG@10 | answered |")
-    if leave_out:
-        head += " abstain left-out | abstain nonsense | abstain off-topic |"
-    lines = [head, "|" + "---|" * head.count(" |")]
-
-    def pct(x: float | None) -> str:
-        return "–" if x is None else f"{100 * x:.1f}%"
-
-    for r in rows:
-        p = "–" if r.passage_recall10 is None else f"{r.passage_recall10:.3f}"
-        cut = "–" if r.ndcg10_cut is None else f"{r.ndcg10_cut:.3f}"
-        line = (f"| {r.mode} | {'yes' if r.toneless else 'no'} | {r.ndcg10:.3f} | {r.mrr10:.3f} | "
-                f"{r.recall1:.3f} | {r.recall10:.3f} | {r.recall100:.3f} | {p} | {r.queries} | "
-                f"{r.qps:.1f} | {r.min_relevance:.3f} | {cut} | {pct(r.answered_rate)} |")
-        if leave_out:
-            line += (f" {pct(r.abstain_rate)} ({r.left_out_queries} q) | "
-                     f"{pct(r.nonsense_abstain_rate)} | {pct(r.offtopic_abstain_rate)} |")
-        lines.append(line)
-    return "\n".join(lines)

@@ -15,6 +15,7 @@ result's ``isError``), never a crash of the server.
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import os
@@ -22,20 +23,20 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import Field, ValidationError
+from pydantic import Field
 
 from indexer.errors import VnsearchError
 from indexer.settings import Settings
 
 from . import rag
-from .rag import MAX_CHARS_LIMIT
-from .retrieval import SEARCH_MODES, Searcher
-from .schemas import ArticleResponse, FacetsResponse, RetrieveBody, RetrieveResponse
+from .retrieval import Searcher
+from .schemas import ArticleResponse, FacetsResponse, RetrieveResponse, answer
+from .search_fields import MCP_FIELDS, settle
 
 log = logging.getLogger("vnsearch.mcp")
 
@@ -48,37 +49,22 @@ INSTRUCTIONS = (
     "provinces accepted by the `source`, `category` and `province` filters."
 )
 
-# The tool's input schema: the /retrieve body's names, ranges and descriptions. Defaults are
-# None ("the /retrieve default"): RetrieveBody fills them in, so the two never disagree.
-Query = Annotated[str, Field(min_length=1, max_length=1000,
-                             description="The question or keywords, 1-1000 characters.")]
-TopK = Annotated[int | None, Field(ge=1, le=100, description="Passages to retrieve (hits, "
-                                   "before neighbours), 1-100; default 5.")]
-Mode = Annotated[Literal[SEARCH_MODES] | None, Field(
-    description="hybrid (default: meaning and words fused), dense (meaning only) or lexical "
-                "(words only, BM25).")]
-Outlet = Annotated[str | None, Field(description=f"Only this outlet (see {FACETS_URI}).")]
-Category = Annotated[str | None, Field(description=f"Only this category (see {FACETS_URI}).")]
-Province = Annotated[str | None, Field(description=(
-    "Only articles about this province: a current or former (pre-July-2025) name, tones "
-    f"optional (see {FACETS_URI}); a former name is mapped and said in province_note."))]
-DateFrom = Annotated[str | None, Field(description="Only articles published on or after this "
-                                                   "ISO date (YYYY-MM-DD).")]
-DateTo = Annotated[str | None, Field(description="Only articles published on or before this "
-                                                 "ISO date (YYYY-MM-DD).")]
-MinRelevance = Annotated[float | None, Field(
-    ge=0.0, le=1.0, description="Only passages with at least this calibrated relevance, 0-1 "
-                                "(default: the server's cut-off).")]
-Neighbours = Annotated[int | None, Field(ge=0, le=2, description="Also return this many passages "
-                                         "before and after each hit, from its article (0-2; "
-                                         "default 0).")]
-PerArticle = Annotated[int | None, Field(ge=1, le=20, description="At most this many hits from "
-                                         "one article (default 3).")]
-MaxChars = Annotated[int | None, Field(ge=1, le=MAX_CHARS_LIMIT, description=(
-    "Character budget of all passages together (default 4000); with max_tokens the tighter "
-    "one wins."))]
-MaxTokens = Annotated[int | None, Field(ge=1, le=100_000, description=(
-    "Token budget of all passages together, counted with the index's model tokenizer."))]
+
+
+def tool_parameters(settings: Settings) -> list[inspect.Parameter]:
+    """The ``search`` tool's parameters: the ``/retrieve`` fields (:data:`MCP_FIELDS`) with
+    their types, limits and descriptions. Only ``q`` is required; the others default to
+    None, "the /retrieve default", so the tool and the endpoint never disagree."""
+    params = []
+    for spec in MCP_FIELDS:
+        info = Field(description=settle(spec.description, settings), **spec.enforce)
+        required = spec.name == "q"
+        annotation = Annotated[str if required else spec.type | None, info]
+        params.append(inspect.Parameter(
+            spec.name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation,
+            default=inspect.Parameter.empty if required else None))
+    return params
+
 
 @contextmanager
 def stdout_to_stderr() -> Iterator[None]:
@@ -101,21 +87,14 @@ def stdout_to_stderr() -> Iterator[None]:
 
 
 def retrieve(searcher: Searcher, args: dict[str, Any]) -> RetrieveResponse:
-    """The ``/retrieve`` answer for the tool's arguments: the route's own body model and
-    function, so the tool and the endpoint validate, search and pack alike."""
+    """The ``/retrieve`` answer for the tool's arguments (checked by the tool's input schema,
+    made from the same declared fields; None is the field's default), as the route's."""
+    request = rag.RetrieveRequest.of({name: value for name, value in args.items()
+                                      if value is not None})
     try:
-        body = RetrieveBody(**{name: value for name, value in args.items() if value is not None})
-        return rag.retrieve(searcher, body)
-    except ValidationError as exc:
-        raise ToolError("; ".join(_message(err) for err in exc.errors())) from None
+        return answer(RetrieveResponse, rag.retrieve(searcher, request))
     except VnsearchError as exc:
         raise ToolError(str(exc)) from None
-
-
-def _message(err: Any) -> str:
-    """``"field: message"`` of one pydantic error (the HTTP API's 422 wording)."""
-    where = ".".join(str(part) for part in err.get("loc", ()))
-    return f"{where}: {err.get('msg', 'invalid')}" if where else str(err.get("msg", "invalid"))
 
 
 def _result(payload: RetrieveResponse | ArticleResponse, text: str) -> CallToolResult:
@@ -142,23 +121,19 @@ def add_tools(server: MCPServer, searcher: Searcher) -> None:
     """Register ``search`` and ``get_article`` on ``server``, answering from ``searcher``."""
     read_only = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 
-    @server.tool(name="search", title="Search the news archive", annotations=read_only)
-    def search(q: Query, k: TopK = None, mode: Mode = None, source: Outlet = None,
-               category: Category = None, province: Province = None,
-               date_from: DateFrom = None, date_to: DateTo = None,
-               min_relevance: MinRelevance = None, neighbours: Neighbours = None,
-               per_article: PerArticle = None, max_chars: MaxChars = None,
-               max_tokens: MaxTokens = None) -> Annotated[CallToolResult, RetrieveResponse]:
+    def search(**args: Any) -> Annotated[CallToolResult, RetrieveResponse]:
         """Passages of Vietnamese news articles that answer `q`, with citations: each article
         is numbered [1], [2], ... (its passages in reading order) with a "[n] title — URL" line;
         packed within the budgets. Same as POST /retrieve."""
-        response = retrieve(searcher, dict(
-            q=q, k=k, mode=mode, source=source, category=category, province=province,
-            date_from=date_from,
-            date_to=date_to, min_relevance=min_relevance, neighbours=neighbours,
-            per_article=per_article, max_chars=max_chars, max_tokens=max_tokens))
-        log.info("search %r: %d passages, %.0f ms", q, len(response.passages), response.took_ms)
+        response = retrieve(searcher, args)
+        log.info("search %r: %d passages, %.0f ms", args["q"], len(response.passages),
+                 response.took_ms)
         return _result(response, _search_text(response))
+
+    search.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        tool_parameters(searcher.settings),
+        return_annotation=Annotated[CallToolResult, RetrieveResponse])
+    server.tool(name="search", title="Search the news archive", annotations=read_only)(search)
 
     @server.tool(name="get_article", title="Read one article", annotations=read_only)
     def get_article(id: Annotated[str, Field(min_length=1, description=(
@@ -167,7 +142,7 @@ def add_tools(server: MCPServer, searcher: Searcher) -> None:
         """The whole cleaned article: title, text, URL, outlet, date, category and the offsets
         of its passages; same as GET /articles/{id}."""
         try:
-            article = ArticleResponse.from_view(searcher.article(id))
+            article = answer(ArticleResponse, searcher.article(id))
         except VnsearchError as exc:
             raise ToolError(str(exc)) from None
         return _result(article, _article_text(article))

@@ -5,10 +5,13 @@ Several limits are checked by the searcher, not by the Pydantic models (so that 
 the CLI and the page report the same messages): the query's length and that it is not only
 spaces or invisible characters, ``k``, ``offset``, ``min_relevance``, the dates, the write
 batch size. :func:`build_openapi` declares them in the document, with the app's own
-settings (a server started with ``VNSEARCH_MAX_K=50`` documents 50). The descriptions and
-examples of the fields live here, in one table, rather than on every model: a field name
-means the same in every model (``title``, ``url``, ``published``…), and a model that gains
-an undocumented field is caught by ``tests/test_openapi.py``.
+settings (a server started with ``VNSEARCH_MAX_K=50`` documents 50).
+
+The search request's fields (``GET``/``POST /search``, ``/retrieve``) are described, limited
+and exemplified in :mod:`search_api.search_fields`, their one declaration. The answers'
+fields are described here, in one table, rather than on every model: a field name means the
+same in every answer (``title``, ``url``, ``published``…); a description set on a model comes
+first. A model that gains an undocumented field is caught by ``tests/test_openapi.py``.
 """
 
 from __future__ import annotations
@@ -18,9 +21,7 @@ import unicodedata
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from .rag import MAX_CHARS_LIMIT
-from .retrieval import SEARCH_MODES
-from .retrieval.request import SORT_ORDERS
+from .search_fields import QUERY_EXAMPLE, RETRIEVE, SEARCH, FieldSpec, schema_limits, settle
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -32,24 +33,16 @@ SEED_TITLE = ("Phó Chủ tịch UBND tỉnh Nguyễn Hữu Quế: Thi hành án
               "vào tốp 10 toàn quốc năm 2025")
 SEED_TEXT = ("Theo báo cáo, từ ngày 1-10-2024 đến 30-6-2025, ngành Thi hành án dân sự tỉnh đã "
              "giải quyết xong 12.368/27.745 việc, đạt tỷ lệ 63,57%")
-QUERY = "thi hành án dân sự Gia Lai đạt bao nhiêu phần trăm"
+QUERY = QUERY_EXAMPLE
 
-# name → (description, example). A name means the same in every model and parameter.
+# name → (description, example) of the answers' fields: a name means the same in every
+# model. A description set on the model itself comes first.
 FIELDS: dict[str, tuple[str, Any]] = {
-    # search parameters (GET /search, POST /search, POST /retrieve)
-    "q": ("The query: 1–{max_query_chars} characters, not only spaces or invisible "
-          'characters. Operators: "a phrase", -word (exclude).', QUERY),
+    # the search request's fields are described in search_fields.py; these are answers'
     "query": ("The query as it was searched (normalised: NFC, spaces collapsed).", QUERY),
-    "k": ("Results per page, 1–{max_k}.", 10),
-    "offset": ("Results to skip (pagination), 0–{max_offset}.", 0),
-    "mode": ("hybrid (dense + BM25, fused), dense (the model only) or lexical (BM25 only).",
-             "hybrid"),
-    "source": ("Only this outlet: a name, an alias or a domain (see /facets), case- and "
-               "tone-insensitive (`vnexpress`, `dantri.com.vn`); empty or null: all.",
-               "Dân trí"),
-    "category": ("Only articles with this category among theirs (see /facets), case- and "
-                 "tone-insensitive (`Văn hoá` = `van hoa`); empty or null: all.",
-                 "Kinh doanh"),
+    "mode": ("The search mode used.", "hybrid"),
+    "source": ("The article's outlet; null when unknown.", "Dân trí"),
+    "category": ('The article\'s categories joined by "; "; null when none.', "Kinh doanh"),
     "shards": ("The shards served as one index (`serve --cluster`, `cluster serve`); null "
                "for one index.", None),
     "number": ("The shard's number (as in `missing_shards`).", 0),
@@ -60,17 +53,6 @@ FIELDS: dict[str, tuple[str, Any]] = {
     "missing_shards": ("The shards (numbers, as in /health) that did not answer.", []),
     "published_raw": ("The input's date when it could not be parsed (`published` is then "
                       "null); null otherwise.", None),
-    "date_from": ("Only articles published on or after this ISO date (YYYY-MM-DD); undated "
-                  "articles are left out (counted in `undated_excluded`).", "2020-01-01"),
-    "date_to": ("Only articles published on or before this ISO date (YYYY-MM-DD).",
-                "2025-12-31"),
-    "group": ("story (default): one hit per story — near-duplicate articles of several outlets "
-              "— its other articles in `also_in`; article (or true): one hit per article, its "
-              "best passage; none (or false): every matching passage.", "story"),
-    "province": ("Only articles about this province: a current (post-1-July-2025) or former "
-                 "province name, any case, with or without tones (`binh dinh`, `TP.HCM`); a "
-                 "former name matches the articles that name it and says so in "
-                 "`province_note`. An unknown name is a 422. Empty or null: all.", "Gia Lai"),
     "province_note": ("Set when `province` named a former province, also when nothing "
                       "matched: which articles are shown, in Vietnamese; null otherwise.",
                       "Bình Định đã nhập vào Gia Lai từ ngày 1/7/2025: đang hiện các bài viết "
@@ -89,15 +71,6 @@ FIELDS: dict[str, tuple[str, Any]] = {
                                           "published": "2025-07-18", "article_id": SEED_ID}]),
     "related": ("Other stories on the same event or topic, newest first (undated last).", []),
     "name": ("The province's current name.", "Gia Lai"),
-    "min_relevance": ("Only hits with at least this calibrated relevance, 0–1 (default: the "
-                      "server's cut-off).", 0.002),
-    "sort": ("relevance, newest or oldest first (undated articles last).", "relevance"),
-    "facets": ("Count the whole result set by outlet, category and year.", False),
-    "neighbours": ("Passages added before and after each hit from its article, 0–2.", 1),
-    "per_article": ("At most this many hits from one article.", 3),
-    "max_chars": ("Character budget of all passage texts together.", 4000),
-    "max_tokens": ("Token budget of all passage texts together (the index model's "
-                   "tokenizer); null: none.", 1000),
     # hits and passages
     "rank": ("1-based rank of the hit in the whole result list.", 1),
     "score": ("Per-query ranking score (fused); only comparable within one query.", 0.0327),
@@ -128,7 +101,6 @@ FIELDS: dict[str, tuple[str, Any]] = {
     "truncated": ("Cut to fit the budget.", False),
     "hit_rank": ("Rank of the hit in the search; null for a neighbour.", 1),
     # answers
-    "mode@response": ("The search mode used.", "hybrid"),
     "took_ms": ("Server time for the request, milliseconds.", 41.7),
     "total": ("Matches in all (hits, or articles with group=true), before paging.", 23),
     "results": ("The page of hits, best first.", []),
@@ -138,7 +110,8 @@ FIELDS: dict[str, tuple[str, Any]] = {
     "citations": ('"[n] title — url" lines, one per article.',
                   [f"[1] {SEED_TITLE} — Báo Gia Lai"]),
     "context": ("The passages with their [n] markers, ready for a prompt; adjacent passages "
-                "of an article are joined by a newline, a line … marks a gap.",
+                "of an article (ordinals differing by 1) are joined by a newline, a line … marks "
+                "a gap between two others.",
                 f"[1] {SEED_TEXT}"),
     "value": ("The outlet, category or year.", "Dân trí"),
     "count": ("Matches with that value.", 12),
@@ -182,7 +155,6 @@ FIELDS: dict[str, tuple[str, Any]] = {
 }
 # Overrides where a name means something else in one model: (model, field) → doc.
 OVERRIDES: dict[tuple[str, str], tuple[str, Any]] = {
-    ("SearchResponse", "mode"): FIELDS["mode@response"],
     ("HealthResponse", "passages"): ("Passages in the index.", 3005),
     ("HealthResponse", "articles"): FIELDS["articles"],
     ("ShardHealth", "passages"): ("Passages in the shard.", 1002),
@@ -196,6 +168,11 @@ OVERRIDES: dict[tuple[str, str], tuple[str, Any]] = {
     ("ArticleResponse", "passages"): ("The article's passages, in reading order, with their "
                                       "offsets in `text`.", [{"id": 17, "ordinal": 0,
                                                               "start": 0, "end": 118}]),
+    # the example is the one the document had (an answer's score); only the text is its own
+    ("RelatedModel", "score"): ("Calibrated relevance (0–1) of the story to the article.",
+                                0.0327),
+    ("ArticleIn", "source"): ("The outlet that published it.", "Dân trí"),
+    ("ArticleIn", "category"): ('Its category (several joined by "; ").', "Kinh doanh"),
     ("ArticleIn", "id"): ("Your id for it (kept as an alias).", "cms-2025-0042"),
     ("ArticleIn", "text"): ("The raw article body (cleaned and split into passages).",
                             SEED_TEXT),
@@ -204,8 +181,6 @@ OVERRIDES: dict[tuple[str, str], tuple[str, Any]] = {
                                    "text": SEED_TEXT, "source": "Báo Gia Lai",
                                    "published": "2025-07-18"}]),
     ("PassageRef", "id"): ("Id of the passage (`passage_id` in search hits).", 17),
-    ("RetrieveBody", "k"): ("Hits (passages) to return, 1–100, before neighbours are added.", 5),
-    ("RetrieveBody", "query"): ("Alias of `q`, its older name; give one of the two.", QUERY),
     ("SearchFacets", "source"): ("Counts by outlet.", [{"value": "Dân trí", "count": 12}]),
     ("HitModel", "categories"): ("The article's categories (`category` joins them with "
                                  '"; ").', ["Kinh doanh"]),
@@ -234,9 +209,13 @@ OPERATIONS: dict[tuple[str, str], str] = {
                                                "cut-off), newest first; k 1–50.",
     ("get", "/health"): "The model, the index's counts and generation, the uptime.",
 }
-DATE_FIELDS = ("date_from", "date_to")
-PROVINCE_FIELD = "province"
-LIMITS = ("max_query_chars", "max_k", "max_offset", "max_batch_articles")
+# Path and query parameters of the other routes: name → (description, example).
+PARAMETERS: dict[str, tuple[str, Any]] = {
+    "article_id": ("The article's id (`article_id` of a hit, or of a write).", SEED_ID),
+    "k": ("Related stories to return.", 10),
+}
+# The request models whose fields are declared in search_fields.py.
+REQUEST_MODELS = {"SearchBody": SEARCH, "RetrieveBody": RETRIEVE}
 
 
 @cache
@@ -268,19 +247,19 @@ def _class_char(cp: int) -> str:
     return f"\\x{cp:02x}" if cp < 0x100 else (f"\\u{cp:04x}" if cp < 0x10000 else chr(cp))
 
 
-def constraints(settings: Settings) -> dict[str, dict[str, Any]]:
-    """The limits the searcher enforces, per field name, as JSON Schema keywords."""
-    return {
-        "q": {"minLength": 1, "maxLength": settings.max_query_chars, "pattern": query_pattern()},
-        "query": {"minLength": 1, "maxLength": settings.max_query_chars,
-                  "pattern": query_pattern()},
-        "k": {"minimum": 1, "maximum": settings.max_k},
-        "offset": {"minimum": 0, "maximum": settings.max_offset},
-        "min_relevance": {"minimum": 0, "maximum": 1},
-        "mode": {"enum": list(SEARCH_MODES)},
-        "sort": {"enum": list(SORT_ORDERS)},
-        "max_chars": {"minimum": 1, "maximum": MAX_CHARS_LIMIT},
-    }
+def request_schema(spec: FieldSpec, schema: dict[str, Any],
+                   settings: Settings) -> dict[str, Any]:
+    """``schema`` of a request field with the limits the searcher enforces (the server's
+    settings) and the shape of its kind (a query's pattern, a date, a province)."""
+    for key, value in schema_limits(spec, settings).items():
+        schema.setdefault(key, value)
+    if spec.kind == "query":
+        schema.setdefault("pattern", query_pattern())
+    if spec.kind == "date":
+        return _date_schema(schema)
+    if spec.kind == "province":
+        return _province_schema(schema)
+    return schema
 
 
 def _date_schema(schema: dict[str, Any]) -> dict[str, Any]:
@@ -308,65 +287,55 @@ def _province_schema(schema: dict[str, Any]) -> dict[str, Any]:
 
 def _doc(model: str, name: str, settings: Settings) -> tuple[str, Any] | None:
     doc = OVERRIDES.get((model, name)) or FIELDS.get(name)
-    if doc is None:
-        return None
-    text = doc[0]
-    for limit in LIMITS:  # not str.format: descriptions may contain braces ("{article_id}")
-        text = text.replace(f"{{{limit}}}", str(getattr(settings, limit)))
-    return text, doc[1]
+    return None if doc is None else (settle(doc[0], settings), doc[1])
 
 
-def _describe_property(model: str, name: str, prop: dict[str, Any], settings: Settings,
-                       limits: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def _describe_property(model: str, name: str, prop: dict[str, Any],
+                       settings: Settings) -> dict[str, Any]:
     """``prop`` with its description, example and (for a request field) its limits."""
+    fields = REQUEST_MODELS.get(model)
+    if fields is not None and name in fields:
+        spec = fields[name]
+        prop["description"] = settle(prop["description"], settings)
+        prop.setdefault("examples", [spec.example])
+        return request_schema(spec, prop, settings)
     doc = _doc(model, name, settings)
     if doc is not None:
         prop.setdefault("description", doc[0])
         prop.setdefault("examples", [doc[1]])
-    if model in ("SearchBody", "RetrieveBody"):
-        for key, value in limits.get(name, {}).items():
-            prop.setdefault(key, value)
-        if name in DATE_FIELDS:
-            prop = _date_schema(prop)
-        if name == PROVINCE_FIELD:
-            prop = _province_schema(prop)
     return prop
 
 
-def _describe_parameter(param: dict[str, Any], settings: Settings,
-                        limits: dict[str, dict[str, Any]]) -> None:
-    name = param["name"]
-    doc = _doc("", name, settings)
-    if name == "article_id":
-        doc = ("The article's id (`article_id` of a hit, or of a write).", SEED_ID)
-    if doc is not None:
-        param["description"] = param["schema"]["description"] = doc[0]
-        param.setdefault("example", doc[1])
-    schema = param["schema"]
-    for key, value in limits.get(name, {}).items():
-        schema.setdefault(key, value)
+def _describe_parameter(param: dict[str, Any], path: str, settings: Settings) -> None:
+    name, schema = param["name"], param["schema"]
+    spec = SEARCH.get(name) if path == "/search" else None
+    if spec is None:
+        doc = PARAMETERS.get(name)
+        if doc is not None:
+            param.setdefault("description", doc[0])
+            schema.setdefault("description", param["description"])
+            param.setdefault("example", doc[1])
+        return
+    param["description"] = schema["description"] = settle(schema["description"], settings)
+    param.setdefault("example", spec.example)
     if name == "q":
         param["required"] = True  # an absent q is refused like an empty one
         schema.pop("default", None)
-    if name in DATE_FIELDS:
-        param["schema"] = _date_schema(schema)
-    if name == PROVINCE_FIELD:
-        param["schema"] = _province_schema(schema)
+    param["schema"] = request_schema(spec, schema, settings)
 
 
 def document(spec: dict[str, Any], settings: Settings) -> dict[str, Any]:
     """Fill ``spec`` (FastAPI's OpenAPI dict) with descriptions, examples and limits."""
-    limits = constraints(settings)
     for path, operations in spec.get("paths", {}).items():
         for method, operation in operations.items():
             if (method, path) in OPERATIONS:
                 operation.setdefault("description", OPERATIONS[method, path])
             for param in operation.get("parameters", []):
-                _describe_parameter(param, settings, limits)
+                _describe_parameter(param, path, settings)
     for model, schema in spec.get("components", {}).get("schemas", {}).items():
         props = schema.get("properties", {})
         for name in list(props):
-            props[name] = _describe_property(model, name, props[name], settings, limits)
+            props[name] = _describe_property(model, name, props[name], settings)
         if model == "ArticlesIn":  # checked by the writer: an empty batch is a 422
             props["articles"].update(minItems=1, maxItems=settings.max_batch_articles)
     return spec

@@ -11,19 +11,91 @@ in reading order, under one citation number.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
-from indexer.errors import NotFoundError, QueryError
+from indexer.errors import NotFoundError
 
 from .retrieval import Hit, Searcher
-from .schemas import RetrieveBody, RetrievedPassage, RetrieveResponse, search_request
+from .search_fields import RETRIEVE_FIELDS, search_request
 
-MAX_CHARS_LIMIT = 100_000  # the largest character budget a client may ask for
 NO_TITLE = "(không có tiêu đề)"
 # Hits fetched per hit asked for: ``per_article`` drops some, the search does not know it.
 CANDIDATES_PER_HIT = 4
 MAX_CANDIDATES = 100  # the searcher's page limit
+
+
+PACKING = ("neighbours", "per_article", "max_chars", "max_tokens")
+
+
+@dataclass(frozen=True)
+class RetrieveRequest:
+    """A retrieval: the search (``q``, ``k``, ``group`` and the filters, by their API names),
+    the neighbours and the budgets. ``query_field`` is the name the query came under, so a
+    message about it names what the client sent."""
+
+    search: Mapping[str, Any]
+    neighbours: int
+    per_article: int
+    max_chars: int
+    max_tokens: int | None
+    query_field: str = "q"
+
+    @classmethod
+    def of(cls, values: Mapping[str, Any], query_field: str = "q") -> RetrieveRequest:
+        """From field values by API name (:data:`~search_api.search_fields.RETRIEVE_FIELDS`
+        less the ``query`` alias); a field not given takes its declared default."""
+        fields = {spec.name: values.get(spec.name, spec.default) for spec in RETRIEVE_FIELDS
+                  if spec.name != "query"}
+        packing = {name: fields.pop(name) for name in PACKING}
+        return cls(search=fields, query_field=query_field, **packing)
+
+
+@dataclass(kw_only=True)
+class RetrievedPassage:
+    """A passage of the answer, with the citation number of its article."""
+
+    citation: int
+    text: str
+    passage_id: int
+    #: Place of the passage in its article (0-based); always set by this server.
+    ordinal: int | None = None
+    article_id: str
+    title: str | None
+    url: str | None
+    source: str | None
+    published: str | None
+    category: str | None = None
+    categories: list[str] = field(default_factory=list)
+    provinces: list[str] = field(default_factory=list)
+    provinces_former: list[str] = field(default_factory=list)
+    #: Calibrated relevance of the hit (for a neighbour: of the hit it surrounds).
+    relevance: float
+    score: float
+    #: Tokens of ``text`` (the index model's tokenizer, no special tokens).
+    tokens: int
+    neighbour: bool = False
+    truncated: bool = False
+    #: Rank of the hit in the search (None for a neighbour).
+    hit_rank: int | None = None
+
+
+@dataclass
+class Retrieval:
+    """What :func:`retrieve` returns: the passages (articles in the order of their best hit,
+    each article's passages in reading order), the citation lines, the packed context."""
+
+    query: str
+    took_ms: float
+    passages: list[RetrievedPassage]
+    citations: list[str]
+    context: str
+    tokens: int = 0
+    chars: int = 0
+    partial: bool = False
+    missing_shards: list[int] = field(default_factory=list)
+    province_note: str | None = None
 
 
 @dataclass
@@ -55,17 +127,6 @@ def token_counter(searcher: Searcher) -> Callable[[str], int]:
     return lambda text: count(text) if text else 0
 
 
-def query_text(body: RetrieveBody) -> tuple[str, str]:
-    """The query and the name it came under (``q``, or its alias ``query``); 422 on both/none."""
-    if body.q is not None and body.query is not None:
-        raise QueryError("query: give q or its alias query, not both", field="query")
-    if body.q is None and body.query is None:
-        raise QueryError("q: field required (or its alias query)", field="q")
-    if body.q is not None:
-        return body.q, "q"
-    return str(body.query), "query"
-
-
 def pick_hits(hits: list[Hit], k: int, per_article: int) -> list[Hit]:
     """The first ``k`` hits with at most ``per_article`` from one article, in rank order."""
     kept: list[Hit] = []
@@ -91,21 +152,16 @@ class FoundHits:
     province_note: str | None = None
 
 
-def search_hits(searcher: Searcher, body: RetrieveBody) -> FoundHits:
+def search_hits(searcher: Searcher, request: RetrieveRequest) -> FoundHits:
     """The search behind a retrieval (see :class:`FoundHits`)."""
-    q, name = query_text(body)
-    grouped = body.group not in (False, "none")
-    n = body.k if grouped else min(MAX_CANDIDATES, body.k * CANDIDATES_PER_HIT)
-    req = search_request(q=q, k=n, mode=body.mode, source=body.source, category=body.category,
-                         date_from=body.date_from, date_to=body.date_to, group=body.group,
-                         min_relevance=body.min_relevance, province=body.province)
-    try:
-        result = searcher.search(req)
-    except QueryError as exc:
-        if exc.field == "q" and name == "query":  # report the name the client used
-            raise QueryError(str(exc).replace("q:", "query:", 1), field="query") from None
-        raise
-    return FoundHits(result.query, pick_hits(result.results, body.k, body.per_article),
+    fields = dict(request.search)
+    k = fields.pop("k")
+    grouped = fields["group"] not in (False, "none")
+    n = k if grouped else min(MAX_CANDIDATES, k * CANDIDATES_PER_HIT)
+    req = search_request(k=n, **fields)
+    req.query_field = request.query_field
+    result = searcher.search(req)
+    return FoundHits(result.query, pick_hits(result.results, k, request.per_article),
                      result.took_ms, result.missing_shards, result.province_note)
 
 
@@ -214,7 +270,7 @@ def _add_neighbours(piece: Piece, by_ordinal: dict[int, tuple[int, int, str]], n
 
 
 def render(query: str, took_ms: float, hits: list[Hit],
-           chosen: dict[int, Piece]) -> RetrieveResponse:
+           chosen: dict[int, Piece]) -> Retrieval:
     """The response: articles in the order of their best hit, one citation number each, their
     passages in reading order; touching passages are joined in the context, gaps marked."""
     by_article: dict[str, list[Piece]] = {}
@@ -235,10 +291,9 @@ def render(query: str, took_ms: float, hits: list[Hit],
             block += ("\n" if touching else "\n…\n") + piece.text
         blocks.append(block)
         passages.extend(_passage(n, p) for p in pieces)
-    return RetrieveResponse(query=query, took_ms=took_ms, passages=passages, citations=citations,
-                            context="\n\n".join(blocks),
-                            tokens=sum(p.tokens for p in passages),
-                            chars=sum(len(p.text) for p in passages))
+    return Retrieval(query=query, took_ms=took_ms, passages=passages, citations=citations,
+                     context="\n\n".join(blocks), tokens=sum(p.tokens for p in passages),
+                     chars=sum(len(p.text) for p in passages))
 
 
 def _passage(n: int, piece: Piece) -> RetrievedPassage:
@@ -248,19 +303,20 @@ def _passage(n: int, piece: Piece) -> RetrievedPassage:
                             article_id=hit.article_id, title=hit.title, url=hit.url,
                             source=hit.source, published=hit.published, category=hit.category,
                             categories=hit.categories, provinces=hit.provinces,
-                            provinces_former=hit.provinces_former, relevance=hit.relevance, score=hit.score, tokens=piece.tokens,
+                            provinces_former=hit.provinces_former, relevance=hit.relevance,
+                            score=hit.score, tokens=piece.tokens,
                             neighbour=piece.neighbour, truncated=piece.truncated,
                             hit_rank=None if piece.neighbour else hit.rank)
 
 
-def retrieve(searcher: Searcher, body: RetrieveBody) -> RetrieveResponse:
-    """``POST /retrieve``: search, pick, widen, fit the budgets, pack (synchronous: the route
-    runs it in the thread pool; the MCP server calls it directly)."""
-    found = search_hits(searcher, body)
-    spans = neighbour_texts(searcher, found.hits, body.neighbours)
-    chosen = choose(found.hits, spans, body.neighbours, Budget(body.max_chars, body.max_tokens),
-                    token_counter(searcher))
-    response = render(found.query, found.took_ms, found.hits, chosen)
-    response.partial, response.missing_shards = bool(found.missing_shards), found.missing_shards
-    response.province_note = found.province_note
-    return response
+def retrieve(searcher: Searcher, request: RetrieveRequest) -> Retrieval:
+    """Search, pick, widen, fit the budgets, pack (synchronous: the ``/retrieve`` route runs
+    it in the thread pool; the MCP server calls it directly)."""
+    found = search_hits(searcher, request)
+    spans = neighbour_texts(searcher, found.hits, request.neighbours)
+    chosen = choose(found.hits, spans, request.neighbours,
+                    Budget(request.max_chars, request.max_tokens), token_counter(searcher))
+    retrieval = render(found.query, found.took_ms, found.hits, chosen)
+    retrieval.partial, retrieval.missing_shards = bool(found.missing_shards), found.missing_shards
+    retrieval.province_note = found.province_note
+    return retrieval

@@ -8,6 +8,7 @@ persistent test home.
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -184,14 +185,18 @@ def test_tiny_training_run_lowers_the_loss_and_round_trips(settings, tmp_path):
     from indexer.adapt.pairs import build_pairs
     from indexer.adapt.train import TrainConfig, train_lora
     from indexer.models import ensure_default_model
+    from indexer.progress import ProgressReporter
 
     pairs = build_pairs([NEWS], [EVAL_CORPUS], max_pairs=128, seed=1)
     assert len(pairs.pairs) == 128 and pairs.with_negative > 100
     plain = [type(p)(p.anchor, p.positive, None, p.kind) for p in pairs.pairs]  # no negatives: faster
     config = TrainConfig(batch_size=16, max_seq_length=48, learning_rate=1e-3, seed=1)
+    shown = io.StringIO()
+    progress = ProgressReporter("steps", verb="trained", interval_s=0.0, stream=shown)
     result = train_lora(ensure_default_model(settings.models_dir).path, plain, config,
-                        probe=plain[:32], threads=2)
+                        probe=plain[:32], threads=2, progress=progress)
     assert result.steps == 8 and len(result.tensors) == 12 * 6 * 2
+    assert shown.getvalue().splitlines()[-1].startswith("trained 8 / 8 steps, ")
     assert result.loss_after < result.loss_before - 0.05, result.summary()
     delta = save_delta(tmp_path / "tiny", result.tensors, name="tiny", scale=config.alpha / config.rank,
                        record={"training": result.summary()})

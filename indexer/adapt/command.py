@@ -27,23 +27,28 @@ from ..cli_support import settings_from, verbose_option
 @click.option("--hard-negatives", is_flag=True, help="Add a BM25-mined hard negative to each "
               "pair (same story excluded); ~1.7x the training time.")
 @click.option("--threads", type=click.IntRange(1, 256), default=None, help="Torch threads.")
+@click.option("--quiet", is_flag=True, help="No progress bar (nor progress lines).")
 @verbose_option
 def adapt_cmd(out: Path, files: tuple[Path, ...], max_pairs: int | None, all_pairs: bool,
               epochs: float | None, seed: int | None, exclude: tuple[Path, ...],
-              hard_negatives: bool, threads: int | None, verbose: bool) -> None:
+              hard_negatives: bool, threads: int | None, quiet: bool, verbose: bool) -> None:
     """Train a small LoRA delta of the default model on headline → lead pairs (CPU, offline).
 
     Point `--adapter DIR` (or VNSEARCH_MODEL_ADAPTER=DIR) at the result when indexing and
-    searching. The shipped recipe (news-v1) took 9 minutes on 2 shared CPU cores.
+    searching. The shipped recipe (news-v1) took 9 minutes on 2 shared CPU cores. Training
+    steps are shown on stderr as `vnsearch index` shows articles.
     """
+    from ..progress import reporter
     from .run import RECIPE_MAX_PAIRS, adapt, with_epochs
     from .train import TrainConfig
 
     settings = settings_from(threads=threads, verbose=verbose or None)
     config = with_epochs(TrainConfig(), epochs, seed)
     cap = None if all_pairs else (max_pairs or RECIPE_MAX_PAIRS)
-    report = adapt(settings, out, list(files) or None, max_pairs=cap, config=config,
-                   exclude=list(exclude) or None, negatives=hard_negatives)
+    with reporter(settings, "steps", quiet=quiet, verb="trained") as progress:
+        report = adapt(settings, out, list(files) or None, max_pairs=cap, config=config,
+                       exclude=list(exclude) or None, negatives=hard_negatives,
+                       progress=progress)
     counts = report.pairs.counts()
     click.echo(f"articles: {counts['articles_read']} read, {counts['removed_eval_overlap']} removed "
                f"for overlap with the evaluation corpora, {counts['removed_short']} too short or "

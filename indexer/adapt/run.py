@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import InputError
+from ..progress import ProgressReporter
 from ..settings import Settings
 from .delta import Delta, save_delta
 from .pairs import PairSet, build_pairs
@@ -63,10 +64,11 @@ def default_eval_corpora() -> list[Path]:
 def adapt(settings: Settings, out: Path, files: list[Path] | None = None, *,
           max_pairs: int | None = RECIPE_MAX_PAIRS, config: TrainConfig | None = None,
           name: str | None = None, exclude: list[Path] | None = None,
-          negatives: bool = False) -> AdaptReport:
+          negatives: bool = False, progress: ProgressReporter | None = None) -> AdaptReport:
     """Build pairs from ``files`` (default: the shipped recipe's), train a LoRA delta of the
     default model and write it to ``out``. ``exclude``: corpora no training article may
-    overlap (default: the evaluation sets under ../shared)."""
+    overlap (default: the evaluation sets under ../shared). ``progress``: told the
+    training steps taken."""
     from ..models.default_model import ensure_default_model
 
     started = time.monotonic()
@@ -81,7 +83,8 @@ def adapt(settings: Settings, out: Path, files: list[Path] | None = None, *,
         raise InputError(f"no training pairs from {', '.join(map(str, files))}: articles need a "
                          "title and a lead of 12+ words")
     base = ensure_default_model(settings.models_dir)
-    result = train_lora(base.path, pairs.pairs, config, threads=settings.threads)
+    result = train_lora(base.path, pairs.pairs, config, threads=settings.threads,
+                        progress=progress)
     record = {
         "base_model": base.model_id,
         "recipe": {"files": [p.name for p in files], "max_pairs": max_pairs,

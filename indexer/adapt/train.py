@@ -17,8 +17,10 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..errors import InputError, ModelError
+from ..progress import ProgressReporter
 from .pairs import Pair
 
 #: The encoder's linear layers that get a LoRA pair (HF BertModel names; pooler excluded).
@@ -109,10 +111,28 @@ def lora_tensors(model) -> dict:
     return out
 
 
+def _step_callbacks(progress: ProgressReporter | None) -> list:
+    """Trainer callbacks reporting each optimiser step to ``progress`` (none without it)."""
+    if progress is None:
+        return []
+    from transformers import TrainerCallback
+
+    class StepProgress(TrainerCallback):
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            progress.set_total(state.max_steps)
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            progress.set(state.global_step)
+
+    return [StepProgress()]
+
+
 def train_lora(model_dir: Path, pairs: list[Pair], config: TrainConfig,
-               probe: list[Pair] | None = None, threads: int | None = None) -> TrainResult:
+               probe: list[Pair] | None = None, threads: int | None = None,
+               progress: ProgressReporter | None = None) -> TrainResult:
     """Train a LoRA delta of the model in ``model_dir`` on ``pairs`` (CPU unless a GPU is
-    present); ``probe`` (default: the first 256 pairs) measures the loss before and after."""
+    present); ``probe`` (default: the first 256 pairs) measures the loss before and after.
+    ``progress`` is told the steps taken (of the total)."""
     if len(pairs) < 2:
         raise InputError("no training pairs (need at least 2): check the input files")
     try:
@@ -154,7 +174,7 @@ def train_lora(model_dir: Path, pairs: list[Pair], config: TrainConfig,
                      "negative": config.passage_prompt},
         )
         trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=_dataset(pairs),
-                                             loss=loss)
+                                             loss=loss, callbacks=_step_callbacks(progress))
         trainer.train()
         logged = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     after = probe_loss(model, loss, probe, config)

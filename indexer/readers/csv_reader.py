@@ -26,7 +26,8 @@ def read_csv(path: str | Path, mapping: dict[str, str] | None = None) -> Iterato
     """Yield one Article per row of a CSV file with a header row.
 
     Same fields, ``mapping`` and skipping rules as :func:`read_jsonl`; line numbers
-    are the physical line where the row ends. UTF-8 (BOM tolerated) is streamed;
+    are the physical line where the row ends. A header without the text column (after
+    ``mapping``) makes the whole file one SkippedRecord (line None) naming the fix. UTF-8 (BOM tolerated) is streamed;
     legacy encodings follow the policy of :mod:`indexer.readers.decoding`.
     """
     path = Path(path)
@@ -47,8 +48,37 @@ def read_csv(path: str | Path, mapping: dict[str, str] | None = None) -> Iterato
     yield from _csv_rows(text.splitlines(keepends=True), mapping, name)
 
 
+#: Article fields a CSV must have a column for (the others are optional metadata).
+REQUIRED_FIELDS = ("text",)
+
+
+def missing_column(fieldnames: list[str] | None, mapping: dict[str, str] | None) -> str | None:
+    """Why a header cannot give articles (a required column is absent), or None when it can.
+
+    Said once for the file, not once per row: the fix (``--map``) is the same for all.
+    """
+    if not fieldnames:
+        return None  # an empty file: no rows, nothing to say
+    for field in REQUIRED_FIELDS:
+        column = (mapping or {}).get(field, field)
+        if column not in fieldnames:
+            shown = ", ".join(repr(f) for f in fieldnames[:12])
+            more = ", ..." if len(fieldnames) > 12 else ""
+            return (f"no column {column!r} in the header; map one with --map {field}=COLUMN "
+                    f"(columns: {shown}{more})")
+    return None
+
+
 def _csv_rows(lines: Iterable[str], mapping: dict[str, str] | None, name: str) -> Iterator[ReadItem]:
     reader = csv.DictReader(lines)
+    try:
+        problem = missing_column(reader.fieldnames, mapping)
+    except csv.Error as exc:
+        yield SkippedRecord(name, reader.line_num, f"malformed CSV header: {exc}")
+        return
+    if problem:
+        yield SkippedRecord(name, None, problem)
+        return
     while True:
         try:
             row = next(reader)

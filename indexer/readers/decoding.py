@@ -7,8 +7,10 @@ tones as combining marks) and UTF-16/32 with a BOM. Any other guess (cp1252, lat
 cp775, ...) would turn Vietnamese into mojibake, and the legacy Vietnamese encodings
 TCVN3 (ABC) and VNI have no Python codec (the detector mistakes them for cp1252, cp775
 and the like), so such input becomes a SkippedRecord with :data:`LEGACY_REASON`, which
-tells the user how to fix it, instead of silently indexed garbage. Binary data is
-``"not UTF-8 (looks like binary data)"``.
+tells the user how to fix it, instead of silently indexed garbage. Every format (txt,
+html, csv, jsonl lines, sidecars) decodes through :func:`decode_bytes`, so the same bytes
+get the same message everywhere. Only data that :func:`looks_binary` (NULs, many control
+bytes: images, archives) is :data:`BINARY_REASON`; text with a few bad bytes is not.
 """
 
 from __future__ import annotations
@@ -31,6 +33,12 @@ LEGACY_REASON = (
     "e.g. with UniKey's converter)"
 )
 
+#: The reason for binary data (not text in any encoding).
+BINARY_REASON = "not UTF-8 (looks like binary data)"
+
+#: How much of the data's start is checked for binary data.
+SNIFF_BYTES = 8192
+
 #: Encodings accepted from detection: they round-trip Vietnamese and are detected
 #: reliably (see module docstring).
 ACCEPTED_LEGACY = {"cp1258", "windows_1258", "utf_16", "utf_16_le", "utf_16_be", "utf_32", "utf_32_le", "utf_32_be"}
@@ -41,7 +49,8 @@ def decode_bytes(data: bytes) -> tuple[str | None, str | None]:
 
     UTF-8 (with or without BOM) first; then charset_normalizer, accepting only
     Windows-1258 and BOM-marked UTF-16/32 (result NFC-normalised). Anything else is
-    refused with :data:`LEGACY_REASON` (binary data with its own reason).
+    refused with :data:`LEGACY_REASON`, also text the detector cannot place (UTF-8 with a
+    few bad bytes); binary data with :data:`BINARY_REASON`.
     """
     try:
         return data.decode("utf-8-sig"), None
@@ -51,6 +60,8 @@ def decode_bytes(data: bytes) -> tuple[str | None, str | None]:
         return try_decode(data, "utf-32")
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return try_decode(data, "utf-16")
+    if looks_binary(data[:SNIFF_BYTES]):
+        return None, BINARY_REASON
     if len(data) > _MAX_LEGACY_BYTES:
         return None, "not UTF-8 (file too large to detect its encoding)"
     # Imported lazily: only legacy files pay for it.
@@ -58,11 +69,28 @@ def decode_bytes(data: bytes) -> tuple[str | None, str | None]:
 
     best = charset_normalizer.from_bytes(data).best()
     if best is None:
-        return None, "not UTF-8 (looks like binary data)"
+        return None, LEGACY_REASON
     encoding = best.encoding
     if encoding in ACCEPTED_LEGACY:
         return try_decode(data, encoding)
     return None, LEGACY_REASON
+
+
+def looks_binary(head: bytes) -> bool:
+    """Whether the first bytes of a file are binary data rather than (any) text.
+
+    Not UTF-8 and holding NUL or many other control bytes: legacy-encoded text has
+    neither, so it still gets the encoding message.
+    """
+    if not head:
+        return False
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        return False
+    except UnicodeDecodeError:
+        pass
+    controls = sum(1 for byte in head if byte < 9 or 13 < byte < 32)
+    return b"\x00" in head or controls > len(head) // 20
 
 
 def try_decode(data: bytes, encoding: str) -> tuple[str | None, str | None]:

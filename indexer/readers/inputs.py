@@ -8,6 +8,7 @@ from pathlib import Path
 from indexer.article import Article, SkippedRecord
 from indexer.errors import InputError
 from indexer.readers.csv_reader import read_csv
+from indexer.readers.decoding import SNIFF_BYTES, looks_binary
 from indexer.readers.formats import (
     FORMATS,
     entry_problem,
@@ -17,7 +18,7 @@ from indexer.readers.formats import (
     walk_inputs,
 )
 from indexer.readers.html_reader import read_html
-from indexer.readers.jsonl_reader import SNIFF_BYTES, looks_binary, open_binary, read_jsonl
+from indexer.readers.jsonl_reader import open_binary, read_jsonl
 from indexer.readers.records import ReadItem
 from indexer.readers.txt_reader import read_txt
 

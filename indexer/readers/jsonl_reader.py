@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import codecs
 import gzip
 import json
 import zlib
@@ -11,15 +10,12 @@ from pathlib import Path
 from typing import BinaryIO
 
 from indexer.article import SkippedRecord
-from indexer.readers.decoding import decode_bytes
+from indexer.readers.decoding import SNIFF_BYTES, decode_bytes, looks_binary
 from indexer.readers.records import MAX_TEXT_CHARS, ReadItem, record_to_item
 
 # A JSONL line can use up to 6 bytes per character ("\\uXXXX"); beyond this a line is
 # skipped without being held in memory.
 _MAX_LINE_BYTES = 6 * MAX_TEXT_CHARS + 1_000_000
-
-#: How much of a file's start is checked for binary data.
-SNIFF_BYTES = 8192
 
 
 def open_binary(path: Path) -> BinaryIO:
@@ -83,23 +79,6 @@ def _broken_file(name: str, lines_read: int, exc: BaseException) -> SkippedRecor
     if lines_read == 0:
         return SkippedRecord(name, None, f"cannot read file: {detail}")
     return SkippedRecord(name, lines_read + 1, f"cannot read the rest of the file: {detail}")
-
-
-def looks_binary(head: bytes) -> bool:
-    """Whether the first bytes of a file are binary data rather than (any) text.
-
-    Not UTF-8 and holding NUL or many other control bytes: legacy-encoded text has
-    neither, so it still gets its per-line encoding report.
-    """
-    if not head:
-        return False
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-        return False
-    except UnicodeDecodeError:
-        pass
-    controls = sum(1 for byte in head if byte < 9 or 13 < byte < 32)
-    return b"\x00" in head or controls > len(head) // 20
 
 
 def legacy_encoded(head: bytes) -> str | None:

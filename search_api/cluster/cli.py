@@ -12,7 +12,8 @@ from pathlib import Path
 import click
 
 from indexer.cli_support import VnsearchGroup, model_option, settings_from, verbose_option
-from indexer.commands import EXIT_SKIPPED, summary_lines
+from indexer.commands import EXIT_MISSING_PATH, EXIT_SKIPPED, missing_paths, summary_lines
+from indexer.progress import reporter
 
 
 @click.group("cluster", cls=VnsearchGroup)
@@ -37,22 +38,31 @@ def cluster_group() -> None:
 @click.option("--batch-size", type=click.IntRange(1, 1024), default=None,
               help="Passages per encoder forward pass.")
 @click.option("--allow-skips", is_flag=True, help="Exit 0 even when records were skipped.")
+@click.option("--quiet", is_flag=True, help="No progress bar (nor progress lines).")
 @verbose_option
 def cluster_index_cmd(paths: tuple[str, ...], out_dir: Path, shards: int, address: str | None,
                       actors: int, threads_per_actor: int | None, model: str | None,
-                      batch_size: int | None, allow_skips: bool, verbose: bool) -> None:
+                      batch_size: int | None, allow_skips: bool, quiet: bool,
+                      verbose: bool) -> None:
     """Index JSONL/CSV/TXT/HTML files or folders into N shards, embedding on Ray.
 
     Each article goes to the shard its stable id hashes to (as ``vnsearch index --shard
-    i/N``); re-running with more input adds and updates articles in their shards. Exit
-    status as ``vnsearch index``: 0; 2 when a record was skipped or there was nothing to
-    index (--allow-skips: 0); 1 on an error.
+    i/N``); re-running with more input adds and updates articles in their shards. Progress
+    of the embedding (passages) on stderr as ``vnsearch index``'s. Exit status as
+    ``vnsearch index``: 0; 2 when a record was skipped or there was nothing to index
+    (--allow-skips: 0); 3 when a path given does not exist (wins over 2); 1 on an error.
     """
     from .ray_index import cluster_index
 
+    missing = missing_paths(paths)
+    if len(missing) == len(paths):
+        sys.exit(EXIT_MISSING_PATH)  # before Ray and the model start
+    paths = tuple(p for p in paths if p not in missing)
     settings = settings_from(model=model, batch_size=batch_size, verbose=verbose or None)
-    report = cluster_index(paths, out_dir, shards, settings, address=address, actors=actors,
-                           threads_per_actor=threads_per_actor)
+    with reporter(settings, "passages", quiet=quiet, verb="embedded") as progress:
+        report = cluster_index(paths, out_dir, shards, settings, address=address,
+                               actors=actors, threads_per_actor=threads_per_actor,
+                               progress=progress.set)
     for record in report.skipped_records:
         where = f"{record.path}:{record.line}" if record.line is not None else record.path
         click.echo(f"vnsearch: skipped {where}: {record.reason}", err=True)
@@ -71,6 +81,8 @@ def cluster_index_cmd(paths: tuple[str, ...], out_dir: Path, shards: int, addres
         + summary.tombstoned + summary.skipped
     if not seen:
         click.echo(f"vnsearch: nothing to index in {' '.join(paths)}", err=True)
+    if missing:
+        sys.exit(EXIT_MISSING_PATH)
     if (summary.skipped or not seen) and not allow_skips:
         sys.exit(EXIT_SKIPPED)
 

@@ -46,7 +46,7 @@ class SearchRequest:
     date_from: str | None = None
     date_to: str | None = None
     #: "story" | "article" | "none" (a bool or "true"/"false" is read by :func:`validate`).
-    #: The API's default is "story" (:func:`search_api.schemas.search_request`); a request
+    #: The API's default is "story" (:data:`search_api.search_fields.SEARCH_FIELDS`); a request
     #: built here directly (evaluation, calibration) stays at article level, as it measures.
     group: str | bool = "article"
     #: Province filter: a current or former name, any case, with or without tones.
@@ -68,6 +68,9 @@ class SearchRequest:
     province_kind: str = "current"
     #: Said in the response when a former name was mapped (see :func:`resolve_province_filter`).
     province_note: str | None = None
+    #: The name the client gave the query under (``/retrieve`` also takes ``query``): the
+    #: messages about the query name it.
+    query_field: str = "q"
 
     @property
     def grouped(self) -> bool:
@@ -109,13 +112,14 @@ def parse_date(value: str | None, name: str) -> str | None:
 
 def validate(req: SearchRequest, settings: Settings) -> SearchRequest:
     """Normalise and check a request; raises QueryError naming the bad field."""
+    q = req.query_field
     if not isinstance(req.query, str):
-        raise QueryError("q: must be a string", field="q")
+        raise QueryError(f"{q}: must be a string", field=q)
     if len(req.query) > settings.max_query_chars:
-        raise QueryError(f"q: longer than {settings.max_query_chars} characters", field="q")
+        raise QueryError(f"{q}: longer than {settings.max_query_chars} characters", field=q)
     query = normalize_query(req.query)
     if not query:
-        raise QueryError("q: empty query", field="q")
+        raise QueryError(f"{q}: empty query", field=q)
     if not 1 <= req.k <= settings.max_k:
         raise QueryError(f"k: must be between 1 and {settings.max_k}", field="k")
     if not 0 <= req.offset <= settings.max_offset:

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..deps import SearcherDep
 from ..retrieval.related import MAX_RELATED
-from ..schemas import ArticleResponse, FacetsResponse, RelatedResponse
+from ..schemas import ArticleResponse, FacetsResponse, RelatedResponse, answer
 
 router = APIRouter()
 
@@ -19,7 +19,7 @@ router = APIRouter()
             summary="Whole cleaned article with metadata and passage offsets")
 async def get_article(article_id: str, searcher: SearcherDep) -> ArticleResponse:
     view = await run_in_threadpool(searcher.article, article_id)
-    return ArticleResponse.from_view(view)
+    return answer(ArticleResponse, view)
 
 
 @router.get("/articles/{article_id}/related", response_model=RelatedResponse,
@@ -29,7 +29,7 @@ async def related(article_id: str, searcher: SearcherDep,
     """Title + lead of the article searched (hybrid, one hit per story), its own story left
     out, a calibrated-relevance cut-off, newest first; k 1–50; 404 for an unknown id."""
     result = await run_in_threadpool(searcher.related, article_id, k)
-    return RelatedResponse.from_result(result)
+    return answer(RelatedResponse, result)
 
 
 @router.get("/facets", response_model=FacetsResponse, summary="Outlets and categories")

@@ -18,7 +18,8 @@ from ..deps import SearcherDep, SettingsDep
 from ..errors import SearchTimeoutError
 from ..rag import retrieve as rag_retrieve
 from ..retrieval import SearchRequest, SearchResult, Searcher
-from ..schemas import RetrieveBody, RetrieveResponse, SearchBody, SearchParams, SearchResponse
+from ..schemas import (RetrieveBody, RetrieveResponse, SearchBody, SearchParams, SearchResponse,
+                       answer)
 
 router = APIRouter()
 
@@ -36,13 +37,13 @@ async def run_search(searcher: Searcher, req: SearchRequest, settings: Settings)
 @router.get("/search", response_model=SearchResponse, summary="Search (query parameters)")
 async def search_get(params: Annotated[SearchParams, Query()], searcher: SearcherDep,
                      settings: SettingsDep) -> SearchResponse:
-    return SearchResponse.from_result(await run_search(searcher, params.to_request(), settings))
+    return answer(SearchResponse, await run_search(searcher, params.to_request(), settings))
 
 
 @router.post("/search", response_model=SearchResponse, summary="Search (JSON body)")
 async def search_post(body: SearchBody, searcher: SearcherDep,
                       settings: SettingsDep) -> SearchResponse:
-    return SearchResponse.from_result(await run_search(searcher, body.to_request(), settings))
+    return answer(SearchResponse, await run_search(searcher, body.to_request(), settings))
 
 
 @router.post("/retrieve", response_model=RetrieveResponse,
@@ -52,8 +53,10 @@ async def retrieve(body: RetrieveBody, searcher: SearcherDep,
     """Answer passages (several per article when that is where the answer is), optional
     neighbours, within ``max_chars`` / ``max_tokens``; README "POST /retrieve"."""
     try:
-        return await asyncio.wait_for(run_in_threadpool(rag_retrieve, searcher, body),
-                                      timeout=settings.request_timeout_s)
+        retrieval = await asyncio.wait_for(
+            run_in_threadpool(rag_retrieve, searcher, body.to_request()),
+            timeout=settings.request_timeout_s)
     except asyncio.TimeoutError:
         raise SearchTimeoutError(
             f"search took longer than {settings.request_timeout_s} s") from None
+    return answer(RetrieveResponse, retrieval)
