@@ -36,6 +36,19 @@ def _rst_to_md(text: str) -> str:
     return re.sub(r"``([^`]+)``", r"`\1`", text)
 
 
+def _help_to_md(help_text: str) -> str:
+    """A command's help as Markdown: click's ``\\b`` paragraphs (kept as typed) become
+    preformatted blocks, the other paragraphs stay prose."""
+    out = []
+    for para in re.split(r"\n\s*\n", inspect.cleandoc(help_text)):
+        if para.lstrip().startswith("\b"):
+            body = para.lstrip()[1:].strip("\n")
+            out.append(f"```text\n{body}\n```")
+        else:
+            out.append(_rst_to_md(para))
+    return "\n\n".join(out)
+
+
 # -- the CLI -------------------------------------------------------------------------------
 
 
@@ -85,7 +98,7 @@ def render_cli() -> str:
         usage = " ".join([f"{PROG} {full}", *command.collect_usage_pieces(ctx)])
         lines += [f"## `{PROG} {full}`", "", f"```\n{usage}\n```", ""]
         if command.help:
-            lines += [_rst_to_md(inspect.cleandoc(command.help)), ""]
+            lines += [_help_to_md(command.help), ""]
         if isinstance(command, click.Group):
             subs = ", ".join(f"[`{full} {n}`](#{PROG}-{full.replace(' ', '-')}-{n})"
                              for n in sorted(command.commands))
