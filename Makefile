@@ -13,7 +13,7 @@ HOST ?= 127.0.0.1
 # pip shows its progress (what it downloads and builds); PIP_FLAGS=-q makes it quiet.
 PIP_FLAGS ?= --progress-bar on
 
-.PHONY: install install-dev demo demo-index test clean
+.PHONY: install install-dev demo demo-index lint test clean
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -43,8 +43,12 @@ demo: demo-index
 	@echo "Open http://$(HOST):$(PORT)/ (API docs at /docs)"
 	$(VENV)/bin/vnsearch serve --index $(DEMO_INDEX) --host $(HOST) --port $(PORT)
 
+# ruff (pyflakes, pycodestyle, isort, bugbear, pyupgrade) and mypy, configured in pyproject.toml.
+lint: install-dev
+	$(PY) -m ruff check indexer search_api && $(PY) -m mypy indexer search_api
+
 test: install-dev
 	$(PY) -m pytest -q
 
 clean:
-	rm -rf $(VENV) $(DEMO_INDEX) .pytest_cache
+	rm -rf $(VENV) $(DEMO_INDEX) .pytest_cache .ruff_cache .mypy_cache
