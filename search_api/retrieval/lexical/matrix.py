@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from indexer.db import IndexDB, MetadataFilter
-from indexer.lexical.counting import B, K1, TermCounts
+from indexer.lexical.counting import K1, TermCounts
 from indexer.lexical.counting import idf_of as _idf
 from indexer.lexical.counting import length_norm as _length_norm
 from indexer.lexical.counting import local_df as _local_df
