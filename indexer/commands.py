@@ -16,8 +16,15 @@ from typing import Any
 import click
 
 from .article import ARTICLE_FIELDS, Article, SkippedRecord
-from .cli_support import (VnsearchGroup, adapter_option, existing_index_option, index_option, model_option,
-                          settings_from, verbose_option)
+from .cli_support import (
+    VnsearchGroup,
+    adapter_option,
+    existing_index_option,
+    index_option,
+    model_option,
+    settings_from,
+    verbose_option,
+)
 from .errors import InputError
 from .readers import INPUT_FORMATS
 

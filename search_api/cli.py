@@ -12,9 +12,15 @@ from pathlib import Path
 
 import click
 
-from indexer.cli_support import (VnsearchGroup, adapter_option, existing_index_option,
-                                  model_option, optional_existing_index_option, settings_from,
-                                  verbose_option)
+from indexer.cli_support import (
+    VnsearchGroup,
+    adapter_option,
+    existing_index_option,
+    model_option,
+    optional_existing_index_option,
+    settings_from,
+    verbose_option,
+)
 from indexer.commands import register as register_indexer_commands
 from indexer.errors import InputError
 

@@ -18,7 +18,6 @@ from indexer.errors import VnsearchError
 
 from .schemas import ErrorResponse
 
-
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
 
 

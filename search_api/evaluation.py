@@ -23,15 +23,14 @@ from pathlib import Path
 
 from indexer.article import Article
 from indexer.cleaning import normalize_unicode
+from indexer.db import IndexDB
 from indexer.encoders import Encoder, create_encoder
 from indexer.errors import InputError, QueryError
 from indexer.settings import Settings
 from indexer.vietnamese import fold
 
-from indexer.db import IndexDB
-
 from .abstention import OFF_TOPIC, leave_out_ids, nonsense_queries
-from .retrieval import SearchRequest, Searcher
+from .retrieval import Searcher, SearchRequest
 from .retrieval.dense import QueryVectorCache
 from .retrieval.request import normalize_query
 

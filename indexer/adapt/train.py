@@ -118,8 +118,11 @@ def train_lora(model_dir: Path, pairs: list[Pair], config: TrainConfig,
     try:
         import torch
         from peft import LoraConfig, inject_adapter_in_model
-        from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
-        from sentence_transformers import SentenceTransformerTrainingArguments
+        from sentence_transformers import (
+            SentenceTransformer,
+            SentenceTransformerTrainer,
+            SentenceTransformerTrainingArguments,
+        )
         from sentence_transformers.sentence_transformer import losses
         from transformers import set_seed
     except ModuleNotFoundError as exc:

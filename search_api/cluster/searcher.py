@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-
 from indexer.db import MetadataFilter
 from indexer.manifest import Manifest
 from indexer.settings import Settings

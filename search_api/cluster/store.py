@@ -16,8 +16,14 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from typing import Any, TypeVar
 
-from indexer.db import (ArticleMeta, ArticleRecord, ArticleRegions, MetadataFilter, PassageRow,
-                        StoryMember)
+from indexer.db import (
+    ArticleMeta,
+    ArticleRecord,
+    ArticleRegions,
+    MetadataFilter,
+    PassageRow,
+    StoryMember,
+)
 
 from .shard import ShardReader, ShardUnavailable, split_gid, to_gid
 

@@ -45,10 +45,16 @@ from .lexical.fts5 import Fts5LexicalIndex
 from .lexical.matrix import LexicalMatrix, MatrixLexicalIndex
 from .lexical.service import LexicalMatrixService
 from .operators import apply_operators, widen_candidates
+from .ordering import (
+    article_meta,
+    drop_undated,
+    facet_counts,
+    pool_size,
+    sort_entries,
+    undated_excluded,
+)
 from .regions import attach_regions, story_of
 from .related import related_coverage
-from .ordering import (article_meta, drop_undated, facet_counts, pool_size, sort_entries,
-                       undated_excluded)
 from .relevance import DocFreqs, RelevanceScorer, Retrieval
 from .request import SearchRequest, validate
 from .results import ArticleView, Hit, RelatedResult, SearchResult

@@ -17,7 +17,7 @@ from indexer.settings import Settings
 from ..deps import SearcherDep, SettingsDep
 from ..errors import SearchTimeoutError
 from ..rag import retrieve as rag_retrieve
-from ..retrieval import SearchRequest, SearchResult, Searcher
+from ..retrieval import Searcher, SearchRequest, SearchResult
 from ..schemas import RetrieveBody, RetrieveResponse, SearchBody, SearchParams, SearchResponse
 
 router = APIRouter()

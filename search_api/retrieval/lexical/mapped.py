@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.lexical.counting import B, K1
+from indexer.lexical.counting import K1, B
 from indexer.lexical.counting import idf_of as _idf
 from indexer.lexical.files import LexicalFiles, open_lexical
 from indexer.lexical.segments import term_key
