@@ -196,7 +196,7 @@ class VnsearchClient:
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport,
                                   headers={"Accept": "application/json"})
 
-    def __enter__(self) -> "VnsearchClient":
+    def __enter__(self) -> VnsearchClient:
         return self
 
     def __exit__(self, *exc: object) -> None:

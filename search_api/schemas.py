@@ -86,7 +86,7 @@ class HitModel(BaseModel):
                                        "articles (other outlets), newest first.")
 
     @classmethod
-    def from_hit(cls, hit: Hit) -> "HitModel":
+    def from_hit(cls, hit: Hit) -> HitModel:
         fields = {name: getattr(hit, name) for name in cls.model_fields if name != "also_in"}
         return cls(**fields, also_in=[AlsoInModel(**vars(a)) for a in hit.also_in])
 
@@ -120,7 +120,7 @@ class SearchResponse(BaseModel):
                                       "former province: which articles are shown.")
 
     @classmethod
-    def from_result(cls, result: SearchResult) -> "SearchResponse":
+    def from_result(cls, result: SearchResult) -> SearchResponse:
         return cls(query=result.query, mode=result.mode, took_ms=result.took_ms, total=result.total,
                    results=[HitModel.from_hit(h) for h in result.results],
                    undated_excluded=result.undated_excluded,
@@ -300,7 +300,7 @@ class ArticleResponse(BaseModel):
     passages: list[PassageRef]
 
     @classmethod
-    def from_view(cls, view: ArticleView) -> "ArticleResponse":
+    def from_view(cls, view: ArticleView) -> ArticleResponse:
         return cls(id=view.id, title=view.title, text=view.text, url=view.url, urls=view.urls,
                    source=view.source, published=view.published, category=view.category,
                    categories=view.categories, published_raw=view.published_raw,
@@ -326,7 +326,7 @@ class RelatedResponse(BaseModel):
     related: list[RelatedModel] = Field(description="Newest first, undated last.")
 
     @classmethod
-    def from_result(cls, result: RelatedResult) -> "RelatedResponse":
+    def from_result(cls, result: RelatedResult) -> RelatedResponse:
         return cls(article_id=result.article_id,
                    related=[RelatedModel(**vars(r)) for r in result.related])
 

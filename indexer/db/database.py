@@ -157,7 +157,7 @@ class IndexDB(StoreReads):
         """Close the connection."""
         self.conn.close()
 
-    def __enter__(self) -> "IndexDB":
+    def __enter__(self) -> IndexDB:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -71,7 +71,7 @@ class LexicalHeader:
         return self.rows - self.passages
 
     @classmethod
-    def load(cls, path: Path) -> "LexicalHeader":
+    def load(cls, path: Path) -> LexicalHeader:
         """Read a ``header.json`` (ValueError/OSError/TypeError when unreadable)."""
         data = json.loads(path.read_text(encoding="utf-8"))
         if data.get("format") != FORMAT:

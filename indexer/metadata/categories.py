@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from types import MappingProxyType
-from typing import Mapping
 
 from ..vietnamese import nfc, normalize_tone_placement
 from .keys import metadata_key

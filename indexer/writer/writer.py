@@ -79,7 +79,7 @@ class IndexWriter:
         self.shard = shard
 
     # -- lifecycle -------------------------------------------------------------------------
-    def __enter__(self) -> "IndexWriter":
+    def __enter__(self) -> IndexWriter:
         self.open()
         return self
 

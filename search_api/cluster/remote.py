@@ -69,7 +69,7 @@ class RemoteDB:
     """A shard's database seen from the ingress: ``db.<read method>(*args)`` is asked of the
     shard's deployment (``read``)."""
 
-    def __init__(self, shard: "RemoteShard") -> None:
+    def __init__(self, shard: RemoteShard) -> None:
         self._shard = shard
 
     def __getattr__(self, name: str) -> Any:

@@ -72,7 +72,7 @@ class ClusterView:
 class ClusterLexicalIndex(LexicalIndex):
     """BM25 over every shard with global statistics; rankings merged."""
 
-    def __init__(self, cluster: "ClusterSearcher") -> None:
+    def __init__(self, cluster: ClusterSearcher) -> None:
         self._cluster = cluster
 
     def top(self, query: LexicalQuery, n: int, filt: MetadataFilter) -> Ranking:

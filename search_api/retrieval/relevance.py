@@ -187,7 +187,7 @@ class RelevanceModel:
     coefficients: dict[str, dict[str, float]]
 
     @classmethod
-    def read(cls, path: Path = MODEL_PATH) -> "RelevanceModel":
+    def read(cls, path: Path = MODEL_PATH) -> RelevanceModel:
         """The model written by ``vnsearch calibrate``."""
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         return cls({name: dict(coef) for name, coef in data["models"].items()})
@@ -208,7 +208,7 @@ class RelevanceScorer:
         self.model = model
 
     @classmethod
-    def load(cls, settings: Settings) -> "RelevanceScorer":
+    def load(cls, settings: Settings) -> RelevanceScorer:
         """The scorer with the fitted model shipped in the package."""
         return cls(RelevanceModel.read())
 

@@ -28,7 +28,7 @@ async def run_search(searcher: Searcher, req: SearchRequest, settings: Settings)
     try:
         return await asyncio.wait_for(run_in_threadpool(searcher.search, req),
                                       timeout=settings.request_timeout_s)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         raise SearchTimeoutError(
             f"search took longer than {settings.request_timeout_s} s") from None
 
@@ -54,6 +54,6 @@ async def retrieve(body: RetrieveBody, searcher: SearcherDep,
     try:
         return await asyncio.wait_for(run_in_threadpool(rag_retrieve, searcher, body),
                                       timeout=settings.request_timeout_s)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         raise SearchTimeoutError(
             f"search took longer than {settings.request_timeout_s} s") from None
