@@ -332,7 +332,7 @@ def clean_text(text: str, *, title: str | None = None) -> str:
     drop_captions = credited_chars * 2 <= sum(len(p) for p in paragraphs)
 
     kept: list[str] = []
-    for paragraph, caption in zip(paragraphs, captions):
+    for paragraph, caption in zip(paragraphs, captions, strict=False):
         if caption and drop_captions:
             continue
         paragraph = strip_caption_credit(paragraph)

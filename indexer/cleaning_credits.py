@@ -238,7 +238,7 @@ class _ArticleIndex:
             for n in range(1, _MAX_RUN + 1):
                 self.phrases.add(tuple(words[i:i + n]))
         lowered = [w.lower() for w in words]
-        self.bigrams: Counter[tuple[str, str]] = Counter(zip(lowered, lowered[1:]))
+        self.bigrams: Counter[tuple[str, str]] = Counter(zip(lowered, lowered[1:], strict=False))
 
     def shared_credit_prefix(self, words: list[str]) -> int:
         """Longest proper prefix of ``words`` after which another credit goes on differently.

@@ -80,9 +80,9 @@ def _samples_for(searcher: Searcher, db: IndexDB, texts: list[tuple[str, str, Ev
         relevant = {external[r] for r in q.relevant if r in external} if q else set()
         wanted = answers.get(q.qid, set()) if q else set()
         labels = np.array([pid in wanted or (not wanted and art in relevant)
-                           for pid, art in zip(pids, articles)], np.float64)
+                           for pid, art in zip(pids, articles, strict=False)], np.float64)
         weights = np.array([0.0 if (art in relevant and not label) else 1.0
-                            for art, label in zip(articles, labels)])
+                            for art, label in zip(articles, labels, strict=False)])
         out.append(QuerySample(kind, features, labels, weights, articles, relevant))
     return out
 

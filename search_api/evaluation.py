@@ -294,7 +294,7 @@ def encode_all(searcher: Searcher, texts: list[str]) -> float:
     unique = list(dict.fromkeys(normalize_query(t) for t in texts if normalize_query(t)))
     for start in range(0, len(unique), 64):
         batch = unique[start:start + 64]
-        for text, vector in zip(batch, searcher.encoder.encode_queries(batch)):
+        for text, vector in zip(batch, searcher.encoder.encode_queries(batch), strict=False):
             searcher.query_cache.put(text, vector)
     return time.perf_counter() - t0
 
@@ -357,7 +357,7 @@ def _measure_mode(searcher: Searcher, plan: EvalPlan, texts: list[str], mode: st
     sums = {"ndcg10": 0.0, "mrr10": 0.0, "recall1": 0.0, "recall10": 0.0, "recall100": 0.0}
     p_hits, p_total, cut_sum, answered, answerable, abstained, unanswerable = 0.0, 0, 0.0, 0, 0, 0, 0
     min_relevance = 0.0
-    for q, text in zip(plan.queries, texts):
+    for q, text in zip(plan.queries, texts, strict=False):
         relevant = {external[r] for r in q.relevant if r in external}
         try:
             req = searcher.validate(SearchRequest(query=text, k=10, mode=mode,
@@ -400,7 +400,7 @@ def _answer_recall(searcher: Searcher, plan: EvalPlan, texts: list[str], mode: s
     from .schemas import RetrieveBody
 
     hits = total = 0
-    for q, text in zip(plan.queries, texts):
+    for q, text in zip(plan.queries, texts, strict=False):
         if not answer_passages.get(q.qid):
             continue
         total += 1

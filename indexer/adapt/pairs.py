@@ -291,7 +291,7 @@ def build_pairs(paths: list[Path], eval_corpora: list[Path], *, max_pairs: int |
     items = [items[i] for i in sorted(order)]
     negs = mine_negatives(items, seed) if negatives else [None] * len(items)
     pairs: list[Pair] = []
-    for it, neg in zip(items, negs):
+    for it, neg in zip(items, negs, strict=False):
         negative = items[neg].passage if neg is not None else None
         pairs.append(Pair(it.title, it.passage, negative, "headline"))
         if toneless:

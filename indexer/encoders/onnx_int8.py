@@ -117,7 +117,7 @@ class OnnxInt8Encoder(Encoder):
             session = self._bulk()
             with ThreadPoolExecutor(self.bulk_workers, thread_name_prefix="encode") as pool:
                 done = pool.map(lambda idx: self._run([full[i] for i in idx], session), batches)
-                for idx, vectors in zip(batches, done):
+                for idx, vectors in zip(batches, done, strict=False):
                     out[idx] = vectors
             return out
         for idx in batches:

@@ -230,7 +230,7 @@ def _write_tokenizer(model_file: E5File, out: Path, max_len: int) -> None:
     from .charsmap import build_precompiled_charsmap
 
     tk = model_file.tokenizer
-    tokenizer = Tokenizer(models.Unigram(list(zip(tk.pieces, tk.scores)), unk_id=tk.unk,
+    tokenizer = Tokenizer(models.Unigram(list(zip(tk.pieces, tk.scores, strict=False)), unk_id=tk.unk,
                                          byte_fallback=False))
     table = {chr(cp): "".join(map(chr, outs)) for cp, outs in model_file.norm_map.items()}
     # NFC first: a charsmap applied per grapheme would mangle decomposed tones (NFD "ế").

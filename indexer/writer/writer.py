@@ -309,7 +309,7 @@ class IndexWriter:
                     self._persist_same(entry, summary, now)
                     continue
                 removed_ids.extend(self._persist_article(entry, summary, now))
-                for passage, vector in zip(entry.item.passages, entry.item.vectors):
+                for passage, vector in zip(entry.item.passages, entry.item.vectors, strict=False):
                     added_ids.append(db.insert_passage(
                         entry.article_id, passage, vector.tobytes(),
                         lexical_columns(entry.item.article.title, passage.text)))

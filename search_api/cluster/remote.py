@@ -157,7 +157,7 @@ class RemoteShard:
             found = self.call("read", "fts_doc_freqs", column, todo)
             if len(self._doc_freq) + len(todo) >= DOC_FREQ_CACHE:
                 self._doc_freq.clear()  # crude bound; refilled by the next queries
-            self._doc_freq.update({(generation, column, t): n for t, n in zip(todo, found)})
+            self._doc_freq.update({(generation, column, t): n for t, n in zip(todo, found, strict=False)})
         return [self._doc_freq[(generation, column, t)] for t in terms]
 
     # -- ShardReader's interface ------------------------------------------------------------

@@ -176,7 +176,7 @@ class ClusterSearcher(Searcher):
         """Number, directory, counts and generation of every shard (``/health``); a shard
         that does not answer is listed with ``ok: false``."""
         out = []
-        for shard, path in zip(self.shards, self.cluster.shards):
+        for shard, path in zip(self.shards, self.cluster.shards, strict=False):
             try:
                 counts = shard.db().counts()
                 out.append({"number": shard.number, "path": str(path), **counts,

@@ -157,7 +157,7 @@ class ClusterDB:
                                                          db.toned_texts(pids)))
         texts: dict[int, str] = {}
         for n, pids, (present, found) in answers:
-            for pid, text in zip([p for p in pids if p in present], found):
+            for pid, text in zip([p for p in pids if p in present], found, strict=False):
                 texts[to_gid(n, pid)] = text
         return [texts[gid] for gid in ids if gid in texts]
 
@@ -174,7 +174,7 @@ class ClusterDB:
         """:meth:`fts_doc_freq` of each of ``terms`` (one call per shard)."""
         totals = [0] * len(terms)
         for counts in self._everywhere(lambda db: db.fts_doc_freqs(column, list(terms))):
-            totals = [a + b for a, b in zip(totals, counts)]
+            totals = [a + b for a, b in zip(totals, counts, strict=False)]
         return totals
 
     # -- articles -------------------------------------------------------------------------

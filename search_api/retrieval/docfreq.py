@@ -43,7 +43,7 @@ class DocFreqCache:
             known = {t: self._counts.get((column, t)) for t in terms}
         missing = [t for t, n in known.items() if n is None]
         if missing:
-            found = dict(zip(missing, source.fts_doc_freqs(column, missing)))
+            found = dict(zip(missing, source.fts_doc_freqs(column, missing), strict=False))
             known.update(found)
             with self._lock:
                 if generation == self._generation:

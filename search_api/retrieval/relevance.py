@@ -119,7 +119,7 @@ def _share(query: _Weighted, column: str) -> float:
     if not query.padded or query.total <= 0.0:
         return 0.0
     padded = f" {column} "
-    return sum(w for t, w in zip(query.padded, query.weights) if t in padded) / query.total
+    return sum(w for t, w in zip(query.padded, query.weights, strict=False) if t in padded) / query.total
 
 
 @dataclass(frozen=True)
@@ -227,4 +227,4 @@ class RelevanceScorer:
         # and no say in the running minimum, which would otherwise sink every hit below it.
         keep = found.present
         probs[keep] = running_min(self.model.predict(found.matrix[keep], variant))
-        return {pid: float(p) for pid, p in zip(pids, probs)}
+        return {pid: float(p) for pid, p in zip(pids, probs, strict=False)}

@@ -132,7 +132,7 @@ class LexicalMatrix:
         rows = np.concatenate([self._indices[s:e] for s, e in spans])
         weights = np.concatenate([
             self._weights[s:e] if w == 1.0 else _reweigh(self._weights[s:e], self._idf[j], w)
-            for (s, e), (j, w) in zip(spans, cols)])
+            for (s, e), (j, w) in zip(spans, cols, strict=False)])
         n_rows = len(self.rowids)
         scores = np.bincount(rows, weights=weights, minlength=n_rows)
         if allowed is not None:
