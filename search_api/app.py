@@ -41,7 +41,8 @@ ROUTERS = ((search.router, "search"), (articles.router, "articles"), (health.rou
 
 async def limit_body(request: Request,
                      call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    """Refuse a body over ``max_body_bytes`` (413) or a bad Content-Length (400) before reading it."""
+    """Refuse a body over ``max_body_bytes`` (413) or a bad Content-Length (400) before reading
+    it."""
     limit = request.app.state.settings.max_body_bytes
     length = request.headers.get("content-length")
     if length is not None:

@@ -66,7 +66,8 @@ class QuerySample:
 
 
 def _samples_for(searcher: Searcher, db: IndexDB, texts: list[tuple[str, str, EvalQuery | None]],
-                 context: tuple[dict[str, str], dict[int, str], dict[str, set[int]]]) -> list[QuerySample]:
+                 context: tuple[dict[str, str], dict[int, str], dict[str, set[int]]],
+                 ) -> list[QuerySample]:
     """Retrieve every (kind, text, query) and label its candidates."""
     external, passage_article, answers = context
     passages = len(searcher.snapshot.vectors)
@@ -182,7 +183,8 @@ def threshold_table(model: RelevanceModel, samples: list[QuerySample],
     rows = []
     for t in thresholds:
         kept = [int((p >= t).sum()) for p in probs]
-        row: dict = {"threshold": t, "ndcg@10": round(base, 4), "ndcg@10_reranked": round(rerank, 4)}
+        row: dict = {"threshold": t, "ndcg@10": round(base, 4),
+                     "ndcg@10_reranked": round(rerank, 4)}
         for kind in ("left_out", "nonsense", "off_topic"):
             idx = [i for i, s in enumerate(samples) if s.kind == kind]
             row[f"abstain_{kind}"] = round(sum(kept[i] == 0 for i in idx) / max(len(idx), 1), 4)

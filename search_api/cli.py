@@ -171,13 +171,14 @@ _file = click.Path(exists=True, dir_okay=False, path_type=Path)
 @click.option("--corpus", required=True, type=_file)
 @click.option("--distractors", multiple=True, type=_file,
               help="News JSONL(.gz) added to the corpus as distractors.")
-@click.option("--max-distractors", type=int, default=None, help="Use at most N distractor articles.")
+@click.option("--max-distractors", type=int, default=None,
+              help="Use at most N distractor articles.")
 @click.option("--mode", type=click.Choice([*SEARCH_MODES, "all"]), default="hybrid",
               show_default=True)
 @click.option("--toneless", is_flag=True, help="Strip tones from every query (đ→d).")
 @click.option("--limit", type=int, default=None, help="Only the first N queries.")
-@click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Keep the evaluation index here (default: a temporary directory).")
+@click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Keep the evaluation index here (default: a temporary directory).")
 @click.option("--leave-out", type=click.IntRange(min=0), default=0, show_default=True,
               help="Index the corpus without N of its articles (fixed choice) and report how "
                    "often their questions, nonsense and off-topic queries get no result.")

@@ -2,7 +2,8 @@
 
     >>> from search_api.client import VnsearchClient
     >>> with VnsearchClient("http://127.0.0.1:8000") as api:
-    ...     for p in api.retrieve("Gia Lai thi hành án dân sự đạt bao nhiêu phần trăm", k=3).passages:
+    ...     answer = api.retrieve("Gia Lai thi hành án dân sự đạt bao nhiêu phần trăm", k=3)
+    ...     for p in answer.passages:
     ...         print(p.citation, p.title, p.text[:80])
 
 Standalone on purpose: it imports nothing else from ``search_api``, so a chatbot process

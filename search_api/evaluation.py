@@ -96,7 +96,8 @@ class EvalRow:
 
 
 def load_queries(path: Path, limit: int | None = None) -> list[EvalQuery]:
-    """The queries of an evaluation set (JSONL: qid, query, relevant, answers), at most ``limit``."""
+    """The queries of an evaluation set (JSONL: qid, query, relevant, answers), at most
+    ``limit``."""
     out: list[EvalQuery] = []
     with open(path, encoding="utf-8") as handle:
         for line in handle:
@@ -355,7 +356,8 @@ def _measure_mode(searcher: Searcher, plan: EvalPlan, texts: list[str], mode: st
     """The metrics of one mode (``qps`` is filled in by the caller)."""
     external, passage_article, answer_passages = context
     sums = {"ndcg10": 0.0, "mrr10": 0.0, "recall1": 0.0, "recall10": 0.0, "recall100": 0.0}
-    p_hits, p_total, cut_sum, answered, answerable, abstained, unanswerable = 0.0, 0, 0.0, 0, 0, 0, 0
+    p_hits, p_total, cut_sum = 0.0, 0, 0.0
+    answered, answerable, abstained, unanswerable = 0, 0, 0, 0
     min_relevance = 0.0
     for q, text in zip(plan.queries, texts, strict=False):
         relevant = {external[r] for r in q.relevant if r in external}

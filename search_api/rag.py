@@ -250,7 +250,8 @@ def _passage(n: int, piece: Piece) -> RetrievedPassage:
                             article_id=hit.article_id, title=hit.title, url=hit.url,
                             source=hit.source, published=hit.published, category=hit.category,
                             categories=hit.categories, provinces=hit.provinces,
-                            provinces_former=hit.provinces_former, relevance=hit.relevance, score=hit.score, tokens=piece.tokens,
+                            provinces_former=hit.provinces_former, relevance=hit.relevance,
+                            score=hit.score, tokens=piece.tokens,
                             neighbour=piece.neighbour, truncated=piece.truncated,
                             hit_rank=None if piece.neighbour else hit.rank)
 

@@ -139,7 +139,8 @@ class EvalOverlap:
 
 
 def lead_passage(text: str, words: int = PASSAGE_WORDS) -> str:
-    """The first paragraph of ``text``, cut to ``words`` words (at a sentence end if one is near)."""
+    """The first paragraph of ``text``, cut to ``words`` words (at a sentence end if one is
+    near)."""
     first = text.strip().split("\n\n", 1)[0].strip()
     tokens = first.split()
     if len(tokens) <= words:
@@ -214,7 +215,8 @@ def _bm25_matrix(texts: list[str], k1: float = 1.2, b: float = 0.75) -> _Bm25:
         rows += [i] * len(counts)
         cols += list(counts)
         vals += list(counts.values())
-    tf = csr_matrix((np.array(vals, dtype=np.float32), (rows, cols)), shape=(len(texts), len(vocab)))
+    tf = csr_matrix((np.array(vals, dtype=np.float32), (rows, cols)),
+                    shape=(len(texts), len(vocab)))
     df = np.bincount(tf.indices, minlength=len(vocab)).astype(np.float32)
     idf = np.log1p((len(texts) - df + 0.5) / (df + 0.5))
     norm = k1 * (1 - b + b * lengths / max(float(lengths.mean()), 1.0))

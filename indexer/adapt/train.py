@@ -131,7 +131,8 @@ def train_lora(model_dir: Path, pairs: list[Pair], config: TrainConfig,
     if threads:
         torch.set_num_threads(threads)
     set_seed(config.seed)
-    model = SentenceTransformer(str(model_dir), device="cuda" if torch.cuda.is_available() else "cpu")
+    model = SentenceTransformer(str(model_dir),
+                                device="cuda" if torch.cuda.is_available() else "cpu")
     model.max_seq_length = config.max_seq_length
     # peft's in-place injection, not transformers' add_adapter (which wants a newer peft
     # than PyPI has for this transformers); only the LoRA matrices train.
@@ -152,7 +153,8 @@ def train_lora(model_dir: Path, pairs: list[Pair], config: TrainConfig,
             per_device_train_batch_size=config.batch_size, learning_rate=config.learning_rate,
             warmup_steps=max(1, int(steps * config.warmup_ratio)), seed=config.seed,
             data_seed=config.seed, logging_steps=max(1, steps // 20), save_strategy="no",
-            report_to=[], dataloader_drop_last=True, disable_tqdm=True, use_cpu=not torch.cuda.is_available(),
+            report_to=[], dataloader_drop_last=True, disable_tqdm=True,
+            use_cpu=not torch.cuda.is_available(),
             prompts={"anchor": config.query_prompt, "positive": config.passage_prompt,
                      "negative": config.passage_prompt},
         )

@@ -49,7 +49,8 @@ class OnnxInt8Encoder(Encoder):
             name, model_id, location = resolve_model(settings)
             model_dir = Path(location)
             if not model_dir.is_dir():
-                raise ModelError(f"the onnx-int8 backend needs a local model directory, got {location!r}")
+                raise ModelError("the onnx-int8 backend needs a local model directory, "
+                                 f"got {location!r}")
             self._onnx_path = ensure_onnx_int8(model_dir)
             self._severity = onnxruntime_severity(verbose)
             self._session = self._new_session(settings.threads)

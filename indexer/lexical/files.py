@@ -189,7 +189,8 @@ def _write_incremental(directory: Path, db: IndexDB, generation: int,
     stored = db.passage_id_array()
     parts: list[tuple[int, Segment, np.ndarray, Path | None]] = []
     rows = masked = 0
-    for k, segment, live in zip(previous.header.segments, previous.segments, previous.live, strict=False):
+    for k, segment, live in zip(previous.header.segments, previous.segments, previous.live,
+                                strict=False):
         if not len(segment):
             continue  # the empty matrix of a new index: nothing to keep
         now = np.asarray(live) & np.isin(np.asarray(segment.rowids), stored, assume_unique=True)

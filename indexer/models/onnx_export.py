@@ -83,5 +83,6 @@ def _write_int8(model_dir: Path, out: Path) -> None:
     quantize_dynamic(str(fp32), str(out / "model.onnx"), weight_type=QuantType.QInt8,
                      op_types_to_quantize=["MatMul", "Gemm", "Gather"], per_channel=True)
     fp32.unlink()
-    (out / _MARKER).write_text(json.dumps({"export_version": EXPORT_VERSION,
-                                           "quantisation": "dynamic int8 per-channel (MatMul, Gemm, Gather)"}))
+    (out / _MARKER).write_text(json.dumps({
+        "export_version": EXPORT_VERSION,
+        "quantisation": "dynamic int8 per-channel (MatMul, Gemm, Gather)"}))

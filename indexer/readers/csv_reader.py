@@ -47,7 +47,8 @@ def read_csv(path: str | Path, mapping: dict[str, str] | None = None) -> Iterato
     yield from _csv_rows(text.splitlines(keepends=True), mapping, name)
 
 
-def _csv_rows(lines: Iterable[str], mapping: dict[str, str] | None, name: str) -> Iterator[ReadItem]:
+def _csv_rows(lines: Iterable[str], mapping: dict[str, str] | None,
+              name: str) -> Iterator[ReadItem]:
     reader = csv.DictReader(lines)
     while True:
         try:

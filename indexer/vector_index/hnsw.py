@@ -47,7 +47,8 @@ class HnswIndex(VectorIndex):
         q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
         sel = None
         if allowed is not None:
-            live = np.setdiff1d(np.asarray(allowed, np.int64), np.fromiter(self.tombstones, np.int64))
+            live = np.setdiff1d(np.asarray(allowed, np.int64),
+                                np.fromiter(self.tombstones, np.int64))
             sel = faiss.IDSelectorBatch(live)
         elif self.tombstones:
             sel = faiss.IDSelectorNot(faiss.IDSelectorBatch(np.fromiter(self.tombstones, np.int64)))

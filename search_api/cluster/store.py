@@ -125,7 +125,7 @@ class ClusterDB:
         """``read(shard db, local ids)`` on each shard holding some of ``gids``:
         ``(shard number, its local ids, answer)`` for the shards that answered."""
         groups = self._by_shard(gids)
-        calls = [(self.shards[n], (lambda pids: lambda db: read(db, pids))(pids))
+        calls = [(self.shards[n], (lambda ids: lambda db: read(db, ids))(pids))
                  for n, pids in groups.items()]
         return [(shard.number, groups[shard.number], answer)
                 for shard, answer in self._gather(calls)]

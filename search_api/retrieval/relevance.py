@@ -119,7 +119,8 @@ def _share(query: _Weighted, column: str) -> float:
     if not query.padded or query.total <= 0.0:
         return 0.0
     padded = f" {column} "
-    return sum(w for t, w in zip(query.padded, query.weights, strict=False) if t in padded) / query.total
+    return sum(w for t, w in zip(query.padded, query.weights, strict=False)
+               if t in padded) / query.total
 
 
 @dataclass(frozen=True)

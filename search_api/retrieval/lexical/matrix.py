@@ -54,7 +54,7 @@ class LexicalMatrix:
         self.generation = generation
         self.rowids = rowids            # passage id of each matrix row, ascending
         self._vocab = vocab             # (column, term) -> matrix column
-        self._indptr = indptr           # CSC: the rows of column j are indices[indptr[j]:indptr[j+1]]
+        self._indptr = indptr           # CSC: column j's rows are indices[indptr[j]:indptr[j+1]]
         self._indices = indices
         self._weights = weights
         self._idf = idf                 # BM25 IDF of each matrix column (column weights need it)
