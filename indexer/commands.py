@@ -273,12 +273,12 @@ def check_cmd(index_dir: Path, upgrade: bool, outlets_file: Path | None) -> None
         else:
             click.echo(f"already at schema {report.to_version}")
 
-    report = check_index(index_dir)
-    if report.ok:
-        click.echo(f"ok: {report.articles} articles, {report.passages} passages, "
-                   f"generation {report.generation}")
+    checked = check_index(index_dir)
+    if checked.ok:
+        click.echo(f"ok: {checked.articles} articles, {checked.passages} passages, "
+                   f"generation {checked.generation}")
         return
-    click.echo(f"vnsearch: check failed: {'; '.join(report.problems)}", err=True)
+    click.echo(f"vnsearch: check failed: {'; '.join(checked.problems)}", err=True)
     sys.exit(1)
 
 

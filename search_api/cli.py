@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import cast
 
 import click
 
@@ -148,7 +149,7 @@ def serve_cmd(index_dir: Path | None, cluster_file: Path | None, model: str | No
         run_workers(workers, settings, overrides, index_dir, cluster_file)
         return
     app = (create_app(settings, cluster_file, searcher_factory=cluster_searcher)
-           if cluster_file is not None else create_app(settings, index_dir))
+           if cluster_file is not None else create_app(settings, cast(Path, index_dir)))
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info",
                 timeout_keep_alive=5)
 

@@ -54,7 +54,7 @@ Query = Annotated[str, Field(min_length=1, max_length=1000,
                              description="The question or keywords, 1-1000 characters.")]
 TopK = Annotated[int | None, Field(ge=1, le=100, description="Passages to retrieve (hits, "
                                    "before neighbours), 1-100; default 5.")]
-Mode = Annotated[Literal[SEARCH_MODES] | None, Field(
+Mode = Annotated[Literal[SEARCH_MODES] | None, Field(  # type: ignore[valid-type]
     description="hybrid (default: meaning and words fused), dense (meaning only) or lexical "
                 "(words only, BM25).")]
 Outlet = Annotated[str | None, Field(description=f"Only this outlet (see {FACETS_URI}).")]

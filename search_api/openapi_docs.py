@@ -35,7 +35,7 @@ SEED_TEXT = ("Theo báo cáo, từ ngày 1-10-2024 đến 30-6-2025, ngành Thi 
 QUERY = "thi hành án dân sự Gia Lai đạt bao nhiêu phần trăm"
 
 # name → (description, example). A name means the same in every model and parameter.
-FIELDS: dict[str, tuple[str, Any]] = {
+FIELDS: dict[str | tuple[str, str], tuple[str, Any]] = {
     # search parameters (GET /search, POST /search, POST /retrieve)
     "q": ("The query: 1–{max_query_chars} characters, not only spaces or invisible "
           'characters. Operators: "a phrase", -word (exclude).', QUERY),

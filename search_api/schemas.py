@@ -16,10 +16,11 @@ from .retrieval.request import GROUP_VALUES, GROUPINGS, SORT_ORDERS
 from .retrieval.results import RelatedResult
 
 # The body's mode type, built from the one list of modes (Literal of a tuple = of its items).
-SearchMode = Literal[SEARCH_MODES]
-SortOrder = Literal[SORT_ORDERS]
-Grouping = Literal[GROUPINGS]
-GroupValue = Literal[GROUP_VALUES]
+# pydantic reads these at run time; mypy accepts only literal values (valid-type).
+SearchMode = Literal[SEARCH_MODES]  # type: ignore[valid-type]
+SortOrder = Literal[SORT_ORDERS]  # type: ignore[valid-type]
+Grouping = Literal[GROUPINGS]  # type: ignore[valid-type]
+GroupValue = Literal[GROUP_VALUES]  # type: ignore[valid-type]
 _GROUP_DOC = ("story (default): one hit per story, its other outlets in `also_in`; article: "
               "one hit per article; none: raw passages. true = article, false = none.")
 _PROVINCE_DOC = ("Only articles about this province: a current (post-2025) or former name, "
@@ -124,7 +125,9 @@ class SearchResponse(BaseModel):
         return cls(query=result.query, mode=result.mode, took_ms=result.took_ms, total=result.total,
                    results=[HitModel.from_hit(h) for h in result.results],
                    undated_excluded=result.undated_excluded,
-                   facets=None if result.facets is None else SearchFacets(**result.facets),
+                   # pydantic validates the facets' dicts into FacetCount
+                   facets=(None if result.facets is None
+                           else SearchFacets(**result.facets)),  # type: ignore[arg-type]
                    partial=result.partial, missing_shards=result.missing_shards,
                    province_note=result.province_note)
 

@@ -17,6 +17,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..errors import InputError, ModelError
 from .pairs import Pair
@@ -66,17 +67,18 @@ class TrainResult:
                 "train_loss_last": round(self.train_losses[-1], 4) if self.train_losses else None}
 
 
-def _dataset(pairs: list[Pair]):
+def _dataset(pairs: list[Pair]) -> Any:
     from datasets import Dataset
 
     with_neg = all(p.negative is not None for p in pairs)
-    columns = {"anchor": [p.anchor for p in pairs], "positive": [p.positive for p in pairs]}
+    columns: dict[str, list[str | None]] = {"anchor": [p.anchor for p in pairs],
+                                            "positive": [p.positive for p in pairs]}
     if with_neg:  # the loss reads columns by position: a negative column only when complete
         columns["negative"] = [p.negative for p in pairs]
     return Dataset.from_dict(columns)
 
 
-def probe_loss(model, loss, pairs: list[Pair], config: TrainConfig) -> float:
+def probe_loss(model: Any, loss: Any, pairs: list[Pair], config: TrainConfig) -> float:
     """Mean MNRL loss over ``pairs`` in batches of ``config.batch_size``, no gradient,
     dropout off: the before/after figure ``vnsearch adapt`` prints."""
     import torch
@@ -91,14 +93,14 @@ def probe_loss(model, loss, pairs: list[Pair], config: TrainConfig) -> float:
             texts = [[config.query_prompt + p.anchor for p in batch],
                      [config.passage_prompt + p.positive for p in batch]]
             if all(p.negative is not None for p in batch):
-                texts.append([config.passage_prompt + p.negative for p in batch])
+                texts.append([config.passage_prompt + (p.negative or "") for p in batch])
             features = [{k: v.to(model.device) if hasattr(v, "to") else v
                          for k, v in model.preprocess(column).items()} for column in texts]
             values.append(float(loss(features, None)))
     return sum(values) / max(len(values), 1)
 
 
-def lora_tensors(model) -> dict:
+def lora_tensors(model: Any) -> dict:
     """The trained LoRA matrices of ``model`` as ``{"<module>.lora_A": array, ...}``."""
     out = {}
     for name, param in model[0].auto_model.named_parameters():
@@ -136,7 +138,7 @@ def train_lora(model_dir: Path, pairs: list[Pair], config: TrainConfig,
     model.max_seq_length = config.max_seq_length
     # peft's in-place injection, not transformers' add_adapter (which wants a newer peft
     # than PyPI has for this transformers); only the LoRA matrices train.
-    encoder = model[0].auto_model
+    encoder: Any = model[0].auto_model  # a transformers model
     inject_adapter_in_model(LoraConfig(r=config.rank, lora_alpha=config.alpha,
                                        lora_dropout=config.lora_dropout,
                                        target_modules=config.target_modules, bias="none"), encoder)

@@ -11,6 +11,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import cast
 
 from ..article import Article, Passage
 from ..errors import IndexFormatError
@@ -405,7 +406,7 @@ class IndexDB(StoreReads):
             "INSERT INTO passages (article_id, ordinal, start, end, text, vector) "
             "VALUES (?,?,?,?,?,?)",
             (article_id, passage.ordinal, passage.start, passage.end, passage.text, vector))
-        pid = int(cur.lastrowid)
+        pid = int(cast(int, cur.lastrowid))
         self.conn.execute("INSERT INTO passages_fts (rowid, toned, folded, bigrams) "
                           "VALUES (?,?,?,?)", (pid, *lexical))
         return pid

@@ -11,6 +11,7 @@ import json
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -76,7 +77,7 @@ class OnnxInt8Encoder(Encoder):
                               passage_prompt=self._passage_prompt, backend="onnx-int8",
                               revision=f"v{EXPORT_VERSION}")
 
-    def _new_session(self, threads: int | None):
+    def _new_session(self, threads: int | None) -> Any:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -87,14 +88,14 @@ class OnnxInt8Encoder(Encoder):
         return ort.InferenceSession(str(self._onnx_path), options,
                                     providers=["CPUExecutionProvider"])
 
-    def _bulk(self):
+    def _bulk(self) -> Any:
         """The one-thread session of data-parallel passage encoding (created once)."""
         with self._bulk_lock:
             if self._bulk_session is None:
                 self._bulk_session = self._new_session(1)
             return self._bulk_session
 
-    def _run(self, texts: list[str], session=None) -> np.ndarray:
+    def _run(self, texts: list[str], session: Any = None) -> np.ndarray:
         encodings = self._tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)

@@ -181,7 +181,9 @@ def _write_bert_config(model_file: E5File, hf_dir: Path) -> None:
 def _save_sentence_transformer(hf_dir: Path, out: Path, hidden: int, max_positions: int) -> None:
     """Wrap the HF model with mean pooling, normalisation and the E5 prompts; save to ``out``."""
     import torch
-    from sentence_transformers import SentenceTransformer, models
+
+    # models: a deprecated alias module sentence-transformers registers at import, unseen by mypy
+    from sentence_transformers import SentenceTransformer, models  # type: ignore[attr-defined]
 
     # Entered after the imports so transformers' own logger and bars are quieted too.
     with quiet_third_party():

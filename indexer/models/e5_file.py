@@ -13,6 +13,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -113,7 +114,7 @@ class _Cursor:
         self.pos += size
         return values
 
-    def one(self, fmt: str):
+    def one(self, fmt: str) -> Any:
         return self.take("<" + fmt)[0]
 
     def bytes(self, n: int) -> bytes:

@@ -7,8 +7,8 @@ import gzip
 import json
 import zlib
 from collections.abc import Iterator
+from io import BufferedReader
 from pathlib import Path
-from typing import BinaryIO
 
 from indexer.article import SkippedRecord
 from indexer.readers.decoding import decode_bytes
@@ -22,10 +22,10 @@ _MAX_LINE_BYTES = 6 * MAX_TEXT_CHARS + 1_000_000
 SNIFF_BYTES = 8192
 
 
-def open_binary(path: Path) -> BinaryIO:
+def open_binary(path: Path) -> BufferedReader | gzip.GzipFile:
     """Open ``path`` for binary reading, gunzipping a ``.gz`` file on the fly."""
     if path.name.lower().endswith(".gz"):
-        return gzip.open(path, "rb")  # type: ignore[return-value]
+        return gzip.open(path, "rb")
     return path.open("rb")
 
 

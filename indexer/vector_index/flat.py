@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -14,7 +15,7 @@ class FlatIndex(VectorIndex):
 
     kind = "flat"
 
-    def __init__(self, dimension: int, index=None) -> None:
+    def __init__(self, dimension: int, index: Any = None) -> None:
         faiss = faiss_module()
         self.dimension = dimension
         self._index = (index if index is not None

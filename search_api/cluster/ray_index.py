@@ -222,7 +222,10 @@ def read_inputs(paths: Iterable[str | Path]) -> tuple[list[Article], list[Skippe
     articles: list[Article] = []
     unread: list[SkippedRecord] = []
     for item in iter_inputs([str(p) for p in paths]):
-        (unread if isinstance(item, SkippedRecord) else articles).append(item)
+        if isinstance(item, SkippedRecord):
+            unread.append(item)
+        else:
+            articles.append(item)
     return articles, unread
 
 
@@ -299,8 +302,10 @@ def run_pipeline(articles: list[Article], chunking: list[Chunking], settings: Se
         # A map stage's batch_size merges blocks, so the routing batch is capped too.
         blocks = max(1, min(len(rows), 4 * actors))
         route_size = max(1, min(ROUTE_BATCH, -(-len(rows) // blocks)))
+        # Ray's types leave out fn_kwargs, which route_batch's other arguments come from.
         ds = ray.data.from_items(rows, override_num_blocks=blocks).map_batches(
-            route_batch, fn_kwargs={"settings": settings, "shards": len(chunking)},
+            route_batch,  # type: ignore[arg-type]
+            fn_kwargs={"settings": settings, "shards": len(chunking)},
             batch_size=route_size, batch_format="numpy", num_cpus=ROUTE_CPUS)
         ds = ds.map_batches(
             _EmbedActor, fn_constructor_kwargs={"settings": actor_settings,
@@ -384,7 +389,8 @@ def cluster_index(paths: Iterable[str | Path], out_dir: Path, shards: int, setti
 
         encoder = create_encoder(settings)
     articles, unread = read_inputs(paths)
-    routed, vectors = _Routed([[] for _ in dirs]), {}
+    routed = _Routed([[] for _ in dirs])
+    vectors: dict[str, np.ndarray] = {}
     threads, embed_seconds = 0, 0.0
     if articles:  # nothing read: no Ray needed
         with ray_session(address) as session:

@@ -87,6 +87,9 @@ class ClusterLexicalIndex(LexicalIndex):
 class ClusterSearcher(Searcher):
     """Answers searches on a ``cluster.json``'s shards as one index (see module docstring)."""
 
+    # What /health reads of the shards' snapshots stands in for the one Snapshot.
+    _snapshot: ClusterView  # type: ignore[assignment]
+
     def __init__(self, cluster_file: Path, settings: Settings, encoder: QueryEncoder,
                  shards: list[Any] | None = None) -> None:
         """Open the shards of ``cluster_file`` in this process, or use ``shards``: objects
@@ -193,11 +196,11 @@ class ClusterSearcher(Searcher):
         for shard in self.shards:
             shard.close()
 
-    def _doc_freqs(self) -> None:  # type: ignore[override]
+    def _doc_freqs(self) -> None:
         """Cluster-wide counts, asked of the shards at each search (no shared generation)."""
         return None
 
-    def lexical_matrix(self) -> None:  # type: ignore[override]
+    def lexical_matrix(self) -> None:
         """Per-shard matrices (see :attr:`shards`); there is no single one."""
         return None
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, cast
 
 
 class DocFreqSource(Protocol):
@@ -50,4 +50,4 @@ class DocFreqCache:
                     if len(self._counts) + len(found) > self.max_terms:
                         self._counts.clear()  # rare: a cheap bound, not an LRU
                     self._counts.update(((column, t), n) for t, n in found.items())
-        return [int(known[t]) for t in terms]
+        return [int(cast(int, known[t])) for t in terms]  # every term is known by now

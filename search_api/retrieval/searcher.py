@@ -23,7 +23,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -65,6 +65,8 @@ DERIVED_WAIT_S = 120.0
 
 if TYPE_CHECKING:
     from indexer.encoders import QueryEncoder
+
+    from .lexical.mapped import MappedLexicalMatrix
 
 Ranking = list[tuple[int, float]]
 
@@ -175,7 +177,7 @@ class Searcher:
         self._snapshot.close()
 
     # -- in-memory lexical index ------------------------------------------------------------
-    def lexical_matrix(self) -> LexicalMatrix | None:
+    def lexical_matrix(self) -> LexicalMatrix | MappedLexicalMatrix | None:
         """The in-memory BM25 matrix of the current snapshot, if it is built."""
         return self._lexical.current()
 
@@ -281,7 +283,8 @@ class Searcher:
         ranked = apply_operators(retrieval.ranked, req.operators, db)
         relevance = self._relevance.score(req, retrieval, ranked, db, self._snapshot,
                                           self._doc_freqs())
-        ranked = [(pid, s) for pid, s in ranked if relevance[pid] >= req.min_relevance]
+        cut = cast(float, req.min_relevance)  # validate() fills it in
+        ranked = [(pid, s) for pid, s in ranked if relevance[pid] >= cut]
         # Candidates only need their article (and story) for grouping; full rows only for
         # the page.
         article_of = db.article_ids([pid for pid, _ in ranked])

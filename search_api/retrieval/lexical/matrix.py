@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -97,6 +97,7 @@ class LexicalMatrix:
             idf32 = _idf(_local_df(rows.block_df, n_terms), n_rows)
             norm = _length_norm(rows.lengths, n_rows)
         else:
+            assert global_df is not None  # computed when corpus is given
             idf32 = _idf(global_df, corpus.passages)
             norm = _length_norm(rows.lengths, corpus.passages, corpus.total_length)
         csc = _weigh(rows.blocks, idf32, norm, n_terms)
@@ -151,6 +152,16 @@ class LexicalMatrix:
         return [(int(ids[i]), float(scores[hit][i])) for i in order]
 
 
+class _Matrix(Protocol):
+    """What :class:`MatrixLexicalIndex` asks of a matrix (a :class:`LexicalMatrix` or a
+    :class:`~.mapped.MappedLexicalMatrix`)."""
+
+    def top(self, query: LexicalQuery, n: int,
+            allowed: np.ndarray | None = None) -> list[tuple[int, float]]: ...
+
+    def doc_freq(self, column: str, term: str) -> int: ...
+
+
 class MatrixLexicalIndex:
     """:class:`~.base.LexicalIndex` over a built :class:`LexicalMatrix`.
 
@@ -158,7 +169,7 @@ class MatrixLexicalIndex:
     calling thread's read-only :class:`IndexDB`).
     """
 
-    def __init__(self, matrix: LexicalMatrix, db: Callable[[], IndexDB]) -> None:
+    def __init__(self, matrix: _Matrix, db: Callable[[], IndexDB]) -> None:
         self.matrix = matrix
         self._db = db
 
@@ -184,7 +195,7 @@ def _global_df(vocab: list[defaultdict[str, int]], n_terms: int,
     return df
 
 
-def _reweigh(weights: np.ndarray, idf: float, w: float) -> np.ndarray:
+def _reweigh(weights: np.ndarray, idf: float | np.floating, w: float) -> np.ndarray:
     """BM25 weights of one term's postings with column weight ``w`` instead of 1.
 
     FTS5 multiplies the term frequency by the column weight inside the saturation:
