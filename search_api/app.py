@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +83,7 @@ def create_app(settings: Settings, index_dir: Path, searcher: Searcher | None = 
 
     # FastAPIOffline: /docs and /redoc load Swagger UI and ReDoc from the installed package
     # (mounted at /static-offline-docs), not from a CDN, so they work offline.
-    app = FastAPIOffline(title="vnsearch", version="0.1.0", lifespan=lifespan,
+    app = FastAPIOffline(title="vnsearch", version=version("vnsearch"), lifespan=lifespan,
                          description=API_DESCRIPTION, responses=ERROR_RESPONSES)
     app.state.settings = settings
     app.state.writes = ArticleWrites(settings)
