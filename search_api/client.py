@@ -22,8 +22,8 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
-# /retrieve's query field since issue 13 ("query" is its alias there); a server older than
-# that only knows "query", so the client falls back to it when "query" is reported missing.
+# /retrieve's query field ("query" is its alias there); an older server knows only "query",
+# so the client falls back to it when "query" is reported missing.
 RETRIEVE_QUERY_FIELD = "q"
 OLD_RETRIEVE_QUERY_FIELD = "query"
 

@@ -67,7 +67,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
 );
 """
 
-# Schema 2 (issue 14): normalised outlet key, unparsed dates, the file an article came from,
+# Schema 2: normalised outlet key, unparsed dates, the file an article came from,
 # one row per category, and tombstones of deleted articles. ``upgrade_to_2`` adds these to a
 # schema-1 store in place; a new store gets them from SCHEMA (columns above + this).
 SCHEMA_2_ADDITIONS = """
@@ -88,7 +88,7 @@ CREATE TABLE IF NOT EXISTS tombstones (
 CREATE INDEX IF NOT EXISTS tombstones_article ON tombstones(article_id);
 """
 
-# Schema 3 (issue 17): the provinces an article is about (current and former names, see
+# Schema 3: the provinces an article is about (current and former names, see
 # indexer.places), its story (``articles.story_id``: the article id of the story's first
 # article; its own when alone), its MinHash signature and the LSH band keys that find
 # candidates of the same story in one indexed query (indexer.stories).

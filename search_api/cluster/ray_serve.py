@@ -1,5 +1,5 @@
 """``vnsearch cluster serve``: a set of shards served on Ray Serve with the same HTTP API and
-page as ``vnsearch serve`` (issue 15, part 3).
+page as ``vnsearch serve``.
 
 One Serve application, ``vnsearch``:
 

@@ -224,7 +224,7 @@ class ClusterDB:
             out[key] = [name for name, _ in ranked[:FACET_LIMIT]]
         return out
 
-    # -- places and stories (issue 17) ----------------------------------------------------
+    # -- places and stories -------------------------------------------------------------
     # A story id is the id of an article of the same shard: a story whose articles landed
     # in different shards stays split (one story per shard), a known limit.
     def article_regions(self, article_ids: Sequence[str],

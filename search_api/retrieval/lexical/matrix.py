@@ -17,7 +17,7 @@ time from their stored weight and the term's IDF (:func:`_reweigh`), unweighted 
 used as stored. ``tests/test_lexical_matrix.py`` checks rankings and scores against FTS5.
 
 This matrix is built in memory from ``passages_fts`` (the columns hold space-joined
-lower-case words) when the writer's matrix files (:mod:`.mapped`, issue 16) are missing, and
+lower-case words) when the writer's matrix files (:mod:`.mapped`) are missing, and
 for cluster shards scored with their cluster's statistics; FTS5 stays the source of truth and
 answers while it is built. One known difference: FTS5 splits a number such as
 "1.000" or "1,8" into two tokens (so the query term "8" matches "1,8" there); here it stays
