@@ -13,7 +13,7 @@ HOST ?= 127.0.0.1
 # pip shows its progress (what it downloads and builds); PIP_FLAGS=-q makes it quiet.
 PIP_FLAGS ?= --progress-bar on
 
-.PHONY: install install-dev demo demo-index test docs clean
+.PHONY: install install-dev demo demo-index lint test docs clean
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -43,6 +43,10 @@ demo: demo-index
 	@echo "Open http://$(HOST):$(PORT)/ (API docs at /docs)"
 	$(VENV)/bin/vnsearch serve --index $(DEMO_INDEX) --host $(HOST) --port $(PORT)
 
+# ruff (pyflakes, pycodestyle, isort, bugbear, pyupgrade) and mypy, configured in pyproject.toml.
+lint: install-dev
+	$(PY) -m ruff check indexer search_api && $(PY) -m mypy indexer search_api
+
 test: install-dev
 	$(PY) -m pytest -q
 
@@ -51,4 +55,4 @@ docs: install-dev
 	$(VENV)/bin/mkdocs build --strict
 
 clean:
-	rm -rf $(VENV) $(DEMO_INDEX) .pytest_cache site
+	rm -rf $(VENV) $(DEMO_INDEX) .pytest_cache .ruff_cache .mypy_cache site

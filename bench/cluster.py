@@ -1,4 +1,4 @@
-"""Indexing throughput: ``vnsearch index`` vs ``vnsearch cluster index`` on Ray (issue 15).
+"""Indexing throughput: ``vnsearch index`` vs ``vnsearch cluster index`` on Ray.
 
 Indexes the same real articles (the first ``--articles`` of
 ``../shared/data/news/dantri-unc.jsonl``) three ways, each into a fresh directory with an
@@ -122,7 +122,7 @@ def main() -> None:
               f"{row.embed_rate / first.embed_rate:>7.2f}")
 
 
-# -- serving (issue 15, part 3) ----------------------------------------------------------------
+# -- serving ----------------------------------------------------------------------------------
 SERVE_LEVELS = (1, 8)
 
 

@@ -1,4 +1,4 @@
-"""Lexical matrix files (issue 16, item 1): start-up to full-speed lexical search, before
+"""Lexical matrix files: start-up to full-speed lexical search, before
 (matrix built in memory at start) and after (the writer's files mapped), and what a write
 adds. One run, one machine, same index.
 

@@ -1,4 +1,4 @@
-"""Province tagging quality and speed on the labelled sample (issue 17).
+"""Province tagging quality and speed on the labelled sample.
 
 The sample, ``data/eval/places-sample.jsonl``, lists real articles of
 ``../shared/data/news`` (file + line number + url + title; the text is not committed,

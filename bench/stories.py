@@ -1,4 +1,4 @@
-"""One story across outlets (issue 17): story clusters per threshold, speed, judged precision.
+"""One story across outlets: story clusters per threshold, speed, judged precision.
 
 Reads the four real corpora of ``../shared/data/news`` (Báo Mới, dantri-unc,
 crawlnews-2026, DANeS; 19,732 articles), cleans each article as the indexer does

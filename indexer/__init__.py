@@ -4,4 +4,12 @@ Heavy libraries (torch, sentence-transformers, faiss) are imported inside the fu
 that need them so that ``vnsearch --help`` and the API's import stay fast.
 """
 
-__version__ = "0.1.0"
+
+def __getattr__(name: str) -> str:
+    """``__version__``: the installed distribution's, read when asked (pyproject.toml is the one
+    place the version is written)."""
+    if name == "__version__":
+        from importlib.metadata import version
+
+        return version("vnsearch")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

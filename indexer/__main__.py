@@ -1,4 +1,4 @@
-"""``python -m indexer`` runs the indexer's commands (index, delete, stats, export, check, model)."""
+"""``python -m indexer``: the indexer's commands (index, delete, stats, export, check, model)."""
 
 from .commands import cli
 

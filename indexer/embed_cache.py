@@ -58,7 +58,7 @@ class EmbeddingCache:
 
     def put_many(self, texts: list[str], vectors: np.ndarray) -> None:
         rows = [(self.model_id, text_key(t), np.asarray(v, np.float32).tobytes())
-                for t, v in zip(texts, vectors)]
+                for t, v in zip(texts, vectors, strict=False)]
         with self._conn:
             self._conn.execute("BEGIN")
             self._conn.executemany("INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?)", rows)

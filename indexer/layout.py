@@ -19,7 +19,7 @@ rename) and rebuilt from the store by the next process that finds them lagging b
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 FORMAT_NAME = "vnsearch-index"
@@ -32,7 +32,7 @@ LOCK = "write.lock"
 
 def utc_now() -> str:
     """The current UTC time, ISO 8601 to the second (stored in manifests and rows)."""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def vector_path(directory: Path, generation: int) -> Path:

@@ -34,8 +34,9 @@ class WriteLock:
                     continue
                 holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
                 os.close(fd)
-                raise IndexLockedError(f"{self.path.parent}: another vnsearch process (pid {holder}) "
-                                       "is writing to this index; wait for it to finish") from None
+                raise IndexLockedError(f"{self.path.parent}: another vnsearch process "
+                                       f"(pid {holder}) is writing to this index; wait for it "
+                                       "to finish") from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         self._fd = fd

@@ -32,7 +32,7 @@ class Manifest:
     updated: str = field(default_factory=utc_now)
 
     @classmethod
-    def load(cls, directory: Path) -> "Manifest":
+    def load(cls, directory: Path) -> Manifest:
         """Read and check ``directory/manifest.json``; one-line errors for every problem."""
         path = directory / MANIFEST
         if not path.exists():

@@ -151,7 +151,7 @@ class ProgressReporter:
             self._bar.close()
             self._bar = None
 
-    def __enter__(self) -> "ProgressReporter":
+    def __enter__(self) -> ProgressReporter:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -38,7 +38,8 @@ class Settings(BaseSettings):
                     "within 0.002 on vinewsqa-dev) or torch (sentence-transformers fp32).")
     batch_size: int | None = Field(default=None, ge=1, le=1024,
                                    description="Passages per encoder forward pass; default: "
-                                               "the backend's measured best (torch 32, onnx-int8 8).")
+                                               "the backend's measured best "
+                                               "(torch 32, onnx-int8 8).")
     threads: int | None = Field(default=None, description="Torch/ONNX intra-op threads.")
 
     # ingestion

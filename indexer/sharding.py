@@ -34,7 +34,7 @@ class ShardSpec:
     count: int
 
     @classmethod
-    def parse(cls, text: str) -> "ShardSpec":
+    def parse(cls, text: str) -> ShardSpec:
         """``"i/N"`` with 0 <= i < N; raises InputError otherwise."""
         m = _SPEC.match(text or "")
         if not m or int(m[2]) < 1 or not 0 <= int(m[1]) < int(m[2]):

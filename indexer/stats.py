@@ -24,7 +24,7 @@ def index_stats(directory: Path) -> dict[str, Any]:
     size = sum(p.stat().st_size for p in directory.iterdir() if p.is_file())
     return {"articles": n["articles"], "passages": n["passages"], "sources": sources,
             "urls": urls, "tombstones": tombstones, "dates_unparsed": unparsed,
-            # issue 17: articles about at least one province; stories of 2+ articles
+            # regions: articles about at least one province; stories of 2+ articles
             **regions, "model": manifest.model_name, "model_id": manifest.model_id,
             "dimension": manifest.dimension, "vector_index": manifest.vector_index,
             "format_version": manifest.format_version, "generation": manifest.generation,

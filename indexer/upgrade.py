@@ -1,13 +1,13 @@
 """``vnsearch check --upgrade``: bring an index written by an older vnsearch to this schema.
 
-Schema 2 → 3 (issue 17) adds the places and stories tables and ``articles.story_id``, then
+Schema 2 → 3 adds the places and stories tables and ``articles.story_id``, then
 tags and signs every stored article from its stored title and cleaned text, in the order
 they were indexed (:func:`indexer.writer.regions.tag_article`: the same rules as a new
 index). A schema-1 index goes through 2 first. As for 1 → 2, the old store is copied
 first (``store.sqlite.schema2.bak``), the upgrade is one transaction, nothing is
 re-embedded and the FAISS file stays valid.
 
-Schema 1 → 2 (issue 14) adds columns and tables (normalised outlet key, unparsed dates,
+Schema 1 → 2 adds columns and tables (normalised outlet key, unparsed dates,
 origin files, one row per category, tombstones) and re-normalises every article's metadata
 with today's rules: dates parsed into ISO, outlet names canonicalised, categories split.
 Text, passages and vectors are untouched, so nothing is re-embedded and the FAISS file

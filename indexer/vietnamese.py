@@ -231,4 +231,4 @@ def syllable_bigrams(tokens: list[str]) -> list[str]:
     Most Vietnamese words are two syllables, so pairs approximate word segmentation for
     lexical matching without a segmenter model.
     """
-    return [f"{a}_{b}" for a, b in zip(tokens, tokens[1:])]
+    return [f"{a}_{b}" for a, b in zip(tokens, tokens[1:], strict=False)]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,8 @@ ROUTERS = ((search.router, "search"), (articles.router, "articles"), (health.rou
 
 async def limit_body(request: Request,
                      call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    """Refuse a body over ``max_body_bytes`` (413) or a bad Content-Length (400) before reading it."""
+    """Refuse a body over ``max_body_bytes`` (413) or a bad Content-Length (400) before reading
+    it."""
     limit = request.app.state.settings.max_body_bytes
     length = request.headers.get("content-length")
     if length is not None:
@@ -81,7 +83,7 @@ def create_app(settings: Settings, index_dir: Path, searcher: Searcher | None = 
 
     # FastAPIOffline: /docs and /redoc load Swagger UI and ReDoc from the installed package
     # (mounted at /static-offline-docs), not from a CDN, so they work offline.
-    app = FastAPIOffline(title="vnsearch", version="0.1.0", lifespan=lifespan,
+    app = FastAPIOffline(title="vnsearch", version=version("vnsearch"), lifespan=lifespan,
                          description=API_DESCRIPTION, responses=ERROR_RESPONSES)
     app.state.settings = settings
     app.state.writes = ArticleWrites(settings)

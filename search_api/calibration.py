@@ -32,10 +32,22 @@ from indexer.progress import ProgressReporter, indexing_callback, reporter
 from indexer.settings import Settings
 
 from .abstention import OFF_TOPIC, leave_out_ids, nonsense_queries
-from .evaluation import (EvalQuery, _all_answer_passages, article_metrics, corpus_articles,
-                         encode_all, load_queries)
-from .retrieval import SearchRequest, Searcher
-from .retrieval.relevance import FEATURES, LEXICAL_FEATURES, RelevanceModel, candidate_features, running_min
+from .evaluation import (
+    EvalQuery,
+    _all_answer_passages,
+    article_metrics,
+    corpus_articles,
+    encode_all,
+    load_queries,
+)
+from .retrieval import Searcher, SearchRequest
+from .retrieval.relevance import (
+    FEATURES,
+    LEXICAL_FEATURES,
+    RelevanceModel,
+    candidate_features,
+    running_min,
+)
 
 THRESHOLDS = (0.002, 0.003, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5)
 L2 = 1e-3
@@ -72,9 +84,9 @@ def _samples_for(searcher: Searcher, db: IndexDB, texts: list[tuple[str, str, Ev
         relevant = {external[r] for r in q.relevant if r in external} if q else set()
         wanted = answers.get(q.qid, set()) if q else set()
         labels = np.array([pid in wanted or (not wanted and art in relevant)
-                           for pid, art in zip(pids, articles)], np.float64)
+                           for pid, art in zip(pids, articles, strict=False)], np.float64)
         weights = np.array([0.0 if (art in relevant and not label) else 1.0
-                            for art, label in zip(articles, labels)])
+                            for art, label in zip(articles, labels, strict=False)])
         out.append(QuerySample(kind, features, labels, weights, articles, relevant))
     return out
 
@@ -178,7 +190,8 @@ def threshold_table(model: RelevanceModel, samples: list[QuerySample],
     rows = []
     for t in thresholds:
         kept = [int((p >= t).sum()) for p in probs]
-        row: dict = {"threshold": t, "ndcg@10": round(base, 4), "ndcg@10_reranked": round(rerank, 4)}
+        row: dict = {"threshold": t, "ndcg@10": round(base, 4),
+                     "ndcg@10_reranked": round(rerank, 4)}
         for kind in ("left_out", "nonsense", "off_topic"):
             idx = [i for i, s in enumerate(samples) if s.kind == kind]
             row[f"abstain_{kind}"] = round(sum(kept[i] == 0 for i in idx) / max(len(idx), 1), 4)

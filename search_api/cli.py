@@ -10,13 +10,19 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 
-from indexer.cli_support import (VnsearchGroup, adapter_option, existing_index_option,
-                                  model_option, optional_existing_index_option, settings_from,
-                                  verbose_option)
+from indexer.cli_support import (
+    VnsearchGroup,
+    adapter_option,
+    existing_index_option,
+    model_option,
+    optional_existing_index_option,
+    settings_from,
+    verbose_option,
+)
 from indexer.commands import register as register_indexer_commands
 from indexer.errors import InputError
 
@@ -129,7 +135,7 @@ def serve_cmd(index_dir: Path | None, cluster_file: Path | None, model: str | No
         run_workers(workers, settings, overrides, index_dir, cluster_file)
         return
     app = (create_app(settings, cluster_file, searcher_factory=cluster_searcher)
-           if cluster_file is not None else create_app(settings, index_dir))
+           if cluster_file is not None else create_app(settings, cast(Path, index_dir)))
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info",
                 timeout_keep_alive=5)
 
@@ -152,12 +158,14 @@ _file = click.Path(exists=True, dir_okay=False, path_type=Path)
 @click.option("--corpus", required=True, type=_file)
 @click.option("--distractors", multiple=True, type=_file,
               help="News JSONL(.gz) added to the corpus as distractors.")
-@click.option("--max-distractors", type=int, default=None, help="Use at most N distractor articles.")
+@click.option("--max-distractors", type=int, default=None,
+              help="Use at most N distractor articles.")
 @click.option("--mode", type=click.Choice([*SEARCH_MODES, "all"]), default="hybrid",
               show_default=True)
 @click.option("--toneless", is_flag=True, help="Strip tones from every query (đ→d).")
 @click.option("--limit", type=int, default=None, help="Only the first N queries.")
-@click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None,
               help="Keep the evaluation index here (default: a temporary directory).")
 @click.option("--leave-out", type=click.IntRange(min=0), default=0, show_default=True,
               help="Index the corpus without N of its articles (fixed choice) and report how "
@@ -197,7 +205,8 @@ def eval_cmd(queries: Path, more_distractors: tuple[Path, ...], corpus: Path,
     modes = list(SEARCH_MODES) if mode == "all" else [mode]
     rows = run_eval(queries, corpus, list(distractors), settings, modes=modes, toneless=toneless,
                     max_distractors=max_distractors, limit=limit, index_dir=index_dir,
-                    progress=not (as_json or quiet), leave_out=leave_out, min_relevance=min_relevance,
+                    progress=not (as_json or quiet), leave_out=leave_out,
+                    min_relevance=min_relevance,
                     endpoint=endpoint, answer_k=answer_k)
     if as_json:
         click.echo(json.dumps([r.as_json() for r in rows], indent=2))

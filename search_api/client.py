@@ -2,7 +2,8 @@
 
     >>> from search_api.client import VnsearchClient
     >>> with VnsearchClient("http://127.0.0.1:8000") as api:
-    ...     for p in api.retrieve("Gia Lai thi hành án dân sự đạt bao nhiêu phần trăm", k=3).passages:
+    ...     answer = api.retrieve("Gia Lai thi hành án dân sự đạt bao nhiêu phần trăm", k=3)
+    ...     for p in answer.passages:
     ...         print(p.citation, p.title, p.text[:80])
 
 Standalone on purpose: it imports nothing else from ``search_api``, so a chatbot process
@@ -21,8 +22,8 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
-# /retrieve's query field since issue 13 ("query" is its alias there); a server older than
-# that only knows "query", so the client falls back to it when "query" is reported missing.
+# /retrieve's query field ("query" is its alias there); an older server knows only "query",
+# so the client falls back to it when "query" is reported missing.
 RETRIEVE_QUERY_FIELD = "q"
 OLD_RETRIEVE_QUERY_FIELD = "query"
 
@@ -197,7 +198,7 @@ class VnsearchClient:
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport,
                                   headers={"Accept": "application/json"})
 
-    def __enter__(self) -> "VnsearchClient":
+    def __enter__(self) -> VnsearchClient:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -8,6 +8,8 @@ errors (unknown route, wrong method) and unexpected exceptions are mapped here.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -17,7 +19,6 @@ from starlette.routing import Match
 from indexer.errors import VnsearchError
 
 from .schemas import ErrorResponse
-
 
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
 
@@ -74,7 +75,7 @@ def error_doc(status: int, description: str, kind: str, message: str,
 
 # The error answers every operation may give (app-wide); the admin routes add 401 and 403.
 ERROR_RESPONSES = {code: error_doc(code, *doc) for code, doc in ERROR_EXAMPLES.items()}
-AUTH_RESPONSES = {
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: error_doc(401, "No `Authorization: Bearer <token>` header", "unauthorized",
                    "missing 'Authorization: Bearer <token>' header", None),
     403: error_doc(403, "Wrong admin token, or writes disabled on this server", "forbidden",
@@ -134,7 +135,8 @@ async def unexpected(request: Request, exc: Exception) -> JSONResponse:  # pragm
 
 def register_error_handlers(app: FastAPI) -> None:
     """Install the handlers above on ``app``."""
-    app.add_exception_handler(VnsearchError, vnsearch_error)
-    app.add_exception_handler(RequestValidationError, validation_error)
-    app.add_exception_handler(StarletteHTTPException, http_error)
+    # Starlette's types want handlers of any Exception; each is called with its own class.
+    app.add_exception_handler(VnsearchError, vnsearch_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, unexpected)

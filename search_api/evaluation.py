@@ -23,16 +23,15 @@ from pathlib import Path
 
 from indexer.article import Article
 from indexer.cleaning import normalize_unicode
+from indexer.db import IndexDB
 from indexer.encoders import Encoder, create_encoder
 from indexer.errors import InputError, QueryError
 from indexer.progress import indexing_callback, reporter
 from indexer.settings import Settings
 from indexer.vietnamese import fold
 
-from indexer.db import IndexDB
-
 from .abstention import OFF_TOPIC, leave_out_ids, nonsense_queries
-from .retrieval import SearchRequest, Searcher
+from .retrieval import Searcher, SearchRequest
 from .retrieval.dense import QueryVectorCache
 from .retrieval.request import normalize_query
 
@@ -98,7 +97,8 @@ class EvalRow:
 
 
 def load_queries(path: Path, limit: int | None = None) -> list[EvalQuery]:
-    """The queries of an evaluation set (JSONL: qid, query, relevant, answers), at most ``limit``."""
+    """The queries of an evaluation set (JSONL: qid, query, relevant, answers), at most
+    ``limit``."""
     out: list[EvalQuery] = []
     with open(path, encoding="utf-8") as handle:
         for line in handle:
@@ -302,7 +302,7 @@ def encode_all(searcher: Searcher, texts: list[str]) -> float:
     unique = list(dict.fromkeys(normalize_query(t) for t in texts if normalize_query(t)))
     for start in range(0, len(unique), 64):
         batch = unique[start:start + 64]
-        for text, vector in zip(batch, searcher.encoder.encode_queries(batch)):
+        for text, vector in zip(batch, searcher.encoder.encode_queries(batch), strict=False):
             searcher.query_cache.put(text, vector)
     return time.perf_counter() - t0
 
@@ -366,9 +366,10 @@ def _measure_mode(searcher: Searcher, plan: EvalPlan, texts: list[str], mode: st
     """The metrics of one mode (``qps`` is filled in by the caller); ``tick()`` per query."""
     external, passage_article, answer_passages = context
     sums = {"ndcg10": 0.0, "mrr10": 0.0, "recall1": 0.0, "recall10": 0.0, "recall100": 0.0}
-    p_hits, p_total, cut_sum, answered, answerable, abstained, unanswerable = 0.0, 0, 0.0, 0, 0, 0, 0
+    p_hits, p_total, cut_sum = 0.0, 0, 0.0
+    answered, answerable, abstained, unanswerable = 0, 0, 0, 0
     min_relevance = 0.0
-    for q, text in zip(plan.queries, texts):
+    for q, text in zip(plan.queries, texts, strict=False):
         if tick:
             tick()
         relevant = {external[r] for r in q.relevant if r in external}
@@ -412,14 +413,15 @@ def _answer_recall(searcher: Searcher, plan: EvalPlan, texts: list[str], mode: s
     from .rag import RetrieveRequest, retrieve
 
     hits = total = 0
-    for q, text in zip(plan.queries, texts):
+    for q, text in zip(plan.queries, texts, strict=False):
         if not answer_passages.get(q.qid):
             continue
         total += 1
         try:
             if plan.endpoint == "retrieve":
                 got = {p.passage_id for p in retrieve(searcher, RetrieveRequest.of(dict(
-                    q=text, k=plan.answer_k, mode=mode, min_relevance=plan.min_relevance))).passages}
+                    q=text, k=plan.answer_k, mode=mode,
+                    min_relevance=plan.min_relevance))).passages}
             else:
                 got = {h.passage_id for h in searcher.search(SearchRequest(
                     query=text, k=plan.answer_k, mode=mode,

@@ -146,7 +146,8 @@ class Supervisor:
             if self.stopping is None and self._may_restart(pid, status):
                 self._spawn(sock, encoder)
         sock.close()
-        return {signal.SIGTERM: 143, signal.SIGINT: 0}.get(self.stopping, 1)
+        codes: dict[int | None, int] = {signal.SIGTERM: 143, signal.SIGINT: 0}
+        return codes.get(self.stopping, 1)
 
     def _check_index(self, encoder: Any) -> None:
         """Refuse a missing index or one of another model with its one-line error here,

@@ -59,7 +59,8 @@ def tool_parameters(settings: Settings) -> list[inspect.Parameter]:
     for spec in MCP_FIELDS:
         info = Field(description=settle(spec.description, settings), **spec.enforce)
         required = spec.name == "q"
-        annotation = Annotated[str if required else spec.type | None, info]
+        # Built at run time from the declaration: not a static type mypy can check.
+        annotation = Annotated[str if required else spec.type | None, info]  # type: ignore[valid-type]
         params.append(inspect.Parameter(
             spec.name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation,
             default=inspect.Parameter.empty if required else None))

@@ -37,7 +37,7 @@ QUERY = QUERY_EXAMPLE
 
 # name → (description, example) of the answers' fields: a name means the same in every
 # model. A description set on the model itself comes first.
-FIELDS: dict[str, tuple[str, Any]] = {
+FIELDS: dict[str | tuple[str, str], tuple[str, Any]] = {
     # the search request's fields are described in search_fields.py; these are answers'
     "query": ("The query as it was searched (normalised: NFC, spaces collapsed).", QUERY),
     "mode": ("The search mode used.", "hybrid"),

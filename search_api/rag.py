@@ -286,7 +286,7 @@ def render(query: str, took_ms: float, hits: list[Hit],
         pieces.sort(key=lambda p: (p.start, p.passage_id))
         citations.append(citation_line(n, pieces[0].hit))
         block = f"[{n}] {pieces[0].text}"
-        for prev, piece in zip(pieces, pieces[1:]):
+        for prev, piece in zip(pieces, pieces[1:], strict=False):
             touching = prev.ordinal >= 0 and piece.ordinal == prev.ordinal + 1
             block += ("\n" if touching else "\n…\n") + piece.text
         blocks.append(block)

@@ -8,7 +8,7 @@ The request models are generated from the fields' one declaration
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
@@ -18,19 +18,34 @@ from . import rag
 from .dataclass_models import response_model
 from .retrieval import ArticleView, Hit, SearchRequest, SearchResult
 from .retrieval.results import AlsoIn, RelatedArticle, RelatedResult
-from .search_fields import RETRIEVE_FIELDS, SEARCH_FIELDS, FieldSpec, search_request
-from .search_fields import GroupValue, Grouping, SearchMode, SortOrder  # noqa: F401 (re-export)
+from .search_fields import (  # noqa: F401 (re-export)
+    RETRIEVE_FIELDS,
+    SEARCH_FIELDS,
+    FieldSpec,
+    Grouping,
+    GroupValue,
+    SearchMode,
+    SortOrder,
+    search_request,
+)
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 # The answers are the search core's result objects (one declaration: their dataclasses),
-# serialised; a field the core keeps internal is excluded here.
-AlsoInModel = response_model(AlsoIn, "AlsoInModel")
-HitModel = response_model(Hit, "HitModel", exclude=("urls",),
-                          required=("other_matches", "relevance"),
-                          types={"also_in": list[AlsoInModel]},
-                          doc="One search result: a passage and its article.")
+# serialised; a field the core keeps internal is excluded here. Models generated at run time
+# are not types mypy can follow: under type checking they are Any (``if TYPE_CHECKING``).
+if TYPE_CHECKING:
+    AlsoInModel: TypeAlias = Any
+else:
+    AlsoInModel = response_model(AlsoIn, "AlsoInModel")
+if TYPE_CHECKING:
+    HitModel: TypeAlias = Any
+else:
+    HitModel = response_model(Hit, "HitModel", exclude=("urls",),
+                              required=("other_matches", "relevance"),
+                              types={"also_in": list[AlsoInModel]},
+                              doc="One search result: a passage and its article.")
 
 
 class FacetCount(BaseModel):
@@ -44,10 +59,13 @@ class SearchFacets(BaseModel):
     year: list[FacetCount]
 
 
-SearchResponse = response_model(
-    SearchResult, "SearchResponse", types={"results": list[HitModel],
-                                           "facets": SearchFacets | None},
-    doc="``GET/POST /search`` answer.")
+if TYPE_CHECKING:
+    SearchResponse: TypeAlias = Any
+else:
+    SearchResponse = response_model(
+        SearchResult, "SearchResponse", types={"results": list[HitModel],
+                                               "facets": SearchFacets | None},
+        doc="``GET/POST /search`` answer.")
 
 
 class _SearchFields(BaseModel):
@@ -106,18 +124,27 @@ class _RetrieveBase(JsonBody):
         return rag.RetrieveRequest.of({**values, "q": q if q is not None else query}, name)
 
 
-SearchParams = create_model(
-    "SearchParams", __base__=_SearchFields, __module__=__name__,
-    __doc__="``GET /search`` query parameters (the mode is checked by the searcher, not here).",
-    **model_fields(SEARCH_FIELDS, query=True))
-SearchBody = create_model(
-    "SearchBody", __base__=(JsonBody, _SearchFields), __module__=__name__,
-    __doc__="``POST /search`` body: the same fields as the GET parameters.",
-    **model_fields(SEARCH_FIELDS))
-RetrieveBody = create_model(
-    "RetrieveBody", __base__=_RetrieveBase, __module__=__name__,
-    __doc__="``POST /retrieve`` body (chatbots / RAG): give ``q`` or its alias ``query``.",
-    **model_fields(RETRIEVE_FIELDS))
+if TYPE_CHECKING:
+    SearchParams: TypeAlias = Any
+else:
+    SearchParams = create_model(
+        "SearchParams", __base__=_SearchFields, __module__=__name__,
+        __doc__="``GET /search`` query parameters (the mode is checked by the searcher, not here).",
+        **model_fields(SEARCH_FIELDS, query=True))
+if TYPE_CHECKING:
+    SearchBody: TypeAlias = Any
+else:
+    SearchBody = create_model(
+        "SearchBody", __base__=(JsonBody, _SearchFields), __module__=__name__,
+        __doc__="``POST /search`` body: the same fields as the GET parameters.",
+        **model_fields(SEARCH_FIELDS))
+if TYPE_CHECKING:
+    RetrieveBody: TypeAlias = Any
+else:
+    RetrieveBody = create_model(
+        "RetrieveBody", __base__=_RetrieveBase, __module__=__name__,
+        __doc__="``POST /retrieve`` body (chatbots / RAG): give ``q`` or its alias ``query``.",
+        **model_fields(RETRIEVE_FIELDS))
 
 
 class PassageRef(BaseModel):
@@ -128,15 +155,30 @@ class PassageRef(BaseModel):
 
 
 # Models without a docstring stay so: a docstring becomes the schema's OpenAPI description.
-RetrievedPassage = response_model(rag.RetrievedPassage, "RetrievedPassage")
-RetrieveResponse = response_model(rag.Retrieval, "RetrieveResponse",
-                                  types={"passages": list[RetrievedPassage]})
-ArticleResponse = response_model(ArticleView, "ArticleResponse",
-                                 types={"passages": list[PassageRef]})
-RelatedModel = response_model(RelatedArticle, "RelatedModel")
-RelatedResponse = response_model(
-    RelatedResult, "RelatedResponse", types={"related": list[RelatedModel]},
-    doc="``GET /articles/{id}/related``: other stories on the same event or topic.")
+if TYPE_CHECKING:
+    RetrievedPassage: TypeAlias = Any
+else:
+    RetrievedPassage = response_model(rag.RetrievedPassage, "RetrievedPassage")
+if TYPE_CHECKING:
+    RetrieveResponse: TypeAlias = Any
+else:
+    RetrieveResponse = response_model(rag.Retrieval, "RetrieveResponse",
+                                      types={"passages": list[RetrievedPassage]})
+if TYPE_CHECKING:
+    ArticleResponse: TypeAlias = Any
+else:
+    ArticleResponse = response_model(ArticleView, "ArticleResponse",
+                                     types={"passages": list[PassageRef]})
+if TYPE_CHECKING:
+    RelatedModel: TypeAlias = Any
+else:
+    RelatedModel = response_model(RelatedArticle, "RelatedModel")
+if TYPE_CHECKING:
+    RelatedResponse: TypeAlias = Any
+else:
+    RelatedResponse = response_model(
+        RelatedResult, "RelatedResponse", types={"related": list[RelatedModel]},
+        doc="``GET /articles/{id}/related``: other stories on the same event or topic.")
 
 
 def answer(model: type[ModelT], result: Any) -> ModelT:

@@ -26,10 +26,11 @@ MAX_TOKENS_LIMIT = 100_000
 QUERY_EXAMPLE = "thi hành án dân sự Gia Lai đạt bao nhiêu phần trăm"
 REQUIRED: Any = ...  # the default of a field that must be given
 
-SearchMode = Literal[SEARCH_MODES]  # Literal of a tuple = Literal of its items
-SortOrder = Literal[SORT_ORDERS]
-Grouping = Literal[GROUPINGS]
-GroupValue = Literal[GROUP_VALUES]
+# Literal of a tuple = Literal of its items (mypy cannot follow it: hence the ignores).
+SearchMode = Literal[SEARCH_MODES]  # type: ignore[valid-type]
+SortOrder = Literal[SORT_ORDERS]  # type: ignore[valid-type]
+Grouping = Literal[GROUPINGS]  # type: ignore[valid-type]
+GroupValue = Literal[GROUP_VALUES]  # type: ignore[valid-type]
 
 
 @dataclass(frozen=True)

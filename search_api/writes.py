@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from indexer.article import Article
 from indexer.errors import NotFoundError, QueryError, ReadOnlyError
@@ -21,6 +21,7 @@ from .retrieval import Searcher
 from .schemas import ArticleIn, WriteResponse
 
 if TYPE_CHECKING:
+    from indexer.encoders import PassageEncoder
     from indexer.writer import IndexSummary, IndexWriter
 
 WRITER_WAIT_S = 5.0  # another writer's batch is short: wait for it, don't fail at once
@@ -79,10 +80,13 @@ class ArticleWrites:
                                 "into a shard with `vnsearch index --shard i/N`, then run "
                                 "`vnsearch cluster stats` again")
         with self._lock:
-            writer = IndexWriter(searcher.directory, self.settings, searcher.encoder)
+            # the searcher's encoder is the whole model, which encodes passages too
+            writer = IndexWriter(searcher.directory, self.settings,
+                                 cast("PassageEncoder", searcher.encoder))
             writer.open(wait_s=WRITER_WAIT_S)
             try:
                 summary = action(writer)
+                assert writer.manifest is not None  # set by open()
                 generation = writer.manifest.generation
             finally:
                 writer.close()

@@ -1,4 +1,4 @@
-"""The model delta (issue 18): pairs, decontamination, a tiny real training run, the delta
+"""The model delta: pairs, decontamination, a tiny real training run, the delta
 file, materialisation with and without it, the manifest refusal and the CLI surface.
 
 The adapted models are built under a per-session home whose ``models/`` links the suite's

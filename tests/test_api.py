@@ -90,7 +90,7 @@ def test_dantri_story_first_with_its_url(client) -> None:
     top = data["results"][0]
     assert top["title"] == VINAMILK_TITLE
     assert top["url"] == VINAMILK_URL
-    assert top["source"] == "Dân trí"  # canonical outlet name (issue 14)
+    assert top["source"] == "Dân trí"  # canonical outlet name
     assert top["published"] == "2020-10-01"
     assert top["category"] == "Kinh doanh"
 
@@ -327,7 +327,7 @@ def test_facets(client) -> None:
     r = client.get("/facets")
     assert r.status_code == 200, r.text
     data = r.json()
-    # one canonical name per outlet (issue 14): "Dân trí (dantri.com.vn)" is stored as "Dân trí"
+    # one canonical name per outlet: "Dân trí (dantri.com.vn)" is stored as "Dân trí"
     assert set(data["sources"]) == {"Dân trí", "Báo Gia Lai"}
     assert "Kinh doanh" in data["categories"]
 

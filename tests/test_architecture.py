@@ -1,6 +1,6 @@
 """The shape of the code base, checked by an AST scan of ``indexer/`` and ``search_api/``.
 
-Rules (issue 11): the lower layer (``indexer``) never imports the upper one
+Rules: the lower layer (``indexer``) never imports the upper one
 (``search_api``); no import cycles between modules; no function over 80 lines; no module
 over 450 lines; SQL ``execute`` calls live in at most 3 modules; heavy libraries are only
 imported inside the functions that need them.

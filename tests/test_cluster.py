@@ -1,4 +1,4 @@
-"""A set of shards answers as one index (issue 15, part 1): same ranked passages, same
+"""A set of shards answers as one index: same ranked passages, same
 scores to 1e-6, for hybrid, dense and lexical, with filters and paging.
 
 300 real Dân trí articles are indexed once as one index and once as three shards
@@ -84,7 +84,7 @@ def test_same_answers_as_one_index(one_and_three, mode) -> None:
     compared = 0
     for q in QUERIES:
         for filt in FILTERS:
-            # Article level: a story id is per shard (issue 17), so near-duplicates that
+            # Article level: a story id is per shard, so near-duplicates that
             # landed in different shards stay two stories in a cluster (README, a limit).
             for page in ({"k": 10, "group": "article"},
                          {"k": 5, "offset": 5, "group": "article"}, {"k": 10, "group": False}):

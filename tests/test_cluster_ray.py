@@ -285,7 +285,7 @@ def test_retrieve_article_health_and_page(served, local, demo_index) -> None:
 
 @pytest.mark.parametrize("q", SEED_QUERIES)
 def test_seed_article_first_through_http(served, q) -> None:
-    """Done-criterion of issue 15: `cluster index` + `cluster serve` answer the seed queries
+    """`cluster index` + `cluster serve` answer the seed queries
     (toned and toneless) with the seed article first, through /search, /retrieve and the
     page (which calls /search from the page's own script)."""
     client = served["client"]

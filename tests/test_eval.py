@@ -21,7 +21,7 @@ EVAL = SHARED / "data" / "eval"
 SLICE_ARTICLES = 60
 
 # Measured with the default model on the first 60 vinewsqa-dev articles and their queries.
-# Exact-tone column weights (issue 12) moved lexical 0.952 -> 0.950 and hybrid 0.960 -> 0.957
+# Exact-tone column weights moved lexical 0.952 -> 0.950 and hybrid 0.960 -> 0.957
 # here, while the full sets gained (README "Exact tones").
 PINNED = {
     "hybrid": {"ndcg@10": 0.957, "tolerance": 0.005},

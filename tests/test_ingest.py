@@ -1,4 +1,4 @@
-"""Ingestion a newsroom can rely on (issue 14): Vietnamese dates, one name per outlet,
+"""Ingestion a newsroom can rely on: Vietnamese dates, one name per outlet,
 multi-valued tone-insensitive categories, tombstones, folder sync, exit codes, upgrade.
 
 The corpus is a handful of small real-looking articles written by the test, indexed with
@@ -289,7 +289,7 @@ def test_cli_sync_flag(tmp_path, settings, encoder) -> None:
 # -- an index written by the previous vnsearch -------------------------------------------------
 
 def _downgrade_to_schema_1(directory: Path) -> None:
-    """Make a schema-2 store look like one written before issue 14 (raw metadata)."""
+    """Make a schema-2 store look like a schema-1 one (raw metadata)."""
     conn = sqlite3.connect(directory / "store.sqlite")
     conn.executescript("""
         DROP INDEX articles_source_key; DROP INDEX articles_origin;

@@ -1,5 +1,5 @@
 """The lexical matrix as files: written by the writer at each generation (incrementally),
-mapped by readers, checked and recovered like the FAISS file (issue 16, item 1).
+mapped by readers, checked and recovered like the FAISS file.
 
 Real index (seed + 300 Dân trí articles, real model) copied per test; FTS5 and a fresh
 build are the references.

@@ -160,7 +160,7 @@ def test_searcher_serves_from_matrix_with_same_results(demo_index, settings, enc
     without = Searcher(demo_index, on, encoder, lexical_matrix=False)
     try:
         assert with_matrix.wait_for_lexical(timeout=120)
-        # the writer's matrix files, mapped (issue 16); the built matrix: test below
+        # the writer's matrix files, mapped; the built matrix: test below
         assert with_matrix.lexical_backend == "mmap" and without.lexical_backend == "fts5"
         for query in QUERIES[:6]:
             for mode in ("lexical", "hybrid"):
@@ -179,7 +179,7 @@ def test_searcher_serves_from_matrix_with_same_results(demo_index, settings, enc
 
 def _without_files(monkeypatch) -> None:
     """Readers find no matrix files (an index being written by an older vnsearch...): the
-    service builds the matrix in memory, as before issue 16."""
+    service builds the matrix in memory."""
     from search_api.retrieval.lexical import service
     from search_api.retrieval.lexical.mapped import MappedLexicalMatrix
 

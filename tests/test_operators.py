@@ -1,4 +1,4 @@
-"""Query operators (issue 12, part 3): ``"phrase"`` requires, ``-word`` / ``-"phrase"`` excludes.
+"""Query operators: ``"phrase"`` requires, ``-word`` / ``-"phrase"`` excludes.
 
 Parsing is tested as a pure function; the semantics on real articles (the demo index: seed
 article + 300 Dân trí) through the searcher and over HTTP.

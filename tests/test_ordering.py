@@ -1,4 +1,4 @@
-"""Date sorts, ``undated_excluded`` and facet counts (issue 12, parts 4-5).
+"""Date sorts, ``undated_excluded`` and facet counts.
 
 The pure functions of :mod:`search_api.retrieval.ordering` and the SQL date filter are
 checked on small hand-made inputs; the behaviour end to end on the real demo index (seed +

@@ -1,4 +1,4 @@
-"""Places and stories (issue 17) on real articles: ``province=``, story grouping and
+"""Places and stories on real articles: ``province=``, story grouping and
 ``also_in``, related coverage over HTTP, the province facet, the 2 → 3 upgrade and deletes.
 
 Two indexes: the session's demo index (seed + 300 Dân trí articles, among them articles on
@@ -249,7 +249,7 @@ def test_related_leaves_out_the_story_and_is_newest_first(story_client, demo_cli
 # -- upgrade and delete --------------------------------------------------------------------------
 
 def _downgrade_to_schema_2(directory) -> None:
-    """Make a schema-3 store look like one written before issue 17."""
+    """Make a schema-3 store look like a schema-2 one."""
     conn = sqlite3.connect(directory / "store.sqlite")
     conn.executescript("""
         DROP TABLE article_places; DROP TABLE story_signatures; DROP TABLE story_bands;

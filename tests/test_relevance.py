@@ -1,4 +1,4 @@
-"""Calibrated relevance and "no results" (issue 12, part 1), with the real model and the
+"""Calibrated relevance and "no results", with the real model and the
 shipped relevance model: nonsense and a left-out article's question get 0 results with the
 default ``min_relevance`` (HTTP and CLI); relevance is in [0, 1] and never rises with rank;
 an answerable query keeps its hit; ``min_relevance`` outside 0-1 is a 422.

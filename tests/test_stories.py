@@ -1,4 +1,4 @@
-"""One story across outlets (issue 17): story signatures on real articles.
+"""One story across outlets: story signatures on real articles.
 
 No model: signatures are MinHash over word shingles. Real text throughout: the Báo Gia Lai
 seed article (tests/fixtures), the Dân trí articles of data/demo/demo.jsonl, and the pairs of

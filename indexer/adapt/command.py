@@ -50,10 +50,11 @@ def adapt_cmd(out: Path, files: tuple[Path, ...], max_pairs: int | None, all_pai
                        exclude=list(exclude) or None, negatives=hard_negatives,
                        progress=progress)
     counts = report.pairs.counts()
-    click.echo(f"articles: {counts['articles_read']} read, {counts['removed_eval_overlap']} removed "
-               f"for overlap with the evaluation corpora, {counts['removed_short']} too short or "
-               f"repeated, {counts['articles_used']} used")
-    click.echo(f"pairs: {counts['pairs']} ({', '.join(f'{k} {v}' for k, v in counts['by_kind'].items())}; "
+    click.echo(f"articles: {counts['articles_read']} read, "
+               f"{counts['removed_eval_overlap']} removed for overlap with the evaluation corpora, "
+               f"{counts['removed_short']} too short or repeated, {counts['articles_used']} used")
+    by_kind = ', '.join(f'{k} {v}' for k, v in counts['by_kind'].items())
+    click.echo(f"pairs: {counts['pairs']} ({by_kind}; "
                f"{counts['with_negative']} with a hard negative)")
     result = report.training
     click.echo(f"loss (probe, {min(256, counts['pairs'])} pairs): {result.loss_before:.4f} → "

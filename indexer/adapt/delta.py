@@ -60,7 +60,8 @@ def save_delta(out: Path, tensors: dict, *, name: str, scale: float, record: dic
     config = {"format": FORMAT, "format_version": FORMAT_VERSION, "name": name,
               "scale": float(scale), "sha256": sha,
               "parameters": int(sum(a.size for a in arrays.values())), **record}
-    (out / CONFIG).write_text(json.dumps(config, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    (out / CONFIG).write_text(json.dumps(config, ensure_ascii=False, indent=2) + "\n",
+                              encoding="utf-8")
     return Delta(name, out, sha, float(scale), config)
 
 
@@ -96,7 +97,8 @@ def find_delta(spec: str) -> Delta | None:
     path = Path(value).expanduser()
     if path.is_dir():
         return load_delta(path)
-    names = sorted(p.name for p in SHIPPED_DIR.iterdir() if p.is_dir()) if SHIPPED_DIR.is_dir() else []
+    names = (sorted(p.name for p in SHIPPED_DIR.iterdir() if p.is_dir())
+             if SHIPPED_DIR.is_dir() else [])
     raise ModelError(f"model adapter {value!r}: no such directory and not a shipped adapter "
                      f"(shipped: {', '.join(names) or 'none'}; 'none' keeps the base model)")
 

@@ -22,12 +22,16 @@ import gzip
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import InputError
 from ..vietnamese import fold, nfc, tokenize
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
 
 #: Words of the lead kept as the positive passage (the chunker's passages are 40-160 words;
 #: 64 keeps a batch's padded length near 96 tokens, which is what makes the recipe fit 2 cores).
@@ -139,7 +143,8 @@ class EvalOverlap:
 
 
 def lead_passage(text: str, words: int = PASSAGE_WORDS) -> str:
-    """The first paragraph of ``text``, cut to ``words`` words (at a sentence end if one is near)."""
+    """The first paragraph of ``text``, cut to ``words`` words (at a sentence end if one is
+    near)."""
     first = text.strip().split("\n\n", 1)[0].strip()
     tokens = first.split()
     if len(tokens) <= words:
@@ -192,7 +197,7 @@ def load_items(paths: list[Path], overlap: EvalOverlap | None) -> LoadedItems:
 class _Bm25:
     """BM25 document-term weights (scipy CSR, one row per text) and their vocabulary."""
 
-    docs: object
+    docs: csr_matrix
     vocab: dict[str, int]
 
 
@@ -214,15 +219,17 @@ def _bm25_matrix(texts: list[str], k1: float = 1.2, b: float = 0.75) -> _Bm25:
         rows += [i] * len(counts)
         cols += list(counts)
         vals += list(counts.values())
-    tf = csr_matrix((np.array(vals, dtype=np.float32), (rows, cols)), shape=(len(texts), len(vocab)))
+    tf = csr_matrix((np.array(vals, dtype=np.float32), (rows, cols)),
+                    shape=(len(texts), len(vocab)))
     df = np.bincount(tf.indices, minlength=len(vocab)).astype(np.float32)
     idf = np.log1p((len(texts) - df + 0.5) / (df + 0.5))
     norm = k1 * (1 - b + b * lengths / max(float(lengths.mean()), 1.0))
     tf.data = tf.data * (k1 + 1) / (tf.data + np.repeat(norm, np.diff(tf.indptr)))
-    return _Bm25(tf.multiply(idf[None, :]).tocsr(), vocab)
+    # scipy-stubs type multiply() by a dense array as dense; scipy returns a sparse matrix.
+    return _Bm25(tf.multiply(idf[None, :]).tocsr(), vocab)  # type: ignore[attr-defined]
 
 
-def _same_story_guard(items: list[NewsItem]):
+def _same_story_guard(items: list[NewsItem]) -> Callable[[int, int], bool]:
     """A function (i, j) → True when items i and j may be one story (never negatives)."""
     from ..stories.signature import same_story, story_signature
 
@@ -230,7 +237,8 @@ def _same_story_guard(items: list[NewsItem]):
     title_words = [set(_words(it.title)) for it in items]
 
     def related(i: int, j: int) -> bool:
-        if sigs[i] is not None and sigs[j] is not None and same_story(sigs[i], sigs[j]):
+        a, b = sigs[i], sigs[j]
+        if a is not None and b is not None and same_story(a, b):
             return True
         union = title_words[i] | title_words[j]
         return bool(union) and len(title_words[i] & title_words[j]) / len(union) >= 0.5
@@ -291,7 +299,7 @@ def build_pairs(paths: list[Path], eval_corpora: list[Path], *, max_pairs: int |
     items = [items[i] for i in sorted(order)]
     negs = mine_negatives(items, seed) if negatives else [None] * len(items)
     pairs: list[Pair] = []
-    for it, neg in zip(items, negs):
+    for it, neg in zip(items, negs, strict=False):
         negative = items[neg].passage if neg is not None else None
         pairs.append(Pair(it.title, it.passage, negative, "headline"))
         if toneless:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from ..errors import InputError
 from ..progress import ProgressReporter
@@ -103,5 +104,6 @@ def adapt(settings: Settings, out: Path, files: list[Path] | None = None, *,
 
 def with_epochs(config: TrainConfig, epochs: float | None, seed: int | None) -> TrainConfig:
     """``config`` with the CLI's ``--epochs``/``--seed`` applied when given."""
-    updates = {k: v for k, v in (("epochs", epochs), ("seed", seed)) if v is not None}
+    updates: dict[str, Any] = {k: v for k, v in (("epochs", epochs), ("seed", seed))
+                               if v is not None}
     return replace(config, **updates) if updates else config

@@ -68,17 +68,18 @@ class TrainResult:
                 "train_loss_last": round(self.train_losses[-1], 4) if self.train_losses else None}
 
 
-def _dataset(pairs: list[Pair]):
+def _dataset(pairs: list[Pair]) -> Any:
     from datasets import Dataset
 
     with_neg = all(p.negative is not None for p in pairs)
-    columns = {"anchor": [p.anchor for p in pairs], "positive": [p.positive for p in pairs]}
+    columns: dict[str, list[str | None]] = {"anchor": [p.anchor for p in pairs],
+                                            "positive": [p.positive for p in pairs]}
     if with_neg:  # the loss reads columns by position: a negative column only when complete
         columns["negative"] = [p.negative for p in pairs]
     return Dataset.from_dict(columns)
 
 
-def probe_loss(model, loss, pairs: list[Pair], config: TrainConfig) -> float:
+def probe_loss(model: Any, loss: Any, pairs: list[Pair], config: TrainConfig) -> float:
     """Mean MNRL loss over ``pairs`` in batches of ``config.batch_size``, no gradient,
     dropout off: the before/after figure ``vnsearch adapt`` prints."""
     import torch
@@ -93,14 +94,14 @@ def probe_loss(model, loss, pairs: list[Pair], config: TrainConfig) -> float:
             texts = [[config.query_prompt + p.anchor for p in batch],
                      [config.passage_prompt + p.positive for p in batch]]
             if all(p.negative is not None for p in batch):
-                texts.append([config.passage_prompt + p.negative for p in batch])
+                texts.append([config.passage_prompt + (p.negative or "") for p in batch])
             features = [{k: v.to(model.device) if hasattr(v, "to") else v
                          for k, v in model.preprocess(column).items()} for column in texts]
             values.append(float(loss(features, None)))
     return sum(values) / max(len(values), 1)
 
 
-def lora_tensors(model) -> dict:
+def lora_tensors(model: Any) -> dict:
     """The trained LoRA matrices of ``model`` as ``{"<module>.lora_A": array, ...}``."""
     out = {}
     for name, param in model[0].auto_model.named_parameters():
@@ -117,12 +118,14 @@ def _step_callbacks(progress: ProgressReporter | None) -> list:
         return []
     from transformers import TrainerCallback
 
+    reporter = progress  # narrowed: the methods below run later, mypy does not carry it
+
     class StepProgress(TrainerCallback):
         def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            progress.set_total(state.max_steps)
+            reporter.set_total(state.max_steps)
 
         def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-            progress.set(state.global_step)
+            reporter.set(state.global_step)
 
     return [StepProgress()]
 
@@ -138,8 +141,11 @@ def train_lora(model_dir: Path, pairs: list[Pair], config: TrainConfig,
     try:
         import torch
         from peft import LoraConfig, inject_adapter_in_model
-        from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
-        from sentence_transformers import SentenceTransformerTrainingArguments
+        from sentence_transformers import (
+            SentenceTransformer,
+            SentenceTransformerTrainer,
+            SentenceTransformerTrainingArguments,
+        )
         from sentence_transformers.sentence_transformer import losses
         from transformers import set_seed
     except ModuleNotFoundError as exc:
@@ -148,11 +154,12 @@ def train_lora(model_dir: Path, pairs: list[Pair], config: TrainConfig,
     if threads:
         torch.set_num_threads(threads)
     set_seed(config.seed)
-    model = SentenceTransformer(str(model_dir), device="cuda" if torch.cuda.is_available() else "cpu")
+    model = SentenceTransformer(str(model_dir),
+                                device="cuda" if torch.cuda.is_available() else "cpu")
     model.max_seq_length = config.max_seq_length
     # peft's in-place injection, not transformers' add_adapter (which wants a newer peft
     # than PyPI has for this transformers); only the LoRA matrices train.
-    encoder = model[0].auto_model
+    encoder: Any = model[0].auto_model  # a transformers model
     inject_adapter_in_model(LoraConfig(r=config.rank, lora_alpha=config.alpha,
                                        lora_dropout=config.lora_dropout,
                                        target_modules=config.target_modules, bias="none"), encoder)
@@ -169,7 +176,8 @@ def train_lora(model_dir: Path, pairs: list[Pair], config: TrainConfig,
             per_device_train_batch_size=config.batch_size, learning_rate=config.learning_rate,
             warmup_steps=max(1, int(steps * config.warmup_ratio)), seed=config.seed,
             data_seed=config.seed, logging_steps=max(1, steps // 20), save_strategy="no",
-            report_to=[], dataloader_drop_last=True, disable_tqdm=True, use_cpu=not torch.cuda.is_available(),
+            report_to=[], dataloader_drop_last=True, disable_tqdm=True,
+            use_cpu=not torch.cuda.is_available(),
             prompts={"anchor": config.query_prompt, "positive": config.passage_prompt,
                      "negative": config.passage_prompt},
         )

@@ -1,10 +1,22 @@
 """The index database: the one owner of every SQL statement on ``store.sqlite``."""
 
 from .database import SCHEMA, IndexDB
-from .records import (ArticleMeta, ArticleMetadata, ArticleRecord, ArticleRegions,
-                      ArticleText, FtsRow, IntegrityReport, MetadataFilter, PassageRow,
-                      PassageSpan, StoredArticle, StoryCandidate, StoryMember,
-                      split_stored_categories)
+from .records import (
+    ArticleMeta,
+    ArticleMetadata,
+    ArticleRecord,
+    ArticleRegions,
+    ArticleText,
+    FtsRow,
+    IntegrityReport,
+    MetadataFilter,
+    PassageRow,
+    PassageSpan,
+    StoredArticle,
+    StoryCandidate,
+    StoryMember,
+    split_stored_categories,
+)
 
 __all__ = ["SCHEMA", "IndexDB", "ArticleMeta", "ArticleMetadata", "ArticleRecord",
            "ArticleRegions", "ArticleText", "FtsRow", "IntegrityReport", "MetadataFilter",

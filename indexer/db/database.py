@@ -11,6 +11,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import cast
 
 from ..article import Article, Passage
 from ..errors import IndexFormatError
@@ -66,7 +67,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
 );
 """
 
-# Schema 2 (issue 14): normalised outlet key, unparsed dates, the file an article came from,
+# Schema 2: normalised outlet key, unparsed dates, the file an article came from,
 # one row per category, and tombstones of deleted articles. ``upgrade_to_2`` adds these to a
 # schema-1 store in place; a new store gets them from SCHEMA (columns above + this).
 SCHEMA_2_ADDITIONS = """
@@ -87,7 +88,7 @@ CREATE TABLE IF NOT EXISTS tombstones (
 CREATE INDEX IF NOT EXISTS tombstones_article ON tombstones(article_id);
 """
 
-# Schema 3 (issue 17): the provinces an article is about (current and former names, see
+# Schema 3: the provinces an article is about (current and former names, see
 # indexer.places), its story (``articles.story_id``: the article id of the story's first
 # article; its own when alone), its MinHash signature and the LSH band keys that find
 # candidates of the same story in one indexed query (indexer.stories).
@@ -157,7 +158,7 @@ class IndexDB(StoreReads):
         """Close the connection."""
         self.conn.close()
 
-    def __enter__(self) -> "IndexDB":
+    def __enter__(self) -> IndexDB:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -423,7 +424,7 @@ class IndexDB(StoreReads):
             "INSERT INTO passages (article_id, ordinal, start, end, text, vector) "
             "VALUES (?,?,?,?,?,?)",
             (article_id, passage.ordinal, passage.start, passage.end, passage.text, vector))
-        pid = int(cur.lastrowid)
+        pid = int(cast(int, cur.lastrowid))
         self.conn.execute("INSERT INTO passages_fts (rowid, toned, folded, bigrams) "
                           "VALUES (?,?,?,?)", (pid, *lexical))
         return pid

@@ -12,9 +12,21 @@ from typing import Any
 
 import numpy as np
 
-from .records import (ArticleMeta, ArticleMetadata, ArticleRecord, ArticleRegions, ArticleText,
-                      FtsRow, IntegrityReport, MetadataFilter, PassageRow, PassageSpan,
-                      StoryCandidate, StoryMember, split_stored_categories)
+from .records import (
+    ArticleMeta,
+    ArticleMetadata,
+    ArticleRecord,
+    ArticleRegions,
+    ArticleText,
+    FtsRow,
+    IntegrityReport,
+    MetadataFilter,
+    PassageRow,
+    PassageSpan,
+    StoryCandidate,
+    StoryMember,
+    split_stored_categories,
+)
 
 # The columns of an ``ArticleRecord`` (before its URLs and passages), in order.
 _ARTICLE_COLUMNS = "id, title, text, url, source, published, category, published_raw"
@@ -215,7 +227,9 @@ class StoreReads:
     def _article_record(self, row: tuple, with_text: bool) -> ArticleRecord:
         urls = [r[0] for r in self.conn.execute(
             "SELECT url FROM article_urls WHERE article_id=? ORDER BY url", (row[0],))]
-        return ArticleRecord(*row, urls=urls, passages=self.passage_spans(row[0], with_text))
+        # row: the columns of _ARTICLE_COLUMNS, the fields before urls and passages
+        return ArticleRecord(*row, urls=urls,  # type: ignore[misc]
+                             passages=self.passage_spans(row[0], with_text))
 
     def passage_spans(self, article_id: str, with_text: bool = False) -> list[PassageSpan]:
         """The passages of one article, in order."""

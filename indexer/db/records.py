@@ -95,12 +95,12 @@ class ArticleMetadata:
     categories: tuple[str, ...]
     origin: str | None = None
 
-    def without_origin(self) -> "ArticleMetadata":
+    def without_origin(self) -> ArticleMetadata:
         """The same metadata with no origin (what readers see)."""
         return ArticleMetadata(self.url, self.source, self.published, self.published_raw,
                                self.categories)
 
-    def merged_with(self, art: Any) -> "ArticleMetadata":
+    def merged_with(self, art: Any) -> ArticleMetadata:
         """Stored metadata refreshed from a re-read article (origin left out): a value in
         the new copy wins, a missing one keeps the stored; a parsed date beats a raw one."""
         published, raw = self.published, self.published_raw

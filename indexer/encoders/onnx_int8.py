@@ -11,6 +11,7 @@ import json
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -49,7 +50,8 @@ class OnnxInt8Encoder(Encoder):
             name, model_id, location = resolve_model(settings)
             model_dir = Path(location)
             if not model_dir.is_dir():
-                raise ModelError(f"the onnx-int8 backend needs a local model directory, got {location!r}")
+                raise ModelError("the onnx-int8 backend needs a local model directory, "
+                                 f"got {location!r}")
             self._onnx_path = ensure_onnx_int8(model_dir)
             self._severity = onnxruntime_severity(verbose)
             self._session = self._new_session(settings.threads)
@@ -75,7 +77,7 @@ class OnnxInt8Encoder(Encoder):
                               passage_prompt=self._passage_prompt, backend="onnx-int8",
                               revision=f"v{EXPORT_VERSION}")
 
-    def _new_session(self, threads: int | None):
+    def _new_session(self, threads: int | None) -> Any:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -86,14 +88,14 @@ class OnnxInt8Encoder(Encoder):
         return ort.InferenceSession(str(self._onnx_path), options,
                                     providers=["CPUExecutionProvider"])
 
-    def _bulk(self):
+    def _bulk(self) -> Any:
         """The one-thread session of data-parallel passage encoding (created once)."""
         with self._bulk_lock:
             if self._bulk_session is None:
                 self._bulk_session = self._new_session(1)
             return self._bulk_session
 
-    def _run(self, texts: list[str], session=None) -> np.ndarray:
+    def _run(self, texts: list[str], session: Any = None) -> np.ndarray:
         encodings = self._tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
@@ -117,7 +119,7 @@ class OnnxInt8Encoder(Encoder):
             session = self._bulk()
             with ThreadPoolExecutor(self.bulk_workers, thread_name_prefix="encode") as pool:
                 done = pool.map(lambda idx: self._run([full[i] for i in idx], session), batches)
-                for idx, vectors in zip(batches, done):
+                for idx, vectors in zip(batches, done, strict=False):
                     out[idx] = vectors
             return out
         for idx in batches:

@@ -73,7 +73,7 @@ class SentenceTransformerEncoder(Encoder):
         return len(self._model.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     @property
-    def sentence_transformer(self):
+    def sentence_transformer(self) -> Any:
         """The underlying model (for tests and benchmarks)."""
         return self._model
 

@@ -63,7 +63,7 @@ class TermCounts:
             rowids.append(row[0])
             count = 0
             before = len(tokens)
-            for lookup, text in zip(lookups, row[1:]):
+            for lookup, text in zip(lookups, row[1:], strict=False):
                 if text:
                     tokens.extend(map(lookup, text.split()))
                     count += len(FTS_TOKEN.findall(text))

@@ -71,7 +71,7 @@ class LexicalHeader:
         return self.rows - self.passages
 
     @classmethod
-    def load(cls, path: Path) -> "LexicalHeader":
+    def load(cls, path: Path) -> LexicalHeader:
         """Read a ``header.json`` (ValueError/OSError/TypeError when unreadable)."""
         data = json.loads(path.read_text(encoding="utf-8"))
         if data.get("format") != FORMAT:
@@ -189,7 +189,8 @@ def _write_incremental(directory: Path, db: IndexDB, generation: int,
     stored = db.passage_id_array()
     parts: list[tuple[int, Segment, np.ndarray, Path | None]] = []
     rows = masked = 0
-    for k, segment, live in zip(previous.header.segments, previous.segments, previous.live):
+    for k, segment, live in zip(previous.header.segments, previous.segments, previous.live,
+                                strict=False):
         if not len(segment):
             continue  # the empty matrix of a new index: nothing to keep
         now = np.asarray(live) & np.isin(np.asarray(segment.rowids), stored, assume_unique=True)
@@ -319,7 +320,7 @@ def lexical_problems(directory: Path, generation: int, passage_ids: set[int]) ->
                 for file, crc in files.header.checksums.items()
                 if not (files.path / file).exists() or file_crc(files.path / file) != crc]
     live_ids = set()
-    for segment, live in zip(files.segments, files.live):
+    for segment, live in zip(files.segments, files.live, strict=False):
         live_ids.update(np.asarray(segment.rowids)[np.asarray(live)].tolist())
     if live_ids != passage_ids:
         problems.append(f"{name}: {len(passage_ids - live_ids)} passages missing, "

@@ -87,7 +87,7 @@ class Segment:
         return sums
 
     @classmethod
-    def load(cls, directory: Path, number: int) -> "Segment":
+    def load(cls, directory: Path, number: int) -> Segment:
         """Map the arrays of segment ``number`` read-only (``numpy.load(mmap_mode='r')``)."""
         arrays = {}
         for name in ARRAYS:

@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from types import MappingProxyType
-from typing import Mapping
 
 from ..vietnamese import nfc, normalize_tone_placement
 from .keys import metadata_key
@@ -67,8 +67,10 @@ class CategoryTable:
         slugs = data.get("slugs") or {}
         names = data.get("names") or []
         placeholders = data.get("placeholders") or []
-        if not isinstance(slugs, dict) or not isinstance(names, list) or not isinstance(placeholders, list):
-            raise ValueError("categories table: slugs must be an object, names and placeholders lists")
+        if (not isinstance(slugs, dict) or not isinstance(names, list)
+                or not isinstance(placeholders, list)):
+            raise ValueError("categories table: slugs must be an object, "
+                             "names and placeholders lists")
         by_key: dict[str, str] = {}
         # Names first, then slugs: an explicit slug mapping wins over a name whose
         # folded form happens to equal the slug.

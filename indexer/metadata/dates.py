@@ -92,11 +92,13 @@ _ISO = re.compile(
 _NUMBER = re.compile(r"[+-]?(\d+)(?:\.\d+)?")
 # The second fast path: the most common Vietnamese form, "10/03/2025" with an optional
 # "08:30"; it skips fold() and the free-text search (~2x faster than the general path).
-_DMY_FAST = re.compile(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4})(?:\s*[-|,]?\s*(\d{1,2}):(\d{2})(?::(\d{2}))?)?")
+_DMY_FAST = re.compile(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4})"
+                       r"(?:\s*[-|,]?\s*(\d{1,2}):(\d{2})(?::(\d{2}))?)?")
 
 # The slow path runs on fold()ed text: lower case, no tones, đ → d.
 _NUM_DATE = re.compile(r"(?<![\d/.-])(\d{1,4})([/.-])(\d{1,2})\2(\d{1,4})(?!\d|[/.-]\d)")
-_WRITTEN_DATE = re.compile(r"(?<!\d)(\d{1,2})\s+thang\s+(\d{1,2})(?:\s*,\s*|\s+nam\s+)(\d{4})(?!\d)")
+_WRITTEN_DATE = re.compile(
+    r"(?<!\d)(\d{1,2})\s+thang\s+(\d{1,2})(?:\s*,\s*|\s+nam\s+)(\d{4})(?!\d)")
 _TIME = re.compile(
     r"(?<![\d/.:-])(\d{1,2})\s*[:h]\s*(\d{2})(?:\s*:\s*(\d{2})(?:[.,]\d{1,9})?)?"
     r"(?:\s*(am|pm|sa|ch)\b)?(?:\s*(z|[+-]\d{2}(?::?\d{2})?)(?![\d/.-]))?(?![\d:])"
@@ -111,7 +113,8 @@ _FILLER = re.compile(r"[\s,|()\[\]\-–—:/.]*")
 _RELATIVE = re.compile(
     r"\b(?:truoc|hom\s+(?:qua|nay|kia)|vua\s+(?:xong|moi)|ago|yesterday|today|now)\b"
 )
-_PARTIAL = re.compile(r"(?<![\d/.-])\d{1,2}[/.-]\d{1,4}(?![\d/.-])|\bthang\s+\d{1,2}\b|\bnam\s+\d{4}\b")
+_PARTIAL = re.compile(
+    r"(?<![\d/.-])\d{1,2}[/.-]\d{1,4}(?![\d/.-])|\bthang\s+\d{1,2}\b|\bnam\s+\d{4}\b")
 
 _WEEKDAY_INDEX = {"hai": 0, "ba": 1, "tu": 2, "nam": 3, "sau": 4, "bay": 5,
                   "2": 0, "3": 1, "4": 2, "5": 3, "6": 4, "7": 5}
@@ -192,7 +195,8 @@ def is_iso_day(published: str | None) -> bool:
     )
 
 
-def parse_published(value: str | int | float | None, order: Literal["dmy", "mdy"] = "dmy") -> ParsedDate:
+def parse_published(value: str | int | float | None,
+                    order: Literal["dmy", "mdy"] = "dmy") -> ParsedDate:
     """Normalise one input publication date; never guesses (see the module docstring)."""
     if value is None:
         return _NONE
@@ -279,7 +283,8 @@ def _from_free_text(text: str, order: str) -> str:
     rest = _LABELS.sub(" ", rest)
     if not _FILLER.fullmatch(rest):
         raise _Reject("unparsable")
-    if weekday is not None and _weekday_of(weekday) != datetime(day.year, day.month, day.day).weekday():
+    if (weekday is not None
+            and _weekday_of(weekday) != datetime(day.year, day.month, day.day).weekday()):
         raise _Reject("weekday mismatch")
     return _format(day.year, day.month, day.day, clock)
 
@@ -341,7 +346,8 @@ def _find_time(rest: str) -> _TimeHit:
     return _TimeHit(clock, rest[: m.start()] + " " + rest[m.end():])
 
 
-def _make_clock(hour: int, minute: int, second: int, meridiem: str | None, offset: int | None) -> _Clock:
+def _make_clock(hour: int, minute: int, second: int, meridiem: str | None,
+                offset: int | None) -> _Clock:
     """A validated :class:`_Clock`; AM/PM (SA = sáng, CH = chiều) converted to 24 h."""
     if meridiem is not None:
         if not 1 <= hour <= 12:

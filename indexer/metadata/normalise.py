@@ -39,7 +39,7 @@ class MetadataRules:
     date_order: str = "dmy"
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "MetadataRules":
+    def from_settings(cls, settings: Settings) -> MetadataRules:
         """The rules ``settings`` ask for (``outlets_file``, ``date_order``)."""
         user_file = str(settings.outlets_file) if settings.outlets_file else None
         return cls(outlets=_outlets(user_file), date_order=settings.date_order)

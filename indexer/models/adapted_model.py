@@ -11,10 +11,14 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .atomic_dir import build_atomically
 from .default_model import MANIFEST, MaterialisedModel
 from .quiet import building
+
+if TYPE_CHECKING:
+    from ..adapt.delta import Delta
 
 WEIGHTS = "model.safetensors"
 
@@ -24,7 +28,8 @@ def adapted_model_id(base_id: str, adapter_sha256: str) -> str:
     return f"{base_id}-a{adapter_sha256[:12]}"
 
 
-def ensure_adapted_model(base: MaterialisedModel, delta, models_dir: Path) -> MaterialisedModel:
+def ensure_adapted_model(base: MaterialisedModel, delta: Delta,
+                         models_dir: Path) -> MaterialisedModel:
     """The base model with ``delta`` (an :class:`indexer.adapt.delta.Delta`) merged,
     built once per machine next to the base model."""
     from ..adapt.delta import merge_into

@@ -65,7 +65,8 @@ def build_precompiled_charsmap(mapping: dict[str, str]) -> bytes:
         free = next_free
         while True:
             base = free ^ slots[0]
-            if base >= 256 and base not in used_bases and all((base ^ s) not in used for s in slots):
+            if (base >= 256 and base not in used_bases
+                    and all((base ^ s) not in used for s in slots)):
                 break
             free += 1
             while free in used:

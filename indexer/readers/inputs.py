@@ -112,7 +112,8 @@ def _read_folder(path: Path, fmt: str | None, mapping: dict[str, str] | None) ->
     entries = walk_inputs(path, suffixes)
     if not entries:
         # Said once, so a mistyped folder or a missing --format is not a silent no-op.
-        yield SkippedRecord(str(path), None, f"no input files in this folder ({', '.join(suffixes)})")
+        yield SkippedRecord(str(path), None,
+                            f"no input files in this folder ({', '.join(suffixes)})")
     for file, problem in entries:
         if problem is not None:
             yield SkippedRecord(str(file), None, problem)

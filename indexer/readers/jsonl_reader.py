@@ -6,8 +6,8 @@ import gzip
 import json
 import zlib
 from collections.abc import Iterator
+from io import BufferedReader
 from pathlib import Path
-from typing import BinaryIO
 
 from indexer.article import SkippedRecord
 from indexer.readers.decoding import SNIFF_BYTES, decode_bytes, looks_binary
@@ -18,10 +18,10 @@ from indexer.readers.records import MAX_TEXT_CHARS, ReadItem, record_to_item
 _MAX_LINE_BYTES = 6 * MAX_TEXT_CHARS + 1_000_000
 
 
-def open_binary(path: Path) -> BinaryIO:
+def open_binary(path: Path) -> BufferedReader | gzip.GzipFile:
     """Open ``path`` for binary reading, gunzipping a ``.gz`` file on the fly."""
     if path.name.lower().endswith(".gz"):
-        return gzip.open(path, "rb")  # type: ignore[return-value]
+        return gzip.open(path, "rb")
     return path.open("rb")
 
 
@@ -33,8 +33,8 @@ def read_jsonl(path: str | Path, mapping: dict[str, str] | None = None) -> Itera
     ignored; malformed JSON, non-object lines, records without text and undecodable
     lines become SkippedRecords with their 1-based line number. Never raises: a file
     that cannot be opened, is not gzip though named ``.gz``, is binary data or is text in
-    a refused encoding (TCVN3, ...) is one SkippedRecord (line None); a gzip stream that breaks after N good lines yields
-    those lines, then one SkippedRecord at line N+1 for the rest.
+    a refused encoding (TCVN3, ...) is one SkippedRecord (line None); a gzip stream that
+    breaks after N good lines yields those lines, then one SkippedRecord at line N+1 for the rest.
     """
     path = Path(path)
     name = str(path)
@@ -75,7 +75,8 @@ def _broken_file(name: str, lines_read: int, exc: BaseException) -> SkippedRecor
     detail = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
     if isinstance(exc, (EOFError, zlib.error, gzip.BadGzipFile)):
         return SkippedRecord(name, lines_read + 1,
-                             f"truncated or corrupt gzip data ({detail}); the rest of the file is lost")
+                             f"truncated or corrupt gzip data ({detail}); "
+                             "the rest of the file is lost")
     if lines_read == 0:
         return SkippedRecord(name, None, f"cannot read file: {detail}")
     return SkippedRecord(name, lines_read + 1, f"cannot read the rest of the file: {detail}")

@@ -40,6 +40,6 @@ from indexer.stories.signature import (
 )
 
 __all__ = [
-    "AGGREGATOR_KEYS", "BANDS", "MIN_WORDS", "NUM_PERM", "ROWS", "SEED", "SHINGLE_WORDS", "THRESHOLD",
-    "StorySignature", "different_outlets", "same_story", "story_signature",
+    "AGGREGATOR_KEYS", "BANDS", "MIN_WORDS", "NUM_PERM", "ROWS", "SEED", "SHINGLE_WORDS",
+    "THRESHOLD", "StorySignature", "different_outlets", "same_story", "story_signature",
 ]

@@ -39,7 +39,8 @@ MIN_WORDS = 25
 # hợp)", "PV" — short, at the very end of the text. Only the last 80 characters are
 # looked at, so a sentence that merely contains "theo" is never cut.
 _TRAILER_RE = re.compile(
-    r"(?:[.!?…”\"')\]]|^)\s*(?:\(?\s*(?:theo|nguồn|nguon)\b[^.!?\n]{0,60}|[^.!?\n]{0,40}\((?:tổng hợp|theo [^)]{1,40})\))\s*\.?\s*$",
+    r"(?:[.!?…”\"')\]]|^)\s*(?:\(?\s*(?:theo|nguồn|nguon)\b[^.!?\n]{0,60}"
+    r"|[^.!?\n]{0,40}\((?:tổng hợp|theo [^)]{1,40})\))\s*\.?\s*$",
     re.IGNORECASE,
 )
 _TAIL_CHARS = 80
@@ -105,7 +106,8 @@ def story_words(title: str | None, text: str, *, fold_tones: bool = False) -> li
 
 # Odd 64-bit multipliers (from splitmix64/xxhash) that mix the word hashes of a shingle by
 # position, so "a b c" and "c b a" differ; datasketch's MurmurHash finaliser mixes further.
-_MIX = (0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9)
+_MIX = (0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB, 0xC2B2AE3D27D4EB4F,
+        0x165667B19E3779F9)
 
 
 @lru_cache(maxsize=1 << 17)

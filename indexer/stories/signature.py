@@ -22,7 +22,8 @@ from typing import Any
 from indexer.stories.shingles import MIN_WORDS, shingle_hashes, story_words
 
 __all__ = [
-    "NUM_PERM", "BANDS", "ROWS", "THRESHOLD", "SEED", "StorySignature", "story_signature", "same_story",
+    "NUM_PERM", "BANDS", "ROWS", "THRESHOLD", "SEED", "StorySignature", "story_signature",
+    "same_story",
 ]
 
 #: Hash values per signature. 128 gives a similarity estimate with a standard error

@@ -31,7 +31,8 @@ def choose_kind(n_passages: int, threshold: int) -> str:
     return "hnsw" if n_passages > threshold else "flat"
 
 
-def build_vector_index(kind: str, dimension: int, ids: np.ndarray, vectors: np.ndarray) -> VectorIndex:
+def build_vector_index(kind: str, dimension: int, ids: np.ndarray,
+                       vectors: np.ndarray) -> VectorIndex:
     """Build an index of ``kind`` holding ``vectors`` under ``ids``."""
     index = create_vector_index(kind, dimension)
     index.add(ids, vectors)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -14,10 +15,11 @@ class FlatIndex(VectorIndex):
 
     kind = "flat"
 
-    def __init__(self, dimension: int, index=None) -> None:
+    def __init__(self, dimension: int, index: Any = None) -> None:
         faiss = faiss_module()
         self.dimension = dimension
-        self._index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+        self._index = (index if index is not None
+                       else faiss.IndexIDMap2(faiss.IndexFlatIP(dimension)))
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         if len(ids):
@@ -36,7 +38,8 @@ class FlatIndex(VectorIndex):
         q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
         params = None
         if allowed is not None:
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.asarray(allowed, np.int64)))
+            params = faiss.SearchParameters(
+                sel=faiss.IDSelectorBatch(np.asarray(allowed, np.int64)))
         scores, ids = self._index.search(q, min(k, n), params=params)
         keep = ids[0] >= 0
         return VectorHits(ids[0][keep], scores[0][keep])

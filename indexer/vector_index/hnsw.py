@@ -8,6 +8,7 @@ when it has any.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -19,7 +20,7 @@ class HnswIndex(VectorIndex):
 
     kind = "hnsw"
 
-    def __init__(self, dimension: int, index=None, tombstones: set[int] | None = None,
+    def __init__(self, dimension: int, index: Any = None, tombstones: set[int] | None = None,
                  m: int = 32, ef_search: int = 128) -> None:
         faiss = faiss_module()
         self.dimension = dimension
@@ -47,7 +48,8 @@ class HnswIndex(VectorIndex):
         q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
         sel = None
         if allowed is not None:
-            live = np.setdiff1d(np.asarray(allowed, np.int64), np.fromiter(self.tombstones, np.int64))
+            live = np.setdiff1d(np.asarray(allowed, np.int64),
+                                np.fromiter(self.tombstones, np.int64))
             sel = faiss.IDSelectorBatch(live)
         elif self.tombstones:
             sel = faiss.IDSelectorNot(faiss.IDSelectorBatch(np.fromiter(self.tombstones, np.int64)))

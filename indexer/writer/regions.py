@@ -7,9 +7,9 @@ band key with it are the candidates (one indexed query); the most similar one th
 :func:`~indexer.stories.same_story` accepts and that comes from another outlet
 (:func:`~indexer.stories.different_outlets`: on the judged pairs every wrong join was two
 template pages of one outlet; an aggregator such as Báo Mới counts as many outlets) gives
-its story id (ties: the smaller article id), else the article starts a story of its own (story id = its article id). A story so
-keeps the id of its first indexed article, and adding or deleting articles never moves
-another article to another story (no re-clustering).
+its story id (ties: the smaller article id), else the article starts a story of its own
+(story id = its article id). A story so keeps the id of its first indexed article, and
+adding or deleting articles never moves another article to another story (no re-clustering).
 """
 
 from __future__ import annotations

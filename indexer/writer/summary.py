@@ -43,7 +43,7 @@ class IndexSummary:
     #: A few unparsed dates, "where: raw date", for the report.
     unparsed_examples: list[str] = field(default_factory=list)
 
-    def merge(self, other: "IndexSummary") -> None:
+    def merge(self, other: IndexSummary) -> None:
         """Add ``other``'s counters and lists to this one."""
         for name in _COUNTERS:
             setattr(self, name, getattr(self, name) + getattr(other, name))

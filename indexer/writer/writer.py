@@ -11,8 +11,14 @@ import numpy as np
 from ..article import Article, SkippedRecord
 from ..chunking import ChunkSettings, chunk_text
 from ..db import IndexDB
-from ..derived import (derived_missing, load_current_vectors, rebuild_vectors,
-                       remove_other_vector_files, write_manifest, write_vectors)
+from ..derived import (
+    derived_missing,
+    load_current_vectors,
+    rebuild_vectors,
+    remove_other_vector_files,
+    write_manifest,
+    write_vectors,
+)
 from ..embed_cache import EmbeddingCache
 from ..encoders import PassageEncoder
 from ..errors import IndexFormatError, InputError
@@ -21,9 +27,9 @@ from ..lexical.files import LexicalWrite, write_lexical
 from ..lock import WriteLock
 from ..manifest import Manifest
 from ..metadata.normalise import MetadataRules
-from ..upgrade import upgrade_store
 from ..settings import Settings
 from ..sharding import ShardSpec
+from ..upgrade import upgrade_store
 from ..vector_index import VectorIndex, choose_kind
 from .identity import embedding_text, lexical_columns
 from .plan import FILE_KEY_PREFIX, Action, Planned, Prepared, plan_batch
@@ -73,7 +79,7 @@ class IndexWriter:
         self.shard = shard
 
     # -- lifecycle -------------------------------------------------------------------------
-    def __enter__(self) -> "IndexWriter":
+    def __enter__(self) -> IndexWriter:
         self.open()
         return self
 
@@ -183,6 +189,7 @@ class IndexWriter:
     def _maybe_switch_kind(self) -> None:
         """Pick the vector index type for the current size (exact while small)."""
         db, manifest = self._state()
+        assert self._vectors is not None  # loaded with the manifest
         kind = choose_kind(len(self._vectors), self.settings.vector_index_threshold)
         tombstoned = getattr(self._vectors, "tombstones", None)
         # HNSW tombstones live in memory only: rebuild before saving rather than persist a
@@ -195,6 +202,7 @@ class IndexWriter:
         """Write the FAISS file, the lexical matrix files (incrementally) and the manifest
         for the committed generation, drop old files."""
         db, manifest = self._state()
+        assert self._vectors is not None  # loaded with the manifest
         started = time.monotonic()
         path = write_vectors(self.directory, db.generation(), self._vectors)
         self.lexical_write = write_lexical(self.directory, db)
@@ -290,7 +298,7 @@ class IndexWriter:
     def _persist(self, planned: list[Planned], summary: IndexSummary,
                  revived: list[str]) -> None:
         """Write a planned, embedded batch in one transaction, then update the vector index."""
-        db, _ = self._state()
+        db, manifest = self._state()
         now = utc_now()
         removed_ids: list[int] = []
         added_ids: list[int] = []
@@ -303,7 +311,8 @@ class IndexWriter:
                     self._persist_same(entry, summary, now)
                     continue
                 removed_ids.extend(self._persist_article(entry, summary, now))
-                for passage, vector in zip(entry.item.passages, entry.item.vectors):
+                assert entry.item.vectors is not None  # embedded by _embed_planned
+                for passage, vector in zip(entry.item.passages, entry.item.vectors, strict=False):
                     added_ids.append(db.insert_passage(
                         entry.article_id, passage, vector.tobytes(),
                         lexical_columns(entry.item.article.title, passage.text)))
@@ -313,13 +322,14 @@ class IndexWriter:
             changed = bool(removed_ids or added_ids or summary.updated)
             if changed:
                 db.bump_generation()
+        assert self._vectors is not None  # loaded with the manifest
         if removed_ids:
             self._vectors.remove(np.asarray(removed_ids, np.int64))
         if added_ids:
             self._vectors.add(np.asarray(added_ids, np.int64), np.vstack(added_vecs))
         if changed:
             self._dirty = True
-            write_manifest(self.directory, self.manifest, db)
+            write_manifest(self.directory, manifest, db)
             self._maybe_write_derived()
 
     def _persist_same(self, entry: Planned, summary: IndexSummary, now: str) -> None:
@@ -421,9 +431,10 @@ class IndexWriter:
 
     def _deleted(self, removed: list[int], summary: IndexSummary) -> None:
         """After a committed delete: drop the vectors and write the manifest."""
-        db, _ = self._state()
+        db, manifest = self._state()
         if removed:
+            assert self._vectors is not None  # loaded with the manifest
             self._vectors.remove(np.asarray(removed, np.int64))
         if summary.deleted:
             self._dirty = True
-            write_manifest(self.directory, self.manifest, db)
+            write_manifest(self.directory, manifest, db)

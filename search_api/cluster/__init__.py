@@ -1,1 +1,1 @@
-"""Serving and building a set of index shards as one index (issue 15)."""
+"""Serving and building a set of index shards as one index."""

@@ -1,4 +1,4 @@
-"""``vnsearch cluster …``: build a set of index shards on Ray (issue 15).
+"""``vnsearch cluster …``: build a set of index shards on Ray.
 
 Registered on the root group by ``main.add_command(cluster_group)``; Ray is imported only
 when a command runs, so ``vnsearch --help`` works without the ``ray`` extra.

@@ -150,7 +150,7 @@ def route_batch(batch: dict[str, np.ndarray], settings: Settings,
     does; a skipped one gets shard -1 and the writer's reason."""
     rules = MetadataRules.from_settings(settings)
     rows: list[tuple[int, int, str, str, str, str]] = []
-    for i, raw in zip(batch["i"], batch["article"]):
+    for i, raw in zip(batch["i"], batch["article"], strict=False):
         fields = json.loads(str(raw))
         fields["categories"] = tuple(fields["categories"])  # JSON turned the tuple to a list
         prepared = prepare(Article(**fields), rules)
@@ -160,9 +160,9 @@ def route_batch(batch: dict[str, np.ndarray], settings: Settings,
         art = prepared.article
         shard = shard_of(stable_article_id(art.url, prepared.chash), shards)
         rows.append((int(i), shard, "", "", art.title or "", art.text))
-    columns = list(zip(*rows)) if rows else [()] * 6
+    columns = list(zip(*rows, strict=False)) if rows else [()] * 6
     out = {"i": np.asarray(columns[0], np.int64), "shard": np.asarray(columns[1], np.int64)}
-    for name, values in zip(("reason", "path", "title", "text"), columns[2:]):
+    for name, values in zip(("reason", "path", "title", "text"), columns[2:], strict=False):
         out[name] = np.asarray(values, dtype=object)
     return out
 
@@ -195,12 +195,12 @@ class _EmbedActor:
         import ray
 
         texts: list[str] = []
-        for shard, title, text in zip(batch["shard"], batch["title"], batch["text"]):
+        for shard, title, text in zip(batch["shard"], batch["title"], batch["text"], strict=False):
             if shard >= 0:
                 texts.extend(self._texts(int(shard), str(title), str(text)))
         unique = list(dict.fromkeys(texts))
         held = ray.get(self._cache.held.remote(unique)) if unique else []
-        todo = [t for t, h in zip(unique, held) if not h]
+        todo = [t for t, h in zip(unique, held, strict=False) if not h]
         dim = self._encoder.info.dimension
         vectors = (self._encoder.encode_passages(todo, batch_size=self._batch) if todo
                    else np.zeros((0, dim), np.float32))
@@ -222,7 +222,10 @@ def read_inputs(paths: Iterable[str | Path]) -> tuple[list[Article], list[Skippe
     articles: list[Article] = []
     unread: list[SkippedRecord] = []
     for item in iter_inputs([str(p) for p in paths]):
-        (unread if isinstance(item, SkippedRecord) else articles).append(item)
+        if isinstance(item, SkippedRecord):
+            unread.append(item)
+        else:
+            articles.append(item)
     return articles, unread
 
 
@@ -299,8 +302,10 @@ def run_pipeline(articles: list[Article], chunking: list[Chunking], settings: Se
         # A map stage's batch_size merges blocks, so the routing batch is capped too.
         blocks = max(1, min(len(rows), 4 * actors))
         route_size = max(1, min(ROUTE_BATCH, -(-len(rows) // blocks)))
+        # Ray's types leave out fn_kwargs, which route_batch's other arguments come from.
         ds = ray.data.from_items(rows, override_num_blocks=blocks).map_batches(
-            route_batch, fn_kwargs={"settings": settings, "shards": len(chunking)},
+            route_batch,  # type: ignore[arg-type]
+            fn_kwargs={"settings": settings, "shards": len(chunking)},
             batch_size=route_size, batch_format="numpy", num_cpus=ROUTE_CPUS)
         ds = ds.map_batches(
             _EmbedActor, fn_constructor_kwargs={"settings": actor_settings,
@@ -321,7 +326,7 @@ def _collect(ds: Any, articles: list[Article], shards: int,
     for batch in ds.iter_batches(batch_format="numpy", batch_size=None):
         for i, shard, reason, path, text, vector in zip(
                 batch["i"], batch["shard"], batch["reason"], batch["path"], batch["text"],
-                batch["vector"]):
+                batch["vector"], strict=False):
             if i < 0:
                 vectors[str(text)] = np.asarray(vector, np.float32)
             elif shard < 0:
@@ -348,7 +353,7 @@ def write_shards(routed: _Routed, shard_dirs: list[Path], settings: Settings,
     from indexer.writer import index_articles
 
     summaries = []
-    for i, (directory, articles) in enumerate(zip(shard_dirs, routed.shards)):
+    for i, (directory, articles) in enumerate(zip(shard_dirs, routed.shards, strict=False)):
         summary = index_articles(directory, articles, settings, encoder,
                                  shard=ShardSpec(i, len(shard_dirs)))
         if summary.other_shard:
@@ -384,7 +389,8 @@ def cluster_index(paths: Iterable[str | Path], out_dir: Path, shards: int, setti
 
         encoder = create_encoder(settings)
     articles, unread = read_inputs(paths)
-    routed, vectors = _Routed([[] for _ in dirs]), {}
+    routed = _Routed([[] for _ in dirs])
+    vectors: dict[str, np.ndarray] = {}
     threads, embed_seconds = 0, 0.0
     if articles:  # nothing read: no Ray needed
         with ray_session(address) as session:

@@ -61,7 +61,7 @@ def keep_on_loopback() -> None:
     os.environ.update(_LOOPBACK_ENV)
     import sys
 
-    constants = sys.modules.get("ray._private.ray_constants")
+    constants: Any = sys.modules.get("ray._private.ray_constants")
     if constants is not None:
         # Imported before the environment was set: the value was frozen at import time.
         constants.ENABLE_RAY_CLUSTER = False
@@ -98,7 +98,7 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
         _init(address, num_cpus)
         previous = _install_sigterm() if started else None
         node = ray._private.worker._global_node
-        pids = [p.process.pid for procs in node.all_processes.values() for p in procs
+        pids: list[int] = [p.process.pid for procs in node.all_processes.values() for p in procs
                 if p.process is not None] if started and node is not None else []
         yield RaySession(address=ray.get_runtime_context().gcs_address, started=started,
                          cpus=float(ray.cluster_resources().get("CPU", 0)), root_pids=pids)
@@ -114,7 +114,7 @@ def _init(address: str | None, num_cpus: int | None) -> None:
 
     import ray
 
-    common = {"include_dashboard": False, "log_to_driver": False,
+    common: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
               "logging_level": logging.WARNING, "configure_logging": True}
     try:
         if address is None:

@@ -1,5 +1,5 @@
 """``vnsearch cluster serve``: a set of shards served on Ray Serve with the same HTTP API and
-page as ``vnsearch serve`` (issue 15, part 3).
+page as ``vnsearch serve``.
 
 One Serve application, ``vnsearch``:
 
@@ -187,11 +187,13 @@ def build_application(cluster_file: Path, settings: Settings, replicas: int,
     from ray import serve
 
     cluster = load_cluster(cluster_file)
-    shard_deployment = serve.deployment(ShardReplica)
+    # Any: Ray's overloads of serve.deployment type a class argument as the decorator form.
+    shard_deployment: Any = serve.deployment(ShardReplica)
     bound = [shard_deployment.options(name=shard_name(i), num_replicas=replicas,
                                       ray_actor_options={"num_cpus": SHARD_CPUS})
              .bind(str(cluster.path), i) for i in range(len(cluster.shards))]
-    ingress = serve.deployment(serve.ingress()(IngressReplica)).options(
+    ingress_deployment: Any = serve.deployment(serve.ingress()(IngressReplica))
+    ingress = ingress_deployment.options(
         name=INGRESS_NAME, num_replicas=1, ray_actor_options={"num_cpus": INGRESS_CPUS})
     return ingress.bind(str(cluster.path), settings, bound, timeout_s)
 
@@ -251,7 +253,8 @@ def send_token_to_address() -> None:
     process (``RAY_AUTH_MODE=disabled`` or ``=token`` set by the user is respected).
     """
     from ray._private.authentication.authentication_token_setup import (
-        maybe_enable_token_auth_if_token_available)
+        maybe_enable_token_auth_if_token_available,
+    )
 
     maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
 

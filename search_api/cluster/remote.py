@@ -37,8 +37,8 @@ Ranking = list[tuple[int, float]]
 #: :class:`~.store.ClusterDB`); only these may be called remotely.
 READ_METHODS = frozenset({
     "article_ids", "passage_rows", "relevance_rows", "toned_texts", "passages_matching",
-    "fts_doc_freq", "fts_doc_freqs", "articles_matching", "article_meta", "has_undated", "article", "counts",
-    "facet_counts", "article_regions", "story_members"})
+    "fts_doc_freq", "fts_doc_freqs", "articles_matching", "article_meta", "has_undated", "article",
+    "counts", "facet_counts", "article_regions", "story_members"})
 #: How long the first call (the shard's state, when the ingress starts) may wait: replicas
 #: open their snapshot and build their BM25 matrix while the ingress loads its model.
 START_TIMEOUT_S = 120.0
@@ -69,7 +69,7 @@ class RemoteDB:
     """A shard's database seen from the ingress: ``db.<read method>(*args)`` is asked of the
     shard's deployment (``read``)."""
 
-    def __init__(self, shard: "RemoteShard") -> None:
+    def __init__(self, shard: RemoteShard) -> None:
         self._shard = shard
 
     def __getattr__(self, name: str) -> Any:
@@ -157,7 +157,8 @@ class RemoteShard:
             found = self.call("read", "fts_doc_freqs", column, todo)
             if len(self._doc_freq) + len(todo) >= DOC_FREQ_CACHE:
                 self._doc_freq.clear()  # crude bound; refilled by the next queries
-            self._doc_freq.update({(generation, column, t): n for t, n in zip(todo, found)})
+            self._doc_freq.update({(generation, column, t): n
+                                   for t, n in zip(todo, found, strict=False)})
         return [self._doc_freq[(generation, column, t)] for t in terms]
 
     # -- ShardReader's interface ------------------------------------------------------------

@@ -23,8 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from indexer.db import MetadataFilter
 from indexer.manifest import Manifest
 from indexer.settings import Settings
@@ -74,7 +72,7 @@ class ClusterView:
 class ClusterLexicalIndex(LexicalIndex):
     """BM25 over every shard with global statistics; rankings merged."""
 
-    def __init__(self, cluster: "ClusterSearcher") -> None:
+    def __init__(self, cluster: ClusterSearcher) -> None:
         self._cluster = cluster
 
     def top(self, query: LexicalQuery, n: int, filt: MetadataFilter) -> Ranking:
@@ -88,6 +86,9 @@ class ClusterLexicalIndex(LexicalIndex):
 
 class ClusterSearcher(Searcher):
     """Answers searches on a ``cluster.json``'s shards as one index (see module docstring)."""
+
+    # What /health reads of the shards' snapshots stands in for the one Snapshot.
+    _snapshot: ClusterView  # type: ignore[assignment]
 
     def __init__(self, cluster_file: Path, settings: Settings, encoder: QueryEncoder,
                  shards: list[Any] | None = None) -> None:
@@ -178,7 +179,7 @@ class ClusterSearcher(Searcher):
         """Number, directory, counts and generation of every shard (``/health``); a shard
         that does not answer is listed with ``ok: false``."""
         out = []
-        for shard, path in zip(self.shards, self.cluster.shards):
+        for shard, path in zip(self.shards, self.cluster.shards, strict=False):
             try:
                 counts = shard.db().counts()
                 out.append({"number": shard.number, "path": str(path), **counts,
@@ -195,11 +196,11 @@ class ClusterSearcher(Searcher):
         for shard in self.shards:
             shard.close()
 
-    def _doc_freqs(self) -> None:  # type: ignore[override]
+    def _doc_freqs(self) -> None:
         """Cluster-wide counts, asked of the shards at each search (no shared generation)."""
         return None
 
-    def lexical_matrix(self) -> None:  # type: ignore[override]
+    def lexical_matrix(self) -> None:
         """Per-shard matrices (see :attr:`shards`); there is no single one."""
         return None
 

@@ -1,4 +1,4 @@
-"""``vnsearch cluster serve DIR``: serve a set of shards on Ray Serve (issue 15, part 3).
+"""``vnsearch cluster serve DIR``: serve a set of shards on Ray Serve.
 
 Registered under ``vnsearch cluster`` by :mod:`search_api.cli`; Ray is imported only when
 the command runs, so ``vnsearch --help`` works without the ``ray`` extra.

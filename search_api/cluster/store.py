@@ -16,8 +16,14 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from typing import Any, TypeVar
 
-from indexer.db import (ArticleMeta, ArticleRecord, ArticleRegions, MetadataFilter, PassageRow,
-                        StoryMember)
+from indexer.db import (
+    ArticleMeta,
+    ArticleRecord,
+    ArticleRegions,
+    MetadataFilter,
+    PassageRow,
+    StoryMember,
+)
 
 from .shard import ShardReader, ShardUnavailable, split_gid, to_gid
 
@@ -119,7 +125,7 @@ class ClusterDB:
         """``read(shard db, local ids)`` on each shard holding some of ``gids``:
         ``(shard number, its local ids, answer)`` for the shards that answered."""
         groups = self._by_shard(gids)
-        calls = [(self.shards[n], (lambda pids: lambda db: read(db, pids))(pids))
+        calls = [(self.shards[n], (lambda ids: lambda db: read(db, ids))(pids))
                  for n, pids in groups.items()]
         return [(shard.number, groups[shard.number], answer)
                 for shard, answer in self._gather(calls)]
@@ -151,7 +157,7 @@ class ClusterDB:
                                                          db.toned_texts(pids)))
         texts: dict[int, str] = {}
         for n, pids, (present, found) in answers:
-            for pid, text in zip([p for p in pids if p in present], found):
+            for pid, text in zip([p for p in pids if p in present], found, strict=False):
                 texts[to_gid(n, pid)] = text
         return [texts[gid] for gid in ids if gid in texts]
 
@@ -168,7 +174,7 @@ class ClusterDB:
         """:meth:`fts_doc_freq` of each of ``terms`` (one call per shard)."""
         totals = [0] * len(terms)
         for counts in self._everywhere(lambda db: db.fts_doc_freqs(column, list(terms))):
-            totals = [a + b for a, b in zip(totals, counts)]
+            totals = [a + b for a, b in zip(totals, counts, strict=False)]
         return totals
 
     # -- articles -------------------------------------------------------------------------
@@ -218,7 +224,7 @@ class ClusterDB:
             out[key] = [name for name, _ in ranked[:FACET_LIMIT]]
         return out
 
-    # -- places and stories (issue 17) ----------------------------------------------------
+    # -- places and stories -------------------------------------------------------------
     # A story id is the id of an article of the same shard: a story whose articles landed
     # in different shards stays split (one story per shard), a known limit.
     def article_regions(self, article_ids: Sequence[str],

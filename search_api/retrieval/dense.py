@@ -95,7 +95,7 @@ class QueryBatcher:
                     for waiting in batch.values():
                         waiting.set_exception(exc)
                     raise
-                for (text, waiting), vec in zip(batch.items(), vectors):
+                for (text, waiting), vec in zip(batch.items(), vectors, strict=False):
                     self.cache.put(text, vec)
                     waiting.set_result(vec)
         return future.result()
@@ -105,4 +105,4 @@ def dense_search(vectors: VectorIndex, query_vector: np.ndarray, n: int,
                  allowed: np.ndarray | None) -> list[tuple[int, float]]:
     """Best ``n`` (passage id, inner product) among ``allowed`` ids (None: all)."""
     hits = vectors.search(query_vector, n, allowed)
-    return [(int(i), float(s)) for i, s in zip(hits.ids, hits.scores)]
+    return [(int(i), float(s)) for i, s in zip(hits.ids, hits.scores, strict=False)]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, cast
 
 
 class DocFreqSource(Protocol):
@@ -43,11 +43,11 @@ class DocFreqCache:
             known = {t: self._counts.get((column, t)) for t in terms}
         missing = [t for t, n in known.items() if n is None]
         if missing:
-            found = dict(zip(missing, source.fts_doc_freqs(column, missing)))
+            found = dict(zip(missing, source.fts_doc_freqs(column, missing), strict=False))
             known.update(found)
             with self._lock:
                 if generation == self._generation:
                     if len(self._counts) + len(found) > self.max_terms:
                         self._counts.clear()  # rare: a cheap bound, not an LRU
                     self._counts.update(((column, t), n) for t, n in found.items())
-        return [int(known[t]) for t in terms]
+        return [int(cast(int, known[t])) for t in terms]  # every term is known by now

@@ -112,7 +112,7 @@ def facet_counts(entries: list[Entry], meta: dict[str, ArticleMeta]) -> dict[str
     date are left out of that facet (there is no filter that would select them). Sources
     and categories: most frequent first, ties by value; years: newest first (a timeline).
     """
-    keys: dict[str, Callable[[ArticleMeta], str | None]] = {
+    keys: dict[str, Callable[[ArticleMeta], tuple[str | None, ...]]] = {
         "source": lambda m: (m.source,), "category": lambda m: m.categories,
         "year": lambda m: (m.year,)}
     rows = [meta[e.article_id] for e in entries if e.article_id in meta]

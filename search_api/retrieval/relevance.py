@@ -119,7 +119,8 @@ def _share(query: _Weighted, column: str) -> float:
     if not query.padded or query.total <= 0.0:
         return 0.0
     padded = f" {column} "
-    return sum(w for t, w in zip(query.padded, query.weights) if t in padded) / query.total
+    return sum(w for t, w in zip(query.padded, query.weights, strict=False)
+               if t in padded) / query.total
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,7 @@ class RelevanceModel:
     coefficients: dict[str, dict[str, float]]
 
     @classmethod
-    def read(cls, path: Path = MODEL_PATH) -> "RelevanceModel":
+    def read(cls, path: Path = MODEL_PATH) -> RelevanceModel:
         """The model written by ``vnsearch calibrate``."""
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         return cls({name: dict(coef) for name, coef in data["models"].items()})
@@ -208,7 +209,7 @@ class RelevanceScorer:
         self.model = model
 
     @classmethod
-    def load(cls, settings: Settings) -> "RelevanceScorer":
+    def load(cls, settings: Settings) -> RelevanceScorer:
         """The scorer with the fitted model shipped in the package."""
         return cls(RelevanceModel.read())
 
@@ -227,4 +228,4 @@ class RelevanceScorer:
         # and no say in the running minimum, which would otherwise sink every hit below it.
         keep = found.present
         probs[keep] = running_min(self.model.predict(found.matrix[keep], variant))
-        return {pid: float(p) for pid, p in zip(pids, probs)}
+        return {pid: float(p) for pid, p in zip(pids, probs, strict=False)}

@@ -25,7 +25,7 @@ SEARCH_MODES = ("hybrid", "dense", "lexical")
 # The one definition of the result orders.
 SORT_ORDERS = ("relevance", "newest", "oldest")
 # The one definition of the groupings: one hit per story (the default), per article, or
-# raw passages. The booleans of before issue 17 keep working: true = article, false = none.
+# raw passages. The booleans older clients send keep working: true = article, false = none.
 GROUPINGS = ("story", "article", "none")
 _GROUP_WORDS = {"true": "article", "True": "article", "1": "article",
                 "false": "none", "False": "none", "0": "none"}

@@ -23,7 +23,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -46,10 +46,16 @@ from .lexical.matrix import LexicalMatrix, MatrixLexicalIndex
 from .lexical.service import LexicalMatrixService
 from .messages import no_result_hints
 from .operators import apply_operators, widen_candidates
+from .ordering import (
+    article_meta,
+    drop_undated,
+    facet_counts,
+    pool_size,
+    sort_entries,
+    undated_excluded,
+)
 from .regions import attach_regions, story_of
 from .related import related_coverage
-from .ordering import (article_meta, drop_undated, facet_counts, pool_size, sort_entries,
-                       undated_excluded)
 from .relevance import DocFreqs, RelevanceScorer, Retrieval
 from .request import SearchRequest, validate
 from .results import ArticleView, Hit, RelatedResult, SearchResult
@@ -60,6 +66,8 @@ DERIVED_WAIT_S = 120.0
 
 if TYPE_CHECKING:
     from indexer.encoders import QueryEncoder
+
+    from .lexical.mapped import MappedLexicalMatrix
 
 Ranking = list[tuple[int, float]]
 
@@ -170,7 +178,7 @@ class Searcher:
         self._snapshot.close()
 
     # -- in-memory lexical index ------------------------------------------------------------
-    def lexical_matrix(self) -> LexicalMatrix | None:
+    def lexical_matrix(self) -> LexicalMatrix | MappedLexicalMatrix | None:
         """The in-memory BM25 matrix of the current snapshot, if it is built."""
         return self._lexical.current()
 
@@ -276,7 +284,8 @@ class Searcher:
         ranked = apply_operators(retrieval.ranked, req.operators, db)
         relevance = self._relevance.score(req, retrieval, ranked, db, self._snapshot,
                                           self._doc_freqs())
-        ranked = [(pid, s) for pid, s in ranked if relevance[pid] >= req.min_relevance]
+        cut = cast(float, req.min_relevance)  # validate() fills it in
+        ranked = [(pid, s) for pid, s in ranked if relevance[pid] >= cut]
         # Candidates only need their article (and story) for grouping; full rows only for
         # the page.
         article_of = db.article_ids([pid for pid, _ in ranked])
@@ -360,7 +369,8 @@ def _hit(rank: int, entry: Entry, row: PassageRow, req: SearchRequest) -> Hit:
     return Hit(rank=rank, score=round(entry.score, 6), relevance=round(entry.relevance, 4),
                passage_id=entry.passage_id, text=row.text,
                highlighted=highlight(row.text, req.ranking_query), start=row.start,
-               end=row.end, ordinal=row.ordinal, article_id=row.article_id, title=row.title, url=row.url,
+               end=row.end, ordinal=row.ordinal, article_id=row.article_id, title=row.title,
+               url=row.url,
                source=row.source, published=row.published, category=row.category,
                categories=list(split_stored_categories(row.category)),
                other_matches=entry.other_matches,

@@ -25,7 +25,7 @@ def restore_tones(query: str, toned_texts: list[str]) -> str:
     pairs: dict[tuple[str, str], Counter] = {}
     for text in toned_texts:
         toks = text.split()
-        for a, b in zip(toks, toks[1:] + [""]):
+        for a, b in zip(toks, toks[1:] + [""], strict=False):
             unigrams.setdefault(fold(a), Counter())[a] += 1
             if b:
                 pairs.setdefault((fold(a), fold(b)), Counter())[(a, b)] += 1

@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPBearer
+from pydantic import SecretStr
 from starlette.concurrency import run_in_threadpool
 
 from ..deps import SearcherDep, SettingsDep
@@ -29,7 +30,7 @@ BEARER = HTTPBearer(auto_error=False, scheme_name="adminToken",
 def require_admin(request: Request, settings: SettingsDep) -> None:
     """Writes are off unless VNSEARCH_ADMIN_TOKEN is set; compare in constant time."""
     secret = settings.admin_token
-    token = secret.get_secret_value() if hasattr(secret, "get_secret_value") else (secret or "")
+    token = secret.get_secret_value() if isinstance(secret, SecretStr) else str(secret or "")
     if not token:
         raise ForbiddenError("writes are disabled (set VNSEARCH_ADMIN_TOKEN to enable them)")
     header = request.headers.get("authorization", "")

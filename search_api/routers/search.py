@@ -17,9 +17,15 @@ from indexer.settings import Settings
 from ..deps import SearcherDep, SettingsDep
 from ..errors import SearchTimeoutError
 from ..rag import retrieve as rag_retrieve
-from ..retrieval import SearchRequest, SearchResult, Searcher
-from ..schemas import (RetrieveBody, RetrieveResponse, SearchBody, SearchParams, SearchResponse,
-                       answer)
+from ..retrieval import Searcher, SearchRequest, SearchResult
+from ..schemas import (
+    RetrieveBody,
+    RetrieveResponse,
+    SearchBody,
+    SearchParams,
+    SearchResponse,
+    answer,
+)
 
 router = APIRouter()
 
@@ -29,7 +35,7 @@ async def run_search(searcher: Searcher, req: SearchRequest, settings: Settings)
     try:
         return await asyncio.wait_for(run_in_threadpool(searcher.search, req),
                                       timeout=settings.request_timeout_s)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         raise SearchTimeoutError(
             f"search took longer than {settings.request_timeout_s} s") from None
 
@@ -56,7 +62,7 @@ async def retrieve(body: RetrieveBody, searcher: SearcherDep,
         retrieval = await asyncio.wait_for(
             run_in_threadpool(rag_retrieve, searcher, body.to_request()),
             timeout=settings.request_timeout_s)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         raise SearchTimeoutError(
             f"search took longer than {settings.request_timeout_s} s") from None
     return answer(RetrieveResponse, retrieval)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from indexer.lexical.counting import B, K1
+from indexer.lexical.counting import K1, B
 from indexer.lexical.counting import idf_of as _idf
 from indexer.lexical.files import LexicalFiles, open_lexical
 from indexer.lexical.segments import term_key
@@ -145,7 +145,8 @@ class MappedLexicalMatrix:
             for part in self._weighed(COLUMNS.index(column), term, query.weight(column)):
                 rows[part.segment].append(part.rows)
                 weights[part.segment].append(part.weights)
-        ids, scores = [np.zeros(0, np.int64)], [np.zeros(0, np.float64)]
+        ids: list[np.ndarray] = [np.zeros(0, np.int64)]
+        scores: list[np.ndarray] = [np.zeros(0, np.float64)]
         for k, segment in enumerate(self.files.segments):
             if rows[k]:
                 summed = np.bincount(np.concatenate(rows[k]), weights=np.concatenate(weights[k]),

@@ -17,7 +17,7 @@ time from their stored weight and the term's IDF (:func:`_reweigh`), unweighted 
 used as stored. ``tests/test_lexical_matrix.py`` checks rankings and scores against FTS5.
 
 This matrix is built in memory from ``passages_fts`` (the columns hold space-joined
-lower-case words) when the writer's matrix files (:mod:`.mapped`, issue 16) are missing, and
+lower-case words) when the writer's matrix files (:mod:`.mapped`) are missing, and
 for cluster shards scored with their cluster's statistics; FTS5 stays the source of truth and
 answers while it is built. One known difference: FTS5 splits a number such as
 "1.000" or "1,8" into two tokens (so the query term "8" matches "1,8" there); here it stays
@@ -28,12 +28,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from indexer.db import IndexDB, MetadataFilter
-from indexer.lexical.counting import B, K1, TermCounts
+from indexer.lexical.counting import K1, TermCounts
 from indexer.lexical.counting import idf_of as _idf
 from indexer.lexical.counting import length_norm as _length_norm
 from indexer.lexical.counting import local_df as _local_df
@@ -54,7 +54,7 @@ class LexicalMatrix:
         self.generation = generation
         self.rowids = rowids            # passage id of each matrix row, ascending
         self._vocab = vocab             # (column, term) -> matrix column
-        self._indptr = indptr           # CSC: the rows of column j are indices[indptr[j]:indptr[j+1]]
+        self._indptr = indptr           # CSC: column j's rows are indices[indptr[j]:indptr[j+1]]
         self._indices = indices
         self._weights = weights
         self._idf = idf                 # BM25 IDF of each matrix column (column weights need it)
@@ -97,6 +97,7 @@ class LexicalMatrix:
             idf32 = _idf(_local_df(rows.block_df, n_terms), n_rows)
             norm = _length_norm(rows.lengths, n_rows)
         else:
+            assert global_df is not None  # computed when corpus is given
             idf32 = _idf(global_df, corpus.passages)
             norm = _length_norm(rows.lengths, corpus.passages, corpus.total_length)
         csc = _weigh(rows.blocks, idf32, norm, n_terms)
@@ -132,7 +133,7 @@ class LexicalMatrix:
         rows = np.concatenate([self._indices[s:e] for s, e in spans])
         weights = np.concatenate([
             self._weights[s:e] if w == 1.0 else _reweigh(self._weights[s:e], self._idf[j], w)
-            for (s, e), (j, w) in zip(spans, cols)])
+            for (s, e), (j, w) in zip(spans, cols, strict=False)])
         n_rows = len(self.rowids)
         scores = np.bincount(rows, weights=weights, minlength=n_rows)
         if allowed is not None:
@@ -151,6 +152,16 @@ class LexicalMatrix:
         return [(int(ids[i]), float(scores[hit][i])) for i in order]
 
 
+class _Matrix(Protocol):
+    """What :class:`MatrixLexicalIndex` asks of a matrix (a :class:`LexicalMatrix` or a
+    :class:`~.mapped.MappedLexicalMatrix`)."""
+
+    def top(self, query: LexicalQuery, n: int,
+            allowed: np.ndarray | None = None) -> list[tuple[int, float]]: ...
+
+    def doc_freq(self, column: str, term: str) -> int: ...
+
+
 class MatrixLexicalIndex:
     """:class:`~.base.LexicalIndex` over a built :class:`LexicalMatrix`.
 
@@ -158,7 +169,7 @@ class MatrixLexicalIndex:
     calling thread's read-only :class:`IndexDB`).
     """
 
-    def __init__(self, matrix: LexicalMatrix, db: Callable[[], IndexDB]) -> None:
+    def __init__(self, matrix: _Matrix, db: Callable[[], IndexDB]) -> None:
         self.matrix = matrix
         self._db = db
 
@@ -184,7 +195,7 @@ def _global_df(vocab: list[defaultdict[str, int]], n_terms: int,
     return df
 
 
-def _reweigh(weights: np.ndarray, idf: float, w: float) -> np.ndarray:
+def _reweigh(weights: np.ndarray, idf: float | np.floating, w: float) -> np.ndarray:
     """BM25 weights of one term's postings with column weight ``w`` instead of 1.
 
     FTS5 multiplies the term frequency by the column weight inside the saturation:

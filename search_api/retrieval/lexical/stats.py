@@ -43,7 +43,7 @@ class CorpusStats:
                 "df": {name: dict(self.df[c]) for c, name in enumerate(COLUMNS)}}
 
     @classmethod
-    def from_json(cls, data: dict) -> "CorpusStats":
+    def from_json(cls, data: dict) -> CorpusStats:
         """The inverse of :meth:`to_json`."""
         df = [Counter({t: int(n) for t, n in data["df"].get(name, {}).items()})
               for name in COLUMNS]
