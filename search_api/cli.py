@@ -197,7 +197,7 @@ def eval_cmd(queries: Path, more_distractors: tuple[Path, ...], corpus: Path,
     ``min_relevance`` as a search would. ``--distractors A B C`` and
     ``--distractors A --distractors B`` both work.
     """
-    from .evaluation import format_table, run_eval
+    from .quality.evaluation import format_table, run_eval
 
     if more_distractors and not distractors:
         raise InputError(f"unexpected argument {str(more_distractors[0])!r} "
@@ -239,7 +239,7 @@ def calibrate_cmd(eval_dir: Path, names: tuple[str, ...], leave_out_fraction: fl
     """Refit the relevance model on evaluation sets and write it (README, "Relevance")."""
     import tempfile
 
-    from .calibration import run_calibration
+    from .quality.calibration import run_calibration
     from .retrieval.relevance import MODEL_PATH
 
     settings = settings_from(model=model)

@@ -1,4 +1,4 @@
-"""``vnsearch calibrate``: fit the relevance model (:mod:`.retrieval.relevance`) on the
+"""``vnsearch calibrate``: fit the relevance model (:mod:`search_api.retrieval.relevance`) on the
 evaluation sets and write ``relevance_model.json``.
 
 Recipe, per evaluation set (``<dir>/<name>.jsonl`` + ``<dir>/<name>.corpus.jsonl``):
@@ -33,8 +33,8 @@ from indexer.settings import Settings
 from .abstention import OFF_TOPIC, leave_out_ids, nonsense_queries
 from .evaluation import (EvalQuery, _all_answer_passages, article_metrics, corpus_articles,
                          encode_all, load_queries)
-from .retrieval import SearchRequest, Searcher
-from .retrieval.relevance import FEATURES, LEXICAL_FEATURES, RelevanceModel, candidate_features, running_min
+from ..retrieval import SearchRequest, Searcher
+from ..retrieval.relevance import FEATURES, LEXICAL_FEATURES, RelevanceModel, candidate_features, running_min
 
 THRESHOLDS = (0.002, 0.003, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5)
 L2 = 1e-3

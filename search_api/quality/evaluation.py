@@ -31,9 +31,9 @@ from indexer.vietnamese import fold
 from indexer.db import IndexDB
 
 from .abstention import OFF_TOPIC, leave_out_ids, nonsense_queries
-from .retrieval import SearchRequest, Searcher
-from .retrieval.dense import QueryVectorCache
-from .retrieval.request import normalize_query
+from ..retrieval import SearchRequest, Searcher
+from ..retrieval.dense import QueryVectorCache
+from ..retrieval.request import normalize_query
 
 
 @dataclass
