@@ -31,7 +31,7 @@ from indexer.db import IndexDB
 from indexer.settings import Settings
 
 from .abstention import OFF_TOPIC, leave_out_ids, nonsense_queries
-from .evaluation import (EvalQuery, _all_answer_passages, article_metrics, corpus_articles,
+from .evaluation import (EvalQuery, all_answer_passages, article_metrics, corpus_articles,
                          encode_all, load_queries)
 from ..retrieval import SearchRequest, Searcher
 from ..retrieval.relevance import FEATURES, LEXICAL_FEATURES, RelevanceModel, candidate_features, running_min
@@ -98,7 +98,7 @@ def collect(eval_dir: Path, name: str, settings: Settings, index_root: Path,
         with IndexDB(index_dir, readonly=True) as db:
             external = db.external_ids()
             context = (external, db.passage_articles(),
-                       _all_answer_passages(db, queries, external, raw_texts))
+                       all_answer_passages(db, queries, external, raw_texts))
             texts: list[tuple[str, str, EvalQuery | None]] = [
                 ("left_out" if all(r in left_out for r in q.relevant) else "answerable",
                  q.query, q) for q in queries]

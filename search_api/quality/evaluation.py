@@ -181,9 +181,9 @@ def _answer_passages(db: IndexDB, article_id: str, raw_text: str,
     return out
 
 
-def _all_answer_passages(db: IndexDB, queries: list[EvalQuery], external: dict[str, str],
-                         raw_texts: dict[str, str]) -> dict[str, set[int]]:
-    """Query id → the passages holding one of its answers (empty without answer offsets)."""
+def all_answer_passages(db: IndexDB, queries: list[EvalQuery], external: dict[str, str],
+                        raw_texts: dict[str, str]) -> dict[str, set[int]]:
+    """Query id → passages holding one of its answers (public: calibration labels with it)."""
     answer_passages: dict[str, set[int]] = {}
     for q in queries:
         ids: set[int] = set()
@@ -324,7 +324,7 @@ def _measure(searcher: Searcher, plan: EvalPlan, modes: list[str],
             raise InputError("the --index directory holds left-out articles: "
                              "use a fresh directory for each --leave-out")
         passage_article = db.passage_articles()
-        answer_passages = _all_answer_passages(db, plan.queries, external, plan.raw_texts)
+        answer_passages = all_answer_passages(db, plan.queries, external, plan.raw_texts)
     texts = [fold(q.query) if plan.toneless else q.query for q in plan.queries]
     extra = nonsense_queries() + OFF_TOPIC if plan.left_out else []
     extra = [fold(t) for t in extra] if plan.toneless else extra
