@@ -199,13 +199,13 @@ def test_cli_refuses_another_shard_count(tmp_path):
     from click.testing import CliRunner
 
     from indexer.layout import MANIFEST
-    from search_api.cluster.cli import cluster_group
+    from search_api.cli import main
 
     for i in range(3):
         (tmp_path / f"shard-{i}").mkdir()
         (tmp_path / f"shard-{i}" / MANIFEST).write_text("{}", encoding="utf-8")
-    result = CliRunner().invoke(cluster_group, ["index", str(tmp_path), "--out", str(tmp_path),
-                                                "--shards", "2"])
+    result = CliRunner().invoke(main, ["cluster", "index", str(tmp_path), "--out",
+                                       str(tmp_path), "--shards", "2"])
     assert result.exit_code == 1
     assert "holds 3 shards" in result.output and "--shards 3" in result.output
 

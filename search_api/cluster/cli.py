@@ -1,7 +1,7 @@
-"""``vnsearch cluster …``: build a set of index shards on Ray (issue 15).
+"""``vnsearch cluster …``: the group, and ``cluster index`` (build shards on Ray, issue 15).
 
-Registered on the root group by ``main.add_command(cluster_group)``; Ray is imported only
-when a command runs, so ``vnsearch --help`` works without the ``ray`` extra.
+:mod:`search_api.cli` registers the group and its commands; Ray is imported only when a
+command runs, so ``vnsearch --help`` works without the ``ray`` extra.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ def cluster_group() -> None:
     """A set of index shards used as one index: stats, index on Ray, serve on Ray."""
 
 
-@cluster_group.command("index")
+@click.command("index")
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Directory of the shards (shard-0 … shard-N-1) and cluster.json.")
@@ -73,15 +73,3 @@ def cluster_index_cmd(paths: tuple[str, ...], out_dir: Path, shards: int, addres
         click.echo(f"vnsearch: nothing to index in {' '.join(paths)}", err=True)
     if (summary.skipped or not seen) and not allow_skips:
         sys.exit(EXIT_SKIPPED)
-
-
-def _plug_in() -> None:
-    """The cluster commands that live in their own modules."""
-    from .commands import cluster_stats_cmd
-    from .serve_cli import cluster_serve_cmd
-
-    cluster_group.add_command(cluster_stats_cmd)
-    cluster_group.add_command(cluster_serve_cmd)
-
-
-_plug_in()

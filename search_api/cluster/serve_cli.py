@@ -1,6 +1,6 @@
 """``vnsearch cluster serve DIR``: serve a set of shards on Ray Serve (issue 15, part 3).
 
-Registered under ``vnsearch cluster`` by :mod:`search_api.cli`; Ray is imported only when
+Registered under ``vnsearch cluster`` in :mod:`search_api.cli`; Ray is imported only when
 the command runs, so ``vnsearch --help`` works without the ``ray`` extra.
 """
 
