@@ -146,7 +146,7 @@ def build_for_serving(corpus: Path, base: Path, home: Path, backend: str) -> tup
     from indexer.settings import Settings
     from indexer.sharding import ShardSpec
     from indexer.writer import index_articles
-    from search_api.cluster.stats import build_cluster_file
+    from indexer.cluster.stats import build_cluster_file
 
     settings = Settings(home=home, encoder_backend=backend)
     encoder = create_encoder(settings)

@@ -136,7 +136,7 @@ def serve_cmd(index_dir: Path | None, cluster_file: Path | None, model: str | No
     overrides = {"model": model, "host": host, "port": port, "verbose": verbose or None}
     settings = settings_from(**overrides)
     if cluster_file is not None:
-        from .cluster.stats import load_cluster
+        from indexer.cluster.stats import load_cluster
 
         load_cluster(cluster_file)  # one-line error before the model loads
     workers = workers or settings.workers or (1 if cluster_file else default_workers())

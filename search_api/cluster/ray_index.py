@@ -372,7 +372,7 @@ def cluster_index(paths: Iterable[str | Path], out_dir: Path, shards: int, setti
     """
     import ray
 
-    from search_api.cluster.stats import build_cluster_file
+    from indexer.cluster.stats import build_cluster_file
 
     from .ray_runtime import ray_session
 

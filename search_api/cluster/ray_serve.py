@@ -40,12 +40,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from indexer.cluster.stats import load_cluster
 from indexer.errors import InputError, VnsearchError
 from indexer.settings import Settings
 
 from .remote import READ_METHODS, RemoteShard, ShardState
 from .shard import ShardReader
-from .stats import load_cluster
 
 APP_NAME = "vnsearch"
 INGRESS_NAME = "ingress"

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from indexer.cluster.stats import ClusterFile, load_cluster
 from indexer.db import MetadataFilter
 from indexer.manifest import Manifest
 from indexer.settings import Settings
@@ -36,7 +37,6 @@ from ..retrieval.request import SearchRequest
 from ..retrieval.results import SearchResult
 from ..retrieval.searcher import Searcher
 from .shard import ShardReader, ShardUnavailable
-from .stats import ClusterFile, load_cluster
 from .store import ClusterDB, ask_shards
 
 if TYPE_CHECKING:

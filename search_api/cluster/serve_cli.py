@@ -57,7 +57,7 @@ def cluster_serve_cmd(directory: Path, replicas: int, address: str | None, host:
     application is removed and the cluster keeps running.
     """
     from .ray_serve import serve_until_stopped
-    from .stats import load_cluster
+    from indexer.cluster.stats import load_cluster
 
     path = cluster_file_in(directory)
     load_cluster(path)  # one-line errors before Ray starts
