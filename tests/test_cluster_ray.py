@@ -41,7 +41,7 @@ pytest.importorskip("ray", reason="the ray extra is not installed (pip install v
 
 from rayutil import (articles_of, free_port, http_hits, local_hits,  # noqa: E402
                      vectors_of, wait_for_ready)
-from search_api.cluster.ray_runtime import (keep_on_loopback, process_tree,  # noqa: E402
+from indexer.cluster.ray_runtime import (keep_on_loopback, process_tree,  # noqa: E402
                                             processes_alive, ray_processes_listening_off_loopback,
                                             ray_session)
 

@@ -374,7 +374,7 @@ def cluster_index(paths: Iterable[str | Path], out_dir: Path, shards: int, setti
 
     from indexer.cluster.stats import build_cluster_file
 
-    from .ray_runtime import ray_session
+    from indexer.cluster.ray_runtime import ray_session
 
     started = time.perf_counter()
     out_dir = Path(out_dir)

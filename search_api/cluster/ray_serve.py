@@ -282,7 +282,7 @@ def served_cluster(cluster_file: Path, settings: Settings, address: str | None =
     exit or SIGTERM: ``(the served app, the Ray session)``."""
     import signal
 
-    from .ray_runtime import ray_session
+    from indexer.cluster.ray_runtime import ray_session
 
     if address is not None:
         send_token_to_address()
