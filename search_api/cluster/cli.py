@@ -48,7 +48,7 @@ def cluster_index_cmd(paths: tuple[str, ...], out_dir: Path, shards: int, addres
     status as ``vnsearch index``: 0; 2 when a record was skipped or there was nothing to
     index (--allow-skips: 0); 1 on an error.
     """
-    from .ray_index import cluster_index
+    from indexer.cluster.ray_index import cluster_index
 
     settings = settings_from(model=model, batch_size=batch_size, verbose=verbose or None)
     report = cluster_index(paths, out_dir, shards, settings, address=address, actors=actors,

@@ -372,9 +372,8 @@ def cluster_index(paths: Iterable[str | Path], out_dir: Path, shards: int, setti
     """
     import ray
 
-    from indexer.cluster.stats import build_cluster_file
-
-    from indexer.cluster.ray_runtime import ray_session
+    from .ray_runtime import ray_session
+    from .stats import build_cluster_file
 
     started = time.perf_counter()
     out_dir = Path(out_dir)
