@@ -332,10 +332,9 @@ def test_routing_stage_and_collection_without_ray(settings):
 
     from indexer.article import Article
     from indexer.metadata.normalise import MetadataRules
-    from indexer.sharding import shard_of
-    from indexer.writer import stable_article_id
-    from indexer.writer.plan import prepare
     from indexer.cluster.ray_index import _collect, route_batch
+    from indexer.sharding import shard_of
+    from indexer.writer import prepare, stable_article_id
 
     articles = [Article(id=f"a{i}", title=f"Tin {i}", text=f"Nội dung bài số {i}.",
                         url=f"https://example.vn/{i}", origin="in.jsonl") for i in range(6)]
