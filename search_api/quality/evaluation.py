@@ -397,8 +397,8 @@ def _measure_mode(searcher: Searcher, plan: EvalPlan, texts: list[str], mode: st
 def _answer_recall(searcher: Searcher, plan: EvalPlan, texts: list[str], mode: str,
                    answer_passages: dict[str, set[int]]) -> float | None:
     """Answer-passage recall@k of the endpoint's own answer (None without answer offsets)."""
-    from .rag import retrieve
-    from .schemas import RetrieveBody
+    from ..rag import retrieve
+    from ..schemas import RetrieveBody
 
     hits = total = 0
     for q, text in zip(plan.queries, texts):
