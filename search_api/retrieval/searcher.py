@@ -245,11 +245,20 @@ class Searcher:
         return rank_entries(ranked, article_of, req.group, relevance, stories)
 
     def search(self, request: SearchRequest) -> SearchResult:
+        """Run a search (see :meth:`_search`); a set of shards may answer partially, and
+        then says which shards did not answer (``partial``, ``missing_shards``)."""
+        self.parts.begin_request()
+        result = self._search(request)
+        missing = self.parts.missing_shards()
+        if missing:
+            result.partial, result.missing_shards = True, missing
+        return result
+
+    def _search(self, request: SearchRequest) -> SearchResult:
         """Run a search: validate, retrieve, apply operators, score relevance and cut,
         group by article, leave out undated articles under a date filter, count, sort,
         paginate, highlight."""
         started = time.perf_counter()
-        self.parts.begin_request()
         self.maybe_reload()
         req = self.validate(request)
         n = pool_size(req, self.settings)  # date sorts and counts: not page-dependent
@@ -269,13 +278,9 @@ class Searcher:
                 for i, e in enumerate(page)]
         attach_regions(hits, db)
         took = (time.perf_counter() - started) * 1000
-        result = SearchResult(query=req.query, mode=req.mode, took_ms=round(took, 2),
-                              total=len(entries), results=hits, undated_excluded=undated,
-                              facets=facets, province_note=req.province_note)
-        missing = self.parts.missing_shards()  # a set of shards may answer partially
-        if missing:
-            result.partial, result.missing_shards = True, missing
-        return result
+        return SearchResult(query=req.query, mode=req.mode, took_ms=round(took, 2),
+                            total=len(entries), results=hits, undated_excluded=undated,
+                            facets=facets, province_note=req.province_note)
 
     # -- articles ---------------------------------------------------------------------------
     def article(self, article_id: str) -> ArticleView:
