@@ -5,7 +5,7 @@ Indexes the same real articles (the first ``--articles`` of
 empty embedding cache (so every passage is embedded):
 
 * ``index``: the library call behind ``vnsearch index`` (one process, all cores);
-* ``cluster 1 actor`` / ``cluster 2 actors``: :func:`search_api.cluster.ray_index.cluster_index`
+* ``cluster 1 actor`` / ``cluster 2 actors``: :func:`indexer.cluster.ray_index.cluster_index`
   on a private local Ray (127.0.0.1), 2 shards, threads per actor as the command chooses.
 
 Prints passages/s over the whole run (Ray start, model loads, writing included) and over
@@ -75,7 +75,7 @@ def run_index(corpus: Path, base: Path, models: Path, backend: str) -> Row:
 def run_cluster(corpus: Path, base: Path, models: Path, backend: str, actors: int) -> Row:
     """``cluster_index`` on a private Ray; the driver's token counter is loaded untimed."""
     from indexer.encoders import create_encoder
-    from search_api.cluster.ray_index import cluster_index
+    from indexer.cluster.ray_index import cluster_index
 
     settings = fresh_settings(base, models, backend)
     encoder = create_encoder(settings)
@@ -146,7 +146,7 @@ def build_for_serving(corpus: Path, base: Path, home: Path, backend: str) -> tup
     from indexer.settings import Settings
     from indexer.sharding import ShardSpec
     from indexer.writer import index_articles
-    from search_api.cluster.stats import build_cluster_file
+    from indexer.cluster.stats import build_cluster_file
 
     settings = Settings(home=home, encoder_backend=backend)
     encoder = create_encoder(settings)

@@ -23,7 +23,7 @@ from indexer.db import IndexDB
 from indexer.encoders import create_encoder
 from indexer.settings import Settings
 from indexer.vietnamese import fold
-from search_api.evaluation import article_metrics
+from search_api.quality.evaluation import article_metrics
 from search_api.retrieval import SearchRequest, Searcher
 from search_api.retrieval import operators
 from search_api.retrieval.request import normalize_query

@@ -88,7 +88,7 @@ def plan_corpus(encoder, settings, max_articles: int | None, max_passages: int |
     from indexer.cleaning import clean_text
     from indexer.embed_cache import EmbeddingCache
     from indexer.writer import clean_title, embedding_text
-    from indexer.writer.writer import cache_key
+    from indexer.writer import cache_key
 
     chunking = ChunkSettings(min_words=settings.chunk_min_words, max_words=settings.chunk_max_words)
     articles, texts = [], []

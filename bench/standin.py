@@ -69,7 +69,7 @@ def private_home(real_home: Path, where: Path) -> Path:
 def real_pool(encoder, settings, texts: list[str]) -> np.ndarray:
     """Real vectors of ``texts`` through the real embedding cache (embedding what is missing)."""
     from indexer.embed_cache import EmbeddingCache
-    from indexer.writer.writer import cache_key
+    from indexer.writer import cache_key
 
     cache = EmbeddingCache(settings.embedding_cache_path, cache_key(encoder),
                            encoder.info.dimension)

@@ -1,7 +1,8 @@
 """The indexer's commands: ``index``, ``delete``, ``stats``, ``export``, ``check``, ``model``.
 
-The upper layer's root ``vnsearch`` group adds them with :func:`register`; ``python -m
-indexer`` runs :data:`cli`, a group with only these.
+The upper layer's root ``vnsearch`` group adds :data:`COMMANDS` in its one list of
+commands (:mod:`search_api.cli`); ``python -m indexer`` runs :data:`cli`, a group with only
+these.
 """
 
 from __future__ import annotations
@@ -320,13 +321,9 @@ def _adapt_cmd() -> click.Command:
     return adapt_cmd
 
 
+#: The indexer's commands, registered on the root ``vnsearch`` group by ``search_api.cli``
+#: and on :data:`cli` below.
 COMMANDS = (index_cmd, delete_cmd, stats_cmd, export_cmd, check_cmd, model_cmd, _adapt_cmd())
-
-
-def register(group: click.Group) -> None:
-    """Add the indexer's commands to ``group`` (the root ``vnsearch`` group)."""
-    for command in COMMANDS:
-        group.add_command(command)
 
 
 @click.group(cls=VnsearchGroup)
@@ -335,4 +332,6 @@ def cli() -> None:
     """vnsearch indexer — build and maintain index directories (`vnsearch` has every command)."""
 
 
-register(cli)
+# The indexer's own group (``python -m indexer``): these commands only.
+for _command in COMMANDS:
+    cli.add_command(_command)

@@ -1,7 +1,8 @@
 """Domain exceptions. The CLI turns them into one-line messages, the API into JSON errors.
 
-Each class carries what a front end needs to report it: ``exit_code`` (CLI), ``http_status``
-and ``error_kind`` (the machine-readable ``error`` of the API's JSON error shape).
+Each class carries what a front end needs to report it: ``exit_code`` (CLI) and
+``error_kind`` (the machine-readable kind, the ``error`` of the API's JSON error shape).
+Which web status an error gets is decided by the API layer (``search_api.errors``), not here.
 """
 
 from __future__ import annotations
@@ -11,39 +12,30 @@ class VnsearchError(Exception):
     """Base class of every error vnsearch reports to a user (never a traceback)."""
 
     exit_code: int = 1
-    http_status: int = 400
     error_kind: str = "index_error"
 
 
 class ModelError(VnsearchError):
     """The embedding model cannot be found, built or loaded."""
 
-    http_status = 500
-
 
 class IndexNotFoundError(VnsearchError):
     """No index at the given directory."""
 
-    http_status = 404
     error_kind = "not_found"
 
 
 class IndexFormatError(VnsearchError):
     """The index directory was written by another format version or is damaged."""
 
-    http_status = 500
-
 
 class ModelMismatchError(VnsearchError):
     """The index was built with another embedding model than the one configured."""
-
-    http_status = 500
 
 
 class IndexLockedError(VnsearchError):
     """Another process is writing to the index."""
 
-    http_status = 409
     error_kind = "conflict"
 
 
@@ -54,7 +46,6 @@ class InputError(VnsearchError):
 class QueryError(VnsearchError):
     """A bad search request; ``field`` names the offending parameter."""
 
-    http_status = 422
     error_kind = "invalid_request"
 
     def __init__(self, message: str, field: str | None = None) -> None:
@@ -65,7 +56,6 @@ class QueryError(VnsearchError):
 class NotFoundError(VnsearchError):
     """A requested article does not exist."""
 
-    http_status = 404
     error_kind = "not_found"
 
 
@@ -73,5 +63,4 @@ class ReadOnlyError(VnsearchError):
     """A write asked of something served read-only (a set of shards: write with
     ``vnsearch index --shard``)."""
 
-    http_status = 409
     error_kind = "read_only"

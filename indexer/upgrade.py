@@ -115,7 +115,7 @@ def _renormalise(db: IndexDB, rules: MetadataRules, report: UpgradeReport) -> No
 
 def _tag_and_sign(db: IndexDB, report: UpgradeReport) -> None:
     """Schema 3: every article's provinces and story, in indexing order."""
-    from .writer.regions import tag_article
+    from .writer import tag_article
 
     for art in list(db.iter_article_texts()):
         tags = tag_article(db, art.id, art.title, art.text, art.source)

@@ -1,8 +1,10 @@
-"""The ``vnsearch`` command line: the root group, the indexer's commands plugged in, and
-the commands of this layer (``query``, ``serve``, ``eval``).
+"""The ``vnsearch`` command line: the root group, the commands of this layer (``query``,
+``serve``, ``eval``, ``calibrate``, ``mcp``) and, at the bottom, the one list that
+registers every command — the indexer's, this layer's and the ``cluster`` group's.
 
 Commands only parse options, call the library and print; errors become one line on stderr
-and a non-zero exit (:class:`indexer.cli_support.VnsearchGroup`).
+and a non-zero exit (:class:`indexer.cli_support.VnsearchGroup`). No module registers a
+command on import: a command is a plain ``click.command`` until the list here adds it.
 """
 
 from __future__ import annotations
@@ -23,9 +25,12 @@ from indexer.cli_support import (
     settings_from,
     verbose_option,
 )
-from indexer.commands import register as register_indexer_commands
+from indexer.commands import COMMANDS as INDEXER_COMMANDS
 from indexer.errors import InputError
 
+from .cluster.cli import cluster_group, cluster_index_cmd
+from .cluster.commands import cluster_stats_cmd
+from .cluster.serve_cli import cluster_serve_cmd
 from .retrieval.request import SEARCH_MODES
 from .search_fields import SEARCH_FIELDS
 
@@ -34,9 +39,6 @@ from .search_fields import SEARCH_FIELDS
 @click.version_option(package_name="vnsearch")
 def main() -> None:
     """vnsearch — semantic search over Vietnamese news."""
-
-
-register_indexer_commands(main)
 
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
@@ -64,7 +66,7 @@ def search_options(after: dict[str, Decorator]) -> Decorator:
     return decorate
 
 
-@main.command("query")
+@click.command("query")
 @click.argument("text")
 @existing_index_option
 @model_option
@@ -94,7 +96,7 @@ def query_cmd(text: str, index_dir: Path, model: str | None, no_group: bool, as_
     click.echo(format_result(result))
 
 
-@main.command("serve")
+@click.command("serve")
 @optional_existing_index_option
 @click.option("--cluster", "cluster_file", default=None,
               type=click.Path(dir_okay=False, path_type=Path),
@@ -127,7 +129,7 @@ def serve_cmd(index_dir: Path | None, cluster_file: Path | None, model: str | No
     overrides = {"model": model, "host": host, "port": port, "verbose": verbose or None}
     settings = settings_from(**overrides)
     if cluster_file is not None:
-        from .cluster.stats import load_cluster
+        from indexer.cluster.stats import load_cluster
 
         load_cluster(cluster_file)  # one-line error before the model loads
     workers = workers or settings.workers or (1 if cluster_file else default_workers())
@@ -140,19 +142,10 @@ def serve_cmd(index_dir: Path | None, cluster_file: Path | None, model: str | No
                 timeout_keep_alive=5)
 
 
-def _register_cluster_commands() -> None:
-    """``vnsearch cluster …``: shards as one index (stats, index on Ray, serve on Ray)."""
-    from .cluster.cli import cluster_group
-
-    main.add_command(cluster_group)
-
-
-_register_cluster_commands()
-
 _file = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
-@main.command("eval")
+@click.command("eval")
 @click.argument("queries", type=_file)
 @click.argument("more_distractors", nargs=-1, metavar="", type=_file)
 @click.option("--corpus", required=True, type=_file)
@@ -194,8 +187,8 @@ def eval_cmd(queries: Path, more_distractors: tuple[Path, ...], corpus: Path,
     ``--distractors A --distractors B`` both work. Progress (indexing, then the queries of
     each mode) goes to stderr as `vnsearch index`'s.
     """
-    from .eval_table import format_table
-    from .evaluation import run_eval
+    from .quality.eval_table import format_table
+    from .quality.evaluation import run_eval
 
     if more_distractors and not distractors:
         raise InputError(f"unexpected argument {str(more_distractors[0])!r} "
@@ -217,7 +210,7 @@ def eval_cmd(queries: Path, more_distractors: tuple[Path, ...], corpus: Path,
 _EVAL_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "eval"
 
 
-@main.command("calibrate")
+@click.command("calibrate")
 @click.option("--eval-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               default=_EVAL_DIR, show_default=True,
               help="Evaluation sets: <name>.jsonl + <name>.corpus.jsonl.")
@@ -243,7 +236,7 @@ def calibrate_cmd(eval_dir: Path, names: tuple[str, ...], leave_out_fraction: fl
     """
     import tempfile
 
-    from .calibration import run_calibration
+    from .quality.calibration import run_calibration
     from .retrieval.relevance import MODEL_PATH
 
     settings = settings_from(model=model)
@@ -254,7 +247,7 @@ def calibrate_cmd(eval_dir: Path, names: tuple[str, ...], leave_out_fraction: fl
     click.echo(report)
 
 
-@main.command("mcp")
+@click.command("mcp")
 @existing_index_option
 @model_option
 @adapter_option
@@ -274,6 +267,26 @@ def mcp_cmd(index_dir: Path, model: str | None) -> None:
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("vnsearch").setLevel(logging.INFO)
     serve_stdio(index_dir, settings_from(model=model))
+
+
+# -- The one list of commands ------------------------------------------------------------
+# Every command of ``vnsearch`` is added here and nowhere else, so what the root group
+# offers is read in one place (``python -m indexer`` has its own group of the indexer's).
+
+CLUSTER_COMMANDS = (cluster_index_cmd, cluster_stats_cmd, cluster_serve_cmd)
+ROOT_COMMANDS = (*INDEXER_COMMANDS, query_cmd, serve_cmd, cluster_group, eval_cmd,
+                 calibrate_cmd, mcp_cmd)
+
+
+def register_commands() -> None:
+    """Add every command to the root group (and the ``cluster`` subcommands to theirs)."""
+    for command in CLUSTER_COMMANDS:
+        cluster_group.add_command(command)
+    for command in ROOT_COMMANDS:
+        main.add_command(command)
+
+
+register_commands()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,9 +1,10 @@
 """The API's one error shape and the exception handlers that produce it.
 
 Every 4xx/5xx answer is ``{"error": {"status", "error", "message", "field"}}``. A domain
-exception (:class:`~indexer.errors.VnsearchError`) carries its own ``http_status`` and
-``error_kind``, so the handler needs no table; FastAPI's validation errors, Starlette's HTTP
-errors (unknown route, wrong method) and unexpected exceptions are mapped here.
+exception (:class:`~indexer.errors.VnsearchError`) carries its ``error_kind``; its status
+comes from :data:`HTTP_STATUS` here, so the lower layer knows nothing of HTTP. FastAPI's
+validation errors, Starlette's HTTP errors (unknown route, wrong method) and unexpected
+exceptions are mapped here too.
 """
 
 from __future__ import annotations
@@ -16,7 +17,17 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from indexer.errors import VnsearchError
+from indexer.errors import (
+    IndexFormatError,
+    IndexLockedError,
+    IndexNotFoundError,
+    ModelError,
+    ModelMismatchError,
+    NotFoundError,
+    QueryError,
+    ReadOnlyError,
+    VnsearchError,
+)
 
 from .schemas import ErrorResponse
 
@@ -26,22 +37,45 @@ HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRA
 class AuthError(VnsearchError):
     """A write without a valid admin token: the header is missing (401)."""
 
-    http_status = 401
     error_kind = "unauthorized"
 
 
 class ForbiddenError(AuthError):
     """A write with a wrong admin token, or writes disabled on this server (403)."""
 
-    http_status = 403
     error_kind = "forbidden"
 
 
 class SearchTimeoutError(VnsearchError):
     """A search ran past ``Settings.request_timeout_s`` (503: the service is busy)."""
 
-    http_status = 503
     error_kind = "timeout"
+
+
+#: The HTTP status of each domain error class; a class not listed takes its nearest listed
+#: base class's (:func:`http_status`), and a plain ``VnsearchError`` (bad input) is a 400.
+HTTP_STATUS: dict[type[VnsearchError], int] = {
+    VnsearchError: 400,
+    ModelError: 500,
+    IndexNotFoundError: 404,
+    IndexFormatError: 500,
+    ModelMismatchError: 500,
+    IndexLockedError: 409,
+    QueryError: 422,
+    NotFoundError: 404,
+    ReadOnlyError: 409,
+    AuthError: 401,
+    ForbiddenError: 403,
+    SearchTimeoutError: 503,
+}
+
+
+def http_status(exc: VnsearchError) -> int:
+    """The status of ``exc``: its class's in :data:`HTTP_STATUS`, else its nearest base's."""
+    for cls in type(exc).__mro__:
+        if cls in HTTP_STATUS:
+            return HTTP_STATUS[cls]
+    return HTTP_STATUS[VnsearchError]
 
 
 def error_response(status: int, kind: str, message: str, field: str | None = None) -> JSONResponse:
@@ -85,7 +119,7 @@ AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 async def vnsearch_error(request: Request, exc: VnsearchError) -> JSONResponse:
     """A domain error: its own status and kind; ``field`` when it names a parameter."""
-    return error_response(exc.http_status, exc.error_kind, str(exc), getattr(exc, "field", None))
+    return error_response(http_status(exc), exc.error_kind, str(exc), getattr(exc, "field", None))
 
 
 async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -5,6 +5,12 @@ Rules: the lower layer (``indexer``) never imports the upper one
 over 450 lines; SQL ``execute`` calls live in at most 3 modules; heavy libraries are only
 imported inside the functions that need them.
 
+Rooms that say what they do (issue 25): evaluation, calibration and abstention live in
+``search_api.quality``; shards are written by the indexer (``indexer.cluster``) through the
+writer's public API, never by ``search_api``; the indexer knows nothing of HTTP; the
+cluster's searcher composes a ``Searcher`` instead of subclassing it, and nothing silences
+an override check; commands are registered in one module per group root.
+
 Imports are found with ``ast.walk``, so an import inside a function (or under
 ``if TYPE_CHECKING:``) counts for layering and cycles: a lazy import is still a
 dependency. The scanner's helpers are tested on synthetic sources at the end of this
@@ -332,6 +338,143 @@ def test_heavy_libraries_imported_lazily() -> None:
 
 
 # ---------------------------------------------------------------------------
+# Rooms (issue 25)
+# ---------------------------------------------------------------------------
+
+#: The modules that may register commands on a group: the root ``vnsearch`` group's one
+#: list, and the indexer's own group (``python -m indexer``).
+COMMAND_REGISTRIES = frozenset({"search_api.cli", "indexer.commands"})
+#: Imported by the indexer, these would make it an HTTP layer.
+HTTP_MODULES = frozenset({"fastapi", "starlette", "uvicorn", "httpx", "http", "requests"})
+
+
+def command_registrations(module: Module) -> Iterator[tuple[str, int]]:
+    """``(call, line)`` for every ``group.add_command(...)`` and every ``@group.command(...)``
+    / ``@group.group(...)`` decorator on a group object (``click.command`` itself makes a
+    command without registering it, so it is not one; nor is a regex's ``m.group(1)``)."""
+    decorators = {id(d) for node in ast.walk(module.tree)
+                  if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                  for d in node.decorator_list}
+    for node in ast.walk(module.tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        attr, owner = node.func.attr, node.func.value
+        if attr == "add_command" or (
+                attr in ("command", "group") and id(node) in decorators
+                and not (isinstance(owner, ast.Name) and owner.id == "click")):
+            yield f"{ast.unparse(node.func)}(", node.lineno
+
+
+def subclasses_of(module: Module, base: str) -> Iterator[tuple[str, int]]:
+    """``(class, line)`` for every class of ``module`` with ``base`` among its bases
+    (named plainly or as ``something.base``)."""
+    for node in ast.walk(module.tree):
+        if isinstance(node, ast.ClassDef):
+            for b in node.bases:
+                name = b.id if isinstance(b, ast.Name) else getattr(b, "attr", None)
+                if name == base:
+                    yield node.name, node.lineno
+
+
+def names_used(module: Module, name: str) -> Iterator[int]:
+    """Lines where ``name`` appears as a name, an attribute or an argument/def name."""
+    for node in ast.walk(module.tree):
+        found = (isinstance(node, ast.Name) and node.id == name) or (
+            isinstance(node, ast.Attribute) and node.attr == name) or (
+            isinstance(node, ast.arg) and node.arg == name) or (
+            isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name)
+        if found:
+            yield node.lineno
+
+
+def test_quality_modules_live_in_the_quality_package() -> None:
+    modules = _tree()
+    loose = [name for name in ("search_api.evaluation", "search_api.calibration",
+                               "search_api.abstention") if name in modules]
+    assert not loose, _offenders("quality modules loose in search_api/ (use search_api/quality/)",
+                                 loose)
+    for name in ("search_api.quality", "search_api.quality.evaluation",
+                 "search_api.quality.calibration", "search_api.quality.abstention"):
+        assert name in modules, f"{name} missing"
+
+
+def test_writer_used_through_its_public_api() -> None:
+    """Outside ``indexer.writer`` only the package's names are imported, never its modules."""
+    modules = _tree()
+    lines = [
+        f"{module.path}:{line}: imports {target}"
+        for name, module in sorted(modules.items()) if not in_package(name, "indexer.writer")
+        for target, line in imports_of(module, modules)
+        if target.startswith("indexer.writer.")
+    ]
+    assert not lines, _offenders("writer internals imported (use `from indexer.writer import`)",
+                                 lines)
+
+
+def test_search_api_writes_no_shards() -> None:
+    """Shards are written on the write side (``indexer.cluster``); the serving side's
+    cluster package reads them and never imports the writer."""
+    modules = _tree()
+    assert "indexer.cluster.ray_index" in modules
+    stray = [name for name in modules if in_package(name, "search_api")
+             and name.rpartition(".")[2] == "ray_index"]
+    lines = [
+        f"{module.path}:{line}: imports {target}"
+        for name, module in sorted(modules.items()) if in_package(name, "search_api.cluster")
+        for target, line in imports_of(module, modules) if in_package(target, "indexer.writer")
+    ]
+    assert not stray and not lines, _offenders("shard writing in search_api", stray + lines)
+
+
+def test_indexer_knows_no_http() -> None:
+    modules = _tree()
+    lines = [
+        f"{module.path}:{line}: http_status"
+        for name, module in sorted(modules.items()) if in_package(name, "indexer")
+        for line in names_used(module, "http_status")
+    ] + [
+        f"{module.path}:{line}: imports {target}"
+        for name, module in sorted(modules.items()) if in_package(name, "indexer")
+        for target, line in imports_of(module, modules)
+        if target.split(".")[0] in HTTP_MODULES
+    ]
+    assert not lines, _offenders("HTTP in the indexer (map errors in search_api.errors)", lines)
+
+
+def test_cluster_searcher_composes_the_searcher() -> None:
+    modules = _tree()
+    assert "ClusterSearcher" in modules["search_api.cluster.searcher"].source
+    lines = [
+        f"{module.path}:{line}: class {cls}(Searcher)"
+        for module in sorted(modules.values(), key=lambda m: m.path)
+        for cls, line in subclasses_of(module, "Searcher")
+    ]
+    assert not lines, _offenders("subclasses of Searcher (hand it parts instead)", lines)
+
+
+def test_no_silenced_override_checks() -> None:
+    lines = [
+        f"{module.path}:{number}"
+        for module in sorted(_tree().values(), key=lambda m: m.path)
+        for number, text in enumerate(module.source.splitlines(), 1)
+        if "type: ignore[override]" in text
+    ]
+    assert not lines, _offenders("`# type: ignore[override]`", lines)
+
+
+def test_commands_registered_in_one_module() -> None:
+    modules = _tree()
+    lines = [
+        f"{module.path}:{line}: {call}"
+        for name, module in sorted(modules.items()) if name not in COMMAND_REGISTRIES
+        for call, line in command_registrations(module)
+    ]
+    assert not lines, _offenders(
+        f"commands registered outside {sorted(COMMAND_REGISTRIES)}", lines)
+    assert any(True for _ in command_registrations(modules["search_api.cli"]))
+
+
+# ---------------------------------------------------------------------------
 # The scanner itself, on synthetic sources
 # ---------------------------------------------------------------------------
 
@@ -412,3 +555,20 @@ def test_scanner_layers_lengths_sql_and_heavy_imports() -> None:
     assert [sql_call_count(modules[n]) for n in ("low.m", "up.api", "low")] == [2, 1, 0]
     assert sorted(heavy_top_level_imports(modules["low.m"], modules)) == [
         ("faiss", 8), ("ray", 12), ("scipy.sparse", 6)]
+
+
+def test_scanner_finds_registrations_subclasses_and_names() -> None:
+    modules = parse_sources({"m.py": (
+        "import click\n"
+        "@click.command('a')\ndef a(): pass\n"
+        "@main.command('b')\ndef b(): pass\n"
+        "@cluster_group.group('g')\ndef g(): pass\n"
+        "main.add_command(a)\nm.group(1)\n"
+        "class S(Searcher): pass\nclass T(pkg.Searcher): pass\nclass U(Other): pass\n"
+        "class E:\n    http_status = 1\nx = err.http_status\n"
+    )})
+    module = modules["m"]
+    assert list(command_registrations(module)) == [
+        ("main.command(", 4), ("cluster_group.group(", 6), ("main.add_command(", 8)]
+    assert list(subclasses_of(module, "Searcher")) == [("S", 10), ("T", 11)]
+    assert sorted(names_used(module, "http_status")) == [14, 15]

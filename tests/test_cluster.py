@@ -16,7 +16,7 @@ from indexer.readers import iter_inputs
 from indexer.sharding import ShardSpec, shard_of
 from indexer.writer import index_articles
 from search_api.cluster.searcher import ClusterSearcher, merge_rankings
-from search_api.cluster.stats import build_cluster_file, load_cluster
+from indexer.cluster.stats import build_cluster_file, load_cluster
 from search_api.retrieval import Searcher
 from search_api.schemas import search_request
 

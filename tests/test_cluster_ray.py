@@ -41,9 +41,9 @@ pytest.importorskip("ray", reason="the ray extra is not installed (pip install v
 
 from rayutil import (articles_of, free_port, http_hits, local_hits,  # noqa: E402
                      vectors_of, wait_for_ready)
-from search_api.cluster.ray_runtime import (keep_on_loopback, process_tree,  # noqa: E402
-                                            processes_alive, ray_processes_listening_off_loopback,
-                                            ray_session)
+from indexer.cluster.ray_runtime import (keep_on_loopback, process_tree,  # noqa: E402
+                                         processes_alive, ray_processes_listening_off_loopback,
+                                         ray_session)
 
 # Ray Serve's own pydantic models warn on import; not ours to fix.
 pytestmark = [pytest.mark.ray, pytest.mark.filterwarnings("ignore::DeprecationWarning:ray")]
@@ -82,7 +82,7 @@ def two_nodes():
 def first_run(two_nodes, settings, encoder, dantri300, tmp_path_factory):
     """The demo corpus into 3 shards with 2 encoder actors on the two-node cluster (the
     suite's embedding cache holds most passages: the re-run is where the actors embed)."""
-    from search_api.cluster.ray_index import cluster_index
+    from indexer.cluster.ray_index import cluster_index
 
     found: list[list[str]] = []
 
@@ -147,7 +147,7 @@ def test_rerun_with_a_killed_actor_adds_the_new_articles(first_run, two_nodes, s
     from indexer.readers import iter_inputs
     from indexer.sharding import shard_of
     from indexer.writer import index_articles
-    from search_api.cluster.ray_index import cluster_index
+    from indexer.cluster.ray_index import cluster_index
 
     first, _ = first_run
     # --address: the first run only disconnected; the user's cluster is still running.
@@ -199,13 +199,13 @@ def test_cli_refuses_another_shard_count(tmp_path):
     from click.testing import CliRunner
 
     from indexer.layout import MANIFEST
-    from search_api.cluster.cli import cluster_group
+    from search_api.cli import main
 
     for i in range(3):
         (tmp_path / f"shard-{i}").mkdir()
         (tmp_path / f"shard-{i}" / MANIFEST).write_text("{}", encoding="utf-8")
-    result = CliRunner().invoke(cluster_group, ["index", str(tmp_path), "--out", str(tmp_path),
-                                                "--shards", "2"])
+    result = CliRunner().invoke(main, ["cluster", "index", str(tmp_path), "--out",
+                                       str(tmp_path), "--shards", "2"])
     assert result.exit_code == 1
     assert "holds 3 shards" in result.output and "--shards 3" in result.output
 
@@ -332,10 +332,9 @@ def test_routing_stage_and_collection_without_ray(settings):
 
     from indexer.article import Article
     from indexer.metadata.normalise import MetadataRules
+    from indexer.cluster.ray_index import _collect, route_batch
     from indexer.sharding import shard_of
-    from indexer.writer import stable_article_id
-    from indexer.writer.plan import prepare
-    from search_api.cluster.ray_index import _collect, route_batch
+    from indexer.writer import prepare, stable_article_id
 
     articles = [Article(id=f"a{i}", title=f"Tin {i}", text=f"Nội dung bài số {i}.",
                         url=f"https://example.vn/{i}", origin="in.jsonl") for i in range(6)]

@@ -15,7 +15,7 @@ import sys
 import pytest
 
 from conftest import SHARED, needs_shared
-from search_api.evaluation import article_metrics, run_eval
+from search_api.quality.evaluation import article_metrics, run_eval
 
 EVAL = SHARED / "data" / "eval"
 SLICE_ARTICLES = 60

@@ -106,7 +106,7 @@ def test_left_out_article_question_gets_no_results(tmp_path, settings, encoder) 
     """A 40-article slice of vinewsqa-dev indexed without one article: that article's
     question finds nothing relevant enough, another article's question still answers."""
     from indexer.writer import index_articles
-    from search_api.evaluation import corpus_articles, load_queries
+    from search_api.quality.evaluation import corpus_articles, load_queries
     from search_api.retrieval import Searcher
 
     eval_dir = SHARED / "data" / "eval"

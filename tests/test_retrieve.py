@@ -217,7 +217,7 @@ def test_unknown_fields_are_422(writable_client, path: str, body: dict) -> None:
 @needs_shared
 def test_eval_answer_recall_of_both_endpoints(settings, encoder, tmp_path) -> None:
     """``answer_recall@k`` on a 15-article slice of vinewsqa-dev, for each endpoint."""
-    from search_api.evaluation import run_eval
+    from search_api.quality.evaluation import run_eval
 
     eval_dir = SHARED / "data" / "eval"
     docs = [json.loads(line) for line in

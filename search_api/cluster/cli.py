@@ -1,7 +1,7 @@
-"""``vnsearch cluster …``: build a set of index shards on Ray.
+"""``vnsearch cluster …``: the group, and ``cluster index`` (build shards on Ray).
 
-Registered on the root group by ``main.add_command(cluster_group)``; Ray is imported only
-when a command runs, so ``vnsearch --help`` works without the ``ray`` extra.
+:mod:`search_api.cli` registers the group and its commands; Ray is imported only when a
+command runs, so ``vnsearch --help`` works without the ``ray`` extra.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ def cluster_group() -> None:
     """A set of index shards used as one index: stats, index on Ray, serve on Ray."""
 
 
-@cluster_group.command("index")
+@click.command("index")
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Directory of the shards (shard-0 … shard-N-1) and cluster.json.")
@@ -52,7 +52,7 @@ def cluster_index_cmd(paths: tuple[str, ...], out_dir: Path, shards: int, addres
     ``vnsearch index``: 0; 2 when a record was skipped or there was nothing to index
     (--allow-skips: 0); 3 when a path given does not exist (wins over 2); 1 on an error.
     """
-    from .ray_index import cluster_index
+    from indexer.cluster.ray_index import cluster_index
 
     missing = missing_paths(paths)
     if len(missing) == len(paths):
@@ -85,15 +85,3 @@ def cluster_index_cmd(paths: tuple[str, ...], out_dir: Path, shards: int, addres
         sys.exit(EXIT_MISSING_PATH)
     if (summary.skipped or not seen) and not allow_skips:
         sys.exit(EXIT_SKIPPED)
-
-
-def _plug_in() -> None:
-    """The cluster commands that live in their own modules."""
-    from .commands import cluster_stats_cmd
-    from .serve_cli import cluster_serve_cmd
-
-    cluster_group.add_command(cluster_stats_cmd)
-    cluster_group.add_command(cluster_serve_cmd)
-
-
-_plug_in()

@@ -15,7 +15,7 @@ import click
 def cluster_stats_cmd(shard_dirs: tuple[Path, ...], out: Path) -> None:
     """Sum the shards' global statistics into a cluster file (serve it with
     `vnsearch serve --cluster FILE`). Run again after indexing into a shard."""
-    from .stats import build_cluster_file, load_cluster
+    from indexer.cluster.stats import build_cluster_file, load_cluster
 
     path = build_cluster_file(list(shard_dirs), out)
     cluster = load_cluster(path)

@@ -40,12 +40,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from indexer.cluster.stats import load_cluster
 from indexer.errors import InputError, VnsearchError
 from indexer.settings import Settings
 
 from .remote import READ_METHODS, RemoteShard, ShardState
 from .shard import ShardReader
-from .stats import load_cluster
 
 APP_NAME = "vnsearch"
 INGRESS_NAME = "ingress"
@@ -285,7 +285,7 @@ def served_cluster(cluster_file: Path, settings: Settings, address: str | None =
     exit or SIGTERM: ``(the served app, the Ray session)``."""
     import signal
 
-    from .ray_runtime import ray_session
+    from indexer.cluster.ray_runtime import ray_session
 
     if address is not None:
         send_token_to_address()

@@ -25,10 +25,10 @@ import numpy as np
 
 from indexer.db import MetadataFilter
 from indexer.errors import VnsearchError
+from indexer.lexical.stats import CorpusStats
 from indexer.manifest import Manifest
 
 from ..retrieval.lexical.base import LexicalQuery
-from ..retrieval.lexical.stats import CorpusStats
 from .shard import ShardUnavailable
 
 Ranking = list[tuple[int, float]]

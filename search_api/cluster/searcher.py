@@ -1,7 +1,10 @@
 """``ClusterSearcher``: a set of index shards searched as one index, in one process.
 
-The pipeline is :class:`~search_api.retrieval.Searcher`'s, unchanged: this class only
-replaces where rankings and rows come from. Each shard answers the dense and the lexical
+The pipeline is :class:`~search_api.retrieval.Searcher`'s, unchanged: a ``ClusterSearcher``
+is a ``Searcher`` handed :class:`ShardParts` — the parts protocol of
+:class:`~search_api.retrieval.parts.IndexParts`, fanned out over the shards — in place of
+one index directory's (it neither subclasses the searcher nor overrides any of its
+methods). Each shard answers the dense and the lexical
 search for its passages (lexical BM25 with the cluster's global statistics, so scores equal
 one index's); the two lists are merged across shards (best ``n`` of all), then fused,
 scored for relevance, cut, grouped, sorted and paged exactly as one index does, with rows
@@ -16,25 +19,22 @@ from __future__ import annotations
 
 import heapq
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from indexer.cluster.stats import ClusterFile, load_cluster
 from indexer.db import MetadataFilter
 from indexer.manifest import Manifest
 from indexer.settings import Settings
 
-from ..retrieval.dense import QueryBatcher, QueryVectorCache, limit_faiss_threads
 from ..retrieval.lexical.base import LexicalIndex, LexicalQuery
-from ..retrieval.relevance import RelevanceScorer
-from ..retrieval.request import SearchRequest
-from ..retrieval.results import SearchResult
 from ..retrieval.searcher import Searcher
 from .shard import ShardReader, ShardUnavailable
-from .stats import ClusterFile, load_cluster
 from .store import ClusterDB, ask_shards
 
 if TYPE_CHECKING:
@@ -72,47 +72,39 @@ class ClusterView:
 class ClusterLexicalIndex(LexicalIndex):
     """BM25 over every shard with global statistics; rankings merged."""
 
-    def __init__(self, cluster: ClusterSearcher) -> None:
-        self._cluster = cluster
+    def __init__(self, parts: ShardParts) -> None:
+        self._parts = parts
 
     def top(self, query: LexicalQuery, n: int, filt: MetadataFilter) -> Ranking:
         """Best ``n`` (cluster passage id, BM25 score) among the passages ``filt`` admits."""
-        return merge_rankings(self._cluster.each(lambda s: s.lexical(query, n, filt)), n)
+        return merge_rankings(self._parts.each(lambda s: s.lexical(query, n, filt)), n)
 
     def doc_freq(self, column: str, term: str) -> int:
         """Passages holding ``term`` in ``column`` in the whole cluster."""
-        return self._cluster.cluster.stats.doc_freq(column, term)
+        return self._parts.cluster.stats.doc_freq(column, term)
 
 
-class ClusterSearcher(Searcher):
-    """Answers searches on a ``cluster.json``'s shards as one index (see module docstring)."""
+class ShardParts:
+    """The :class:`~search_api.retrieval.parts.IndexParts` of a ``cluster.json``'s shards:
+    rows through :class:`~.store.ClusterDB`, dense and lexical rankings merged across the
+    shards, lexical always the shards' matrices with the global statistics."""
 
-    # What /health reads of the shards' snapshots stands in for the one Snapshot.
-    _snapshot: ClusterView  # type: ignore[assignment]
-
-    def __init__(self, cluster_file: Path, settings: Settings, encoder: QueryEncoder,
+    def __init__(self, cluster_file: Path, model_id: str,
                  shards: list[Any] | None = None) -> None:
         """Open the shards of ``cluster_file`` in this process, or use ``shards``: objects
         with :class:`~.shard.ShardReader`'s interface (the Ray Serve ingress passes proxies
         of remote shard replicas; they raise :class:`~.shard.ShardUnavailable` on timeout,
         and are then asked in parallel)."""
-        self.directory = Path(cluster_file)
-        self.settings = settings
-        self.cluster: ClusterFile = load_cluster(self.directory)
+        self.path = Path(cluster_file)
+        self.cluster: ClusterFile = load_cluster(self.path)
         self._cluster_mtime = self.cluster.mtime
-        encoder_id = encoder.info.model_id
         self._parallel = shards is not None
         self.shards = shards if shards is not None else [
-            ShardReader(i, d, self.cluster.stats, encoder_id)
+            ShardReader(i, d, self.cluster.stats, model_id)
             for i, d in enumerate(self.cluster.shards)]
         self._pool = ThreadPoolExecutor(len(self.shards)) if self._parallel else None
         self._db_facade = ClusterDB(self.shards, pool=self._pool)
         self._swap_lock = threading.Lock()
-        self._last_check = time.monotonic()
-        self._batcher = QueryBatcher(encoder, QueryVectorCache(settings.query_cache_size))
-        self.started = time.time()
-        limit_faiss_threads()
-        self._relevance = RelevanceScorer.load(settings)
         self._lexical_facade = ClusterLexicalIndex(self)
         self._snapshot = self._view()
 
@@ -121,23 +113,47 @@ class ClusterSearcher(Searcher):
                            sum(s.snapshot.generation for s in self.shards),
                            _Count(self.cluster.stats.passages))
 
-    # -- parts the pipeline reads ---------------------------------------------------------
-    def _db(self) -> ClusterDB:  # type: ignore[override]
+    # -- the parts the pipeline reads -------------------------------------------------------
+    @property
+    def snapshot(self) -> ClusterView:
+        """The cluster's view: the first shard's manifest, the generations summed, and the
+        global passage count."""
+        return self._snapshot
+
+    def rows(self) -> ClusterDB:
+        """The shards' rows, read as one index's."""
         return self._db_facade
 
-    def _lexical_index(self) -> LexicalIndex:
-        return self._lexical_facade
+    def dense_filter(self, filt: MetadataFilter) -> MetadataFilter:
+        """The filter itself: each shard turns it into its own passage ids (see dense())."""
+        return filt
 
-    def _allowed_ids(self, req: SearchRequest) -> MetadataFilter:  # type: ignore[override]
-        # Each shard turns the filter into its own passage ids (see dense()).
-        return req.filters()
-
-    def dense(self, query: str, n: int, allowed: Any) -> Ranking:
-        """Best ``n`` passages of all shards by similarity to ``query`` (``allowed``: the
+    def dense(self, vector: np.ndarray, n: int, allowed: Any) -> Ranking:
+        """Best ``n`` passages of all shards by similarity to ``vector`` (``allowed``: the
         request's filter, applied inside each shard)."""
         filt = allowed if isinstance(allowed, MetadataFilter) else MetadataFilter()
-        vector = self.query_vector(query)
         return merge_rankings(self.each(lambda s: s.dense(vector, n, filt)), n)
+
+    def lexical_index(self) -> LexicalIndex:
+        """BM25 over every shard with the global statistics."""
+        return self._lexical_facade
+
+    def doc_freqs(self) -> None:
+        """Cluster-wide counts, asked of the shards at each search (no shared generation)."""
+        return None
+
+    def lexical_matrix(self) -> None:
+        """Per-shard matrices (see :attr:`shards`); there is no single one."""
+        return None
+
+    @property
+    def lexical_backend(self) -> str:
+        """Always the in-memory matrix (with global statistics)."""
+        return "memory"
+
+    def wait_for_lexical(self, timeout: float | None = None) -> bool:
+        """The shard matrices are built on open: always ready."""
+        return True
 
     def each(self, ask: Callable[[Any], Ranking]) -> list[Ranking]:
         """``ask(shard)`` of every shard (in parallel for remote shards); a shard that does
@@ -146,24 +162,22 @@ class ClusterSearcher(Searcher):
                              self._db_facade.missing)
         return [a.value if a.ok else [] for a in answers]
 
-    def search(self, request: SearchRequest) -> SearchResult:
-        """As :meth:`Searcher.search`, plus which shards did not answer (``partial``)."""
+    # -- one request ------------------------------------------------------------------------
+    def begin_request(self) -> None:
+        """Forget the shards missed by this thread's previous request."""
         self._db_facade.missing.reset()
-        result = super().search(request)
-        missing = self._db_facade.missing.current()
-        if missing:
-            result.partial, result.missing_shards = True, missing
-        return result
+
+    def missing_shards(self) -> list[int]:
+        """The shards that did not answer during this request, ascending."""
+        return self._db_facade.missing.current()
 
     # -- state ----------------------------------------------------------------------------
-    def maybe_reload(self, min_interval_s: float = 1.0) -> bool:
+    def reload(self) -> bool:
         """Reopen shards a writer changed and re-read ``cluster.json`` when it changed."""
-        if not self._reload_due(min_interval_s):
-            return False
         with self._swap_lock:
             fresh = self._stat_mtime() != self._cluster_mtime
             if fresh:
-                self.cluster = load_cluster(self.directory)
+                self.cluster = load_cluster(self.path)
                 self._cluster_mtime = self.cluster.mtime
             changed = [s.reload(self.cluster.stats, force=fresh) for s in self.shards]
             self._snapshot = self._view()
@@ -171,7 +185,7 @@ class ClusterSearcher(Searcher):
 
     def _stat_mtime(self) -> float:
         try:
-            return self.directory.stat().st_mtime
+            return self.path.stat().st_mtime
         except OSError:
             return self._cluster_mtime  # gone for a moment (replaced): keep what we have
 
@@ -196,19 +210,39 @@ class ClusterSearcher(Searcher):
         for shard in self.shards:
             shard.close()
 
-    def _doc_freqs(self) -> None:
-        """Cluster-wide counts, asked of the shards at each search (no shared generation)."""
-        return None
 
-    def lexical_matrix(self) -> None:
-        """Per-shard matrices (see :attr:`shards`); there is no single one."""
-        return None
+class ClusterSearcher:
+    """Answers searches on a ``cluster.json``'s shards as one index: a
+    :class:`~search_api.retrieval.Searcher` composed with :class:`ShardParts`.
+
+    Every searcher method and attribute is the composed searcher's (``search``, ``article``,
+    ``snapshot``, ``close``…), so one added to ``Searcher`` works here unchanged; this class
+    adds the shards (``shards``, ``cluster``) and ``shard_health`` for ``/health``.
+    """
+
+    def __init__(self, cluster_file: Path, settings: Settings, encoder: QueryEncoder,
+                 shards: list[Any] | None = None) -> None:
+        """Open the shards of ``cluster_file`` in this process, or search ``shards`` (see
+        :class:`ShardParts`)."""
+        self.parts = ShardParts(Path(cluster_file), encoder.info.model_id, shards)
+        self.searcher = Searcher(Path(cluster_file), settings, encoder, parts=self.parts)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called for names not found here: the composed searcher's.
+        if name in ("parts", "searcher"):  # not set yet (half-built or unpickled)
+            raise AttributeError(name)
+        return getattr(self.searcher, name)
 
     @property
-    def lexical_backend(self) -> str:
-        """Always the in-memory matrix (with global statistics)."""
-        return "memory"
+    def shards(self) -> list[Any]:
+        """The shard readers (or remote proxies), in shard order."""
+        return self.parts.shards
 
-    def wait_for_lexical(self, timeout: float | None = None) -> bool:
-        """The shard matrices are built on open: always ready."""
-        return True
+    @property
+    def cluster(self) -> ClusterFile:
+        """The parsed ``cluster.json`` (re-read when it changes)."""
+        return self.parts.cluster
+
+    def shard_health(self) -> list[dict]:
+        """Per-shard state for ``/health`` (see :meth:`ShardParts.shard_health`)."""
+        return self.parts.shard_health()

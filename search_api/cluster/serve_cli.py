@@ -1,6 +1,6 @@
 """``vnsearch cluster serve DIR``: serve a set of shards on Ray Serve.
 
-Registered under ``vnsearch cluster`` by :mod:`search_api.cli`; Ray is imported only when
+Registered under ``vnsearch cluster`` in :mod:`search_api.cli`; Ray is imported only when
 the command runs, so ``vnsearch --help`` works without the ``ray`` extra.
 """
 
@@ -56,8 +56,9 @@ def cluster_serve_cmd(directory: Path, replicas: int, address: str | None, host:
     private Ray (no --address) is then shut down, while with --address only this
     application is removed and the cluster keeps running.
     """
+    from indexer.cluster.stats import load_cluster
+
     from .ray_serve import serve_until_stopped
-    from .stats import load_cluster
 
     path = cluster_file_in(directory)
     load_cluster(path)  # one-line errors before Ray starts

@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from indexer.db import IndexDB, MetadataFilter
+from indexer.lexical.stats import CorpusStats
 from indexer.snapshot import Snapshot, open_snapshot
 
 from ..retrieval.dense import dense_search
 from ..retrieval.lexical.base import LexicalQuery
 from ..retrieval.lexical.matrix import LexicalMatrix
-from ..retrieval.lexical.stats import CorpusStats
 
 SHIFT = 40
 _LOCAL = (1 << SHIFT) - 1

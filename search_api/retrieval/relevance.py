@@ -15,7 +15,7 @@ every index (README, "Relevance and no results"):
 Shares are ratios of IDFs, so the index size cancels out to first order; a query syllable
 absent from the index has the largest IDF and pulls every share down (nonsense scores
 near 0). Coefficients live in ``relevance_model.json``, written by ``vnsearch calibrate``
-(:mod:`search_api.calibration`); ``mode=lexical`` uses a second set without ``cosine``
+(:mod:`search_api.quality.calibration`); ``mode=lexical`` uses a second set without ``cosine``
 so it never has to embed the query.
 
 Down a ranked list the relevance is a running minimum, so it never rises with rank: a

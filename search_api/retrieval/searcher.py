@@ -13,37 +13,34 @@
 * ``province=`` filters inside both searches like the outlet (:mod:`.request`);
   :meth:`Searcher.related` is an article's related coverage (:mod:`.related`).
 
-The searcher holds the current :class:`~indexer.snapshot.Snapshot` and swaps in a new one
-when a writer commits. It runs no SQL itself: every read goes through a read-only
-:class:`~indexer.db.IndexDB`, one per thread.
+The searcher is built from the parts it is handed (:class:`~.parts.IndexParts`): the rows,
+the dense and lexical retrievers, the document frequencies and the index view. By default
+those of one index directory (:class:`~.parts.LocalIndex`: the current
+:class:`~indexer.snapshot.Snapshot`, swapped when a writer commits, and a read-only
+:class:`~indexer.db.IndexDB` per thread); a set of shards hands in its own. It runs no SQL
+itself.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from indexer.db import IndexDB, PassageRow, split_stored_categories
-from indexer.derived import derived_missing
 from indexer.errors import NotFoundError
 from indexer.settings import Settings
-from indexer.snapshot import Snapshot, open_snapshot
 from indexer.vietnamese import has_tones
 
-from .dense import QueryBatcher, QueryVectorCache, dense_search, limit_faiss_threads
-from .docfreq import DocFreqCache
+from .dense import QueryBatcher, QueryVectorCache, limit_faiss_threads
 from .fusion import fuse
 from .grouping import Entry, rank_entries
 from .grouping import page as page_of
 from .highlight import highlight
 from .lexical.base import LexicalIndex, TooCommon, lexical_query, too_common_filter
-from .lexical.fts5 import Fts5LexicalIndex
-from .lexical.matrix import LexicalMatrix, MatrixLexicalIndex
-from .lexical.service import LexicalMatrixService
+from .lexical.matrix import LexicalMatrix
 from .messages import no_result_hints
 from .operators import apply_operators, widen_candidates
 from .ordering import (
@@ -54,6 +51,7 @@ from .ordering import (
     sort_entries,
     undated_excluded,
 )
+from .parts import IndexParts, LocalIndex
 from .regions import attach_regions, story_of
 from .related import related_coverage
 from .relevance import DocFreqs, RelevanceScorer, Retrieval
@@ -61,23 +59,23 @@ from .request import SearchRequest, validate
 from .results import ArticleView, Hit, RelatedResult, SearchResult
 from .tones import restore_tones as _restore_tones
 
-#: Longest a reader waits for a committed generation's derived files before swapping anyway.
-DERIVED_WAIT_S = 120.0
-
 if TYPE_CHECKING:
     from indexer.encoders import QueryEncoder
 
     from .lexical.mapped import MappedLexicalMatrix
 
+
 Ranking = list[tuple[int, float]]
 
 
 class Searcher:
-    """Answers searches on one index directory; reloads when a writer commits."""
+    """Answers searches on the parts it is handed (one index directory by default);
+    reloads when a writer commits."""
 
     def __init__(self, directory: Path, settings: Settings, encoder: QueryEncoder,
-                 lexical_matrix: bool = True) -> None:
-        """Open ``directory`` for searching.
+                 lexical_matrix: bool = True, *, parts: IndexParts | None = None) -> None:
+        """Open ``directory`` for searching, or search ``parts`` (``directory`` then only
+        names what is served).
 
         ``lexical_matrix``: keep an in-memory BM25 matrix of indexes with at least
         ``settings.lexical_matrix_min_passages`` passages, built by a background thread on
@@ -86,19 +84,14 @@ class Searcher:
         """
         self.directory = Path(directory)
         self.settings = settings
-        self._snapshot = open_snapshot(self.directory, encoder.info.model_id)
-        self._swap_lock = threading.Lock()
-        self._local = threading.local()  # per-thread IndexDB: a connection per thread
         self._last_check = time.monotonic()
-        self._waiting_for: tuple[int, float] | None = None  # (generation, since)
-        self._df_cache = DocFreqCache()
         self._batcher = QueryBatcher(encoder, QueryVectorCache(settings.query_cache_size))
         self.started = time.time()
         limit_faiss_threads()
         self._relevance = RelevanceScorer.load(settings)
-        self._fts = Fts5LexicalIndex(self._db)
-        self._lexical = LexicalMatrixService(self.directory, settings.lexical_matrix_min_passages,
-                                             lambda: self._snapshot, enabled=lexical_matrix)
+        self.parts: IndexParts = parts if parts is not None else LocalIndex(
+            self.directory, lambda: self.encoder.info.model_id,
+            settings.lexical_matrix_min_passages, lexical_matrix)
 
     # -- parts ------------------------------------------------------------------------------
     @property
@@ -120,17 +113,14 @@ class Searcher:
         self._batcher.cache = value
 
     def _db(self) -> IndexDB:
-        """The calling thread's read-only index database."""
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = self._local.db = IndexDB(self.directory, readonly=True)
-        return db
+        """The calling thread's reader of rows (an ``IndexDB``, or the shards' stand-in)."""
+        return self.parts.rows()
 
     # -- snapshot management --------------------------------------------------------------
     @property
-    def snapshot(self) -> Snapshot:
+    def snapshot(self) -> Any:
         """The current consistent view of the index (vectors, manifest, generation)."""
-        return self._snapshot
+        return self.parts.snapshot
 
     def _reload_due(self, min_interval_s: float) -> bool:
         """True (and the clock restarted) when the last check is ``min_interval_s`` old."""
@@ -141,83 +131,58 @@ class Searcher:
         return True
 
     def maybe_reload(self, min_interval_s: float = 1.0) -> bool:
-        """Swap in a new snapshot when the store's generation moved (at most once a second)."""
+        """Pick up what writers committed (a new snapshot, changed shards), at most once
+        every ``min_interval_s``; True when the view changed."""
         if not self._reload_due(min_interval_s):
             return False
-        with self._swap_lock:
-            current = self._snapshot
-            if not current.stale or not self._successor_ready(current.db.generation()):
-                return False
-            fresh = open_snapshot(self.directory, self.encoder.info.model_id)
-            self._snapshot = fresh
-        self._lexical.refresh()
-        current.close()
-        return True
-
-    def _successor_ready(self, generation: int) -> bool:
-        """Swap to ``generation`` once its derived files (FAISS, lexical matrix) are written.
-
-        A writer writes them right after its commit (an API write: before it answers; a long
-        ``vnsearch index`` run: every ``DERIVED_INTERVAL_S`` or so). Swapping before would
-        mean rebuilding the vectors from SQLite and answering lexical queries from FTS5 —
-        seconds at 200k passages — so the complete snapshot keeps answering meanwhile (its
-        rows are read live: deleted passages still drop out). Past :data:`DERIVED_WAIT_S`
-        (a writer that died), the swap goes ahead and recovery rolls the files forward.
-        """
-        if not derived_missing(self.directory, generation):
-            self._waiting_for = None
-            return True
-        now = time.monotonic()
-        if self._waiting_for is None or self._waiting_for[0] != generation:
-            self._waiting_for = (generation, now)
-        return now - self._waiting_for[1] >= DERIVED_WAIT_S
+        return self.parts.reload()
 
     def close(self) -> None:
-        """Stop the matrix thread and close the snapshot."""
-        self._lexical.close()
-        self._snapshot.close()
+        """Stop the parts' threads and close their files."""
+        self.parts.close()
 
     # -- in-memory lexical index ------------------------------------------------------------
     def lexical_matrix(self) -> LexicalMatrix | MappedLexicalMatrix | None:
-        """The in-memory BM25 matrix of the current snapshot, if it is built."""
-        return self._lexical.current()
+        """The in-memory BM25 matrix of the current snapshot, if it is built (None for a
+        set of shards: each has its own)."""
+        return self.parts.lexical_matrix()
 
     @property
     def lexical_backend(self) -> str:
         """'memory' when lexical search uses the matrix, else 'fts5'."""
-        return self._lexical.backend
+        return self.parts.lexical_backend
 
     def wait_for_lexical(self, timeout: float | None = None) -> bool:
         """Block until lexical search is in its final state for the current snapshot: the
         matrix built, or the index too small for one, or its build failed (FTS5 then);
         True if so within ``timeout``."""
-        return self._lexical.wait(timeout)
+        return self.parts.wait_for_lexical(timeout)
 
     # -- retrieval ------------------------------------------------------------------------
     def validate(self, req: SearchRequest) -> SearchRequest:
         """Normalise and check a request; raises QueryError naming the bad field."""
         return validate(req, self.settings)
 
-    def _allowed_ids(self, req: SearchRequest) -> np.ndarray | None:
-        return self._db().filtered_passage_ids(req.filters())
+    def _allowed_ids(self, req: SearchRequest) -> Any:
+        return self.parts.dense_filter(req.filters())
 
     def query_vector(self, query: str) -> np.ndarray:
         """The query's vector: from the LRU, else encoded together with every other query
         waiting at that moment (one encoder call for a burst of concurrent requests)."""
         return self._batcher.vector(query)
 
-    def dense(self, query: str, n: int, allowed: np.ndarray | None) -> Ranking:
-        """Best ``n`` passages by vector similarity to ``query`` among ``allowed`` ids."""
-        return dense_search(self._snapshot.vectors, self.query_vector(query), n, allowed)
+    def dense(self, query: str, n: int, allowed: Any) -> Ranking:
+        """Best ``n`` passages by vector similarity to ``query`` among ``allowed`` (what
+        the parts' ``dense_filter`` made of the request's filter)."""
+        return self.parts.dense(self.query_vector(query), n, allowed)
 
     def _lexical_index(self) -> LexicalIndex:
-        matrix = self.lexical_matrix()
-        return self._fts if matrix is None else MatrixLexicalIndex(matrix, self._db)
+        return self.parts.lexical_index()
 
     def _too_common_filter(self, index: LexicalIndex | None = None) -> TooCommon | None:
         """A document-frequency test for query syllables, on large indexes only."""
-        return too_common_filter(self._fts if index is None else index,
-                                 len(self._snapshot.vectors),
+        return too_common_filter(self._lexical_index() if index is None else index,
+                                 len(self.parts.snapshot.vectors),
                                  self.settings.lexical_max_df,
                                  self.settings.lexical_prune_min_passages)
 
@@ -263,15 +228,13 @@ class Searcher:
     def relevance(self, req: SearchRequest, retrieval: Retrieval,
                   ranked: Ranking) -> dict[int, float]:
         """Calibrated relevance of ``ranked`` (non-increasing down it; see :mod:`.relevance`)."""
-        return self._relevance.score(req, retrieval, ranked, self._db(), self._snapshot,
+        return self._relevance.score(req, retrieval, ranked, self._db(), self.parts.snapshot,
                                      self._doc_freqs())
 
     def _doc_freqs(self) -> DocFreqs | None:
-        """FTS5's document frequencies of query terms, cached for the snapshot's generation
-        (:mod:`.docfreq`: 1-2 ms a common term at 200k passages otherwise)."""
-        snapshot, db = self._snapshot, self._db()
-        return lambda column, terms: self._df_cache.lookup(snapshot.generation, db, column,
-                                                           terms)
+        """The document frequencies of the relevance features (the parts': FTS5's counts
+        cached per generation for one index; None: the rows' own)."""
+        return self.parts.doc_freqs()
 
     def ranked_passages(self, req: SearchRequest, n: int) -> Ranking:
         """Passage ids with scores, best first, for a validated request."""
@@ -282,7 +245,7 @@ class Searcher:
         operators, score relevance and cut at ``min_relevance``, group by article."""
         retrieval = self.retrieve(req, n)
         ranked = apply_operators(retrieval.ranked, req.operators, db)
-        relevance = self._relevance.score(req, retrieval, ranked, db, self._snapshot,
+        relevance = self._relevance.score(req, retrieval, ranked, db, self.parts.snapshot,
                                           self._doc_freqs())
         cut = cast(float, req.min_relevance)  # validate() fills it in
         ranked = [(pid, s) for pid, s in ranked if relevance[pid] >= cut]
@@ -293,6 +256,16 @@ class Searcher:
         return rank_entries(ranked, article_of, req.group, relevance, stories)
 
     def search(self, request: SearchRequest) -> SearchResult:
+        """Run a search (see :meth:`_search`); a set of shards may answer partially, and
+        then says which shards did not answer (``partial``, ``missing_shards``)."""
+        self.parts.begin_request()
+        result = self._search(request)
+        missing = self.parts.missing_shards()
+        if missing:
+            result.partial, result.missing_shards = True, missing
+        return result
+
+    def _search(self, request: SearchRequest) -> SearchResult:
         """Run a search: validate, retrieve, apply operators, score relevance and cut,
         group by article, leave out undated articles under a date filter, count, sort,
         paginate, highlight."""

@@ -37,9 +37,9 @@ from indexer.lexical.counting import K1, TermCounts
 from indexer.lexical.counting import idf_of as _idf
 from indexer.lexical.counting import length_norm as _length_norm
 from indexer.lexical.counting import local_df as _local_df
+from indexer.lexical.stats import CorpusStats
 
 from .base import COLUMNS, LexicalQuery
-from .stats import CorpusStats
 
 # The term counting (TermCounts, FTS5's token rule, IDF and length norm) lives in
 # indexer.lexical.counting: the writer's matrix files are built from the same code.

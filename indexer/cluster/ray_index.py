@@ -51,8 +51,7 @@ from indexer.manifest import Manifest
 from indexer.metadata.normalise import MetadataRules
 from indexer.settings import Settings
 from indexer.sharding import shard_of
-from indexer.writer import IndexSummary, embedding_text, stable_article_id
-from indexer.writer.plan import prepare
+from indexer.writer import IndexSummary, embedding_text, prepare, stable_article_id
 
 #: Articles per routing task: routing is cheap, so big batches keep the task count low.
 ROUTE_BATCH = 64
@@ -176,7 +175,7 @@ class _EmbedActor:
 
     def __init__(self, settings: Settings, chunking: list[Chunking], cache: Any) -> None:
         from indexer.encoders import create_encoder
-        from indexer.writer.writer import TOKEN_MARGIN  # the writer's room for prompt + title
+        from indexer.writer import TOKEN_MARGIN  # the writer's room for prompt + title
 
         self._encoder = create_encoder(settings)
         self._batch = settings.batch_size
@@ -267,7 +266,7 @@ def _start_cache_reader(settings: Settings, encoder: PassageEncoder) -> Any:
     import ray
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-    from indexer.writer.writer import cache_key
+    from indexer.writer import cache_key
 
     here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
     return ray.remote(_CacheReader).options(num_cpus=0, scheduling_strategy=here).remote(
@@ -377,9 +376,8 @@ def cluster_index(paths: Iterable[str | Path], out_dir: Path, shards: int, setti
     """
     import ray
 
-    from search_api.cluster.stats import build_cluster_file
-
     from .ray_runtime import ray_session
+    from .stats import build_cluster_file
 
     started = time.perf_counter()
     out_dir = Path(out_dir)

@@ -30,10 +30,10 @@ from indexer.progress import indexing_callback, reporter
 from indexer.settings import Settings
 from indexer.vietnamese import fold
 
+from ..retrieval import Searcher, SearchRequest
+from ..retrieval.dense import QueryVectorCache
+from ..retrieval.request import normalize_query
 from .abstention import OFF_TOPIC, leave_out_ids, nonsense_queries
-from .retrieval import Searcher, SearchRequest
-from .retrieval.dense import QueryVectorCache
-from .retrieval.request import normalize_query
 
 
 @dataclass
@@ -182,9 +182,9 @@ def _answer_passages(db: IndexDB, article_id: str, raw_text: str,
     return out
 
 
-def _all_answer_passages(db: IndexDB, queries: list[EvalQuery], external: dict[str, str],
-                         raw_texts: dict[str, str]) -> dict[str, set[int]]:
-    """Query id → the passages holding one of its answers (empty without answer offsets)."""
+def all_answer_passages(db: IndexDB, queries: list[EvalQuery], external: dict[str, str],
+                        raw_texts: dict[str, str]) -> dict[str, set[int]]:
+    """Query id → passages holding one of its answers (public: calibration labels with it)."""
     answer_passages: dict[str, set[int]] = {}
     for q in queries:
         ids: set[int] = set()
@@ -331,7 +331,7 @@ def _measure(searcher: Searcher, plan: EvalPlan, modes: list[str],
             raise InputError("the --index directory holds left-out articles: "
                              "use a fresh directory for each --leave-out")
         passage_article = db.passage_articles()
-        answer_passages = _all_answer_passages(db, plan.queries, external, plan.raw_texts)
+        answer_passages = all_answer_passages(db, plan.queries, external, plan.raw_texts)
     texts = [fold(q.query) if plan.toneless else q.query for q in plan.queries]
     extra = nonsense_queries() + OFF_TOPIC if plan.left_out else []
     extra = [fold(t) for t in extra] if plan.toneless else extra
@@ -410,7 +410,7 @@ def _measure_mode(searcher: Searcher, plan: EvalPlan, texts: list[str], mode: st
 def _answer_recall(searcher: Searcher, plan: EvalPlan, texts: list[str], mode: str,
                    answer_passages: dict[str, set[int]]) -> float | None:
     """Answer-passage recall@k of the endpoint's own answer (None without answer offsets)."""
-    from .rag import RetrieveRequest, retrieve
+    from ..rag import RetrieveRequest, retrieve
 
     hits = total = 0
     for q, text in zip(plan.queries, texts, strict=False):

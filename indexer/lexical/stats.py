@@ -3,8 +3,8 @@
 One index computes them from its own rows; a set of shards sums its shards' statistics
 (:func:`merge_stats`) so that every shard scores BM25 as one index would
 (Elasticsearch's ``dfs_query_then_fetch``, precomputed). The counting here is the one the
-in-memory matrix uses (:mod:`.matrix`): a column's terms are its space-separated words, a
-passage's length is its FTS5-style token count over all columns.
+in-memory matrix of ``search_api.retrieval.lexical.matrix`` uses: a column's terms are its
+space-separated words, a passage's length is its FTS5-style token count over all columns.
 """
 
 from __future__ import annotations
@@ -13,10 +13,8 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from indexer.db import FtsRow
-from indexer.lexical.counting import FTS_TOKEN
-
-from .base import COLUMNS
+from ..db import FtsRow
+from .counting import COLUMNS, FTS_TOKEN
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 ``vnsearch cluster stats SHARD_DIR... --out cluster.json`` sums the shards' BM25 statistics
 (passages, total token length, per-column document frequencies: see
-:mod:`search_api.retrieval.lexical.stats`) so each shard can score lexical queries as one
+:mod:`indexer.lexical.stats`) so each shard can score lexical queries as one
 index would. Dense scores need nothing: a passage's vector is the same in any shard.
 Shard paths are stored relative to the file when they lie below its folder (a cluster
 directory can be moved or mounted elsewhere), absolute otherwise.
@@ -21,10 +21,9 @@ from pathlib import Path
 from indexer.db import IndexDB
 from indexer.errors import IndexFormatError, IndexNotFoundError
 from indexer.layout import atomic_write
+from indexer.lexical.stats import CorpusStats, count_stats, merge_stats
 from indexer.manifest import Manifest
 from indexer.snapshot import recover
-
-from ..retrieval.lexical.stats import CorpusStats, count_stats, merge_stats
 
 CLUSTER_FORMAT = "vnsearch-cluster"
 CLUSTER_VERSION = 1

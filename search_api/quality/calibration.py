@@ -1,4 +1,4 @@
-"""``vnsearch calibrate``: fit the relevance model (:mod:`.retrieval.relevance`) on the
+"""``vnsearch calibrate``: fit the relevance model (:mod:`search_api.retrieval.relevance`) on the
 evaluation sets and write ``relevance_model.json``.
 
 Recipe, per evaluation set (``<dir>/<name>.jsonl`` + ``<dir>/<name>.corpus.jsonl``):
@@ -31,22 +31,22 @@ from indexer.db import IndexDB
 from indexer.progress import ProgressReporter, indexing_callback, reporter
 from indexer.settings import Settings
 
-from .abstention import OFF_TOPIC, leave_out_ids, nonsense_queries
-from .evaluation import (
-    EvalQuery,
-    _all_answer_passages,
-    article_metrics,
-    corpus_articles,
-    encode_all,
-    load_queries,
-)
-from .retrieval import Searcher, SearchRequest
-from .retrieval.relevance import (
+from ..retrieval import Searcher, SearchRequest
+from ..retrieval.relevance import (
     FEATURES,
     LEXICAL_FEATURES,
     RelevanceModel,
     candidate_features,
     running_min,
+)
+from .abstention import OFF_TOPIC, leave_out_ids, nonsense_queries
+from .evaluation import (
+    EvalQuery,
+    all_answer_passages,
+    article_metrics,
+    corpus_articles,
+    encode_all,
+    load_queries,
 )
 
 THRESHOLDS = (0.002, 0.003, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5)
@@ -116,7 +116,7 @@ def collect(eval_dir: Path, name: str, settings: Settings, index_root: Path,
         with IndexDB(index_dir, readonly=True) as db:
             external = db.external_ids()
             context = (external, db.passage_articles(),
-                       _all_answer_passages(db, queries, external, raw_texts))
+                       all_answer_passages(db, queries, external, raw_texts))
             texts: list[tuple[str, str, EvalQuery | None]] = [
                 ("left_out" if all(r in left_out for r in q.relevant) else "answerable",
                  q.query, q) for q in queries]
