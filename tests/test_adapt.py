@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from indexer.adapt.delta import WEIGHTS, find_delta, load_delta, save_delta
 from indexer.errors import ModelError, ModelMismatchError
-from tests.conftest import SHARED, needs_shared
+from support import SHARED, needs_shared
 
 NEWS = SHARED / "data" / "news" / "danes-headlines.jsonl"
 EVAL_CORPUS = SHARED / "data" / "eval" / "vinewsqa-dev.corpus.jsonl"

@@ -12,7 +12,7 @@ from indexer.chunking import ChunkSettings, chunk_text
 from indexer.cleaning import clean_text
 from indexer.writer import clean_title
 
-from conftest import SEED
+from support import SEED
 
 DEFAULT = ChunkSettings()
 _WORD = re.compile(r"\S+")

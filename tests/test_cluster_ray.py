@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import REPO, SEED, SHARED
+from support import REPO, SEED, SHARED
 
 pytest.importorskip("ray", reason="the ray extra is not installed (pip install vnsearch[ray])")
 

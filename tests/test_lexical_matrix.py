@@ -12,7 +12,7 @@ import sqlite3
 
 import numpy as np
 import pytest
-from conftest import SHARED, needs_shared
+from support import SHARED, needs_shared
 
 from indexer.db import IndexDB, MetadataFilter
 from search_api.retrieval import Searcher, SearchRequest

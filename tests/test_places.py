@@ -15,7 +15,7 @@ import pytest
 
 from indexer.places import (PlaceTags, ProvinceMatch, current_provinces, province_key,
                             resolve_province, tag_places)
-from conftest import REPO, SHARED, needs_shared
+from support import REPO, SHARED, needs_shared
 
 NEWS = SHARED / "data" / "news"
 

@@ -25,6 +25,8 @@ from indexer.readers import (
     read_txt,
 )
 
+from support import SHARED
+
 FIXTURE = Path(__file__).parent / "fixtures" / "000_6861bb89fb9d8f05.txt"
 TITLE = (
     "Phó Chủ tịch UBND tỉnh Nguyễn Hữu Quế: Thi hành án dân sự tỉnh phải bứt phá "
@@ -208,7 +210,7 @@ def test_read_jsonl_corrupt_gzip_and_missing(tmp_path: Path) -> None:
 
 
 def test_real_corpus_line_if_present() -> None:
-    corpus = Path(__file__).resolve().parents[2] / "shared" / "data" / "news" / "baomoi.jsonl.gz"
+    corpus = SHARED / "data" / "news" / "baomoi.jsonl.gz"
     if not corpus.is_file():
         pytest.skip(f"real corpus not available at {corpus}")
     items = []

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, TEST_HOME
+from support import REPO, TEST_HOME
 
 README = REPO / "README.md"
 TEST_INFO = "readme-test"

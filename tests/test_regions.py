@@ -16,7 +16,7 @@ import sqlite3
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import SHARED, needs_shared
+from support import SHARED, needs_shared
 from indexer.db import IndexDB
 from indexer.readers import iter_inputs
 from indexer.stats import index_stats

@@ -26,7 +26,7 @@ from indexer.stories import (
     same_story,
     story_signature,
 )
-from conftest import REPO, SEED, SHARED, needs_shared
+from support import REPO, SEED, SHARED, needs_shared
 
 JUDGED = REPO / "data" / "eval" / "story-pairs.jsonl"
 DEMO = REPO / "data" / "demo" / "demo.jsonl"

@@ -27,7 +27,7 @@ def test_hnsw_recall_at_10_against_exact(demo_index, encoder):
     """On real passage embeddings and real queries, HNSW finds ≥ 98 % of the exact top 10."""
     import json
 
-    from conftest import SHARED
+    from support import SHARED
     from indexer.db import IndexDB
 
     with IndexDB(demo_index, readonly=True) as db:
