@@ -13,7 +13,7 @@ HOST ?= 127.0.0.1
 # pip shows its progress (what it downloads and builds); PIP_FLAGS=-q makes it quiet.
 PIP_FLAGS ?= --progress-bar on
 
-.PHONY: install install-dev demo demo-index lint test docs clean
+.PHONY: install install-dev demo demo-index lint test test-fast docs clean
 
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
@@ -49,6 +49,11 @@ lint: install-dev
 
 test: install-dev
 	$(PY) -m pytest -q
+
+# The quick tier (well under 90 s on 2 cores): no model, no Ray, no browser, nothing slow.
+# The markers are set in tests/conftest.py from the fixtures each test uses.
+test-fast: install-dev
+	$(PY) -m pytest -q -m "not model and not ray and not browser and not slow"
 
 # The documentation site, offline, into site/ (the dev extra includes the docs extra).
 docs: install-dev

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import socket
 import sqlite3
 import subprocess
 import time
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from support import free_port  # noqa: F401 - test_cluster_ray imports it from here
 
 #: The line ``vnsearch cluster serve`` prints once its app answers.
 READY = re.compile(r"serving \d+ shards × \d+ replicas on (http://\S+) \(private Ray at (\S+)\)")
@@ -34,12 +34,6 @@ def vectors_of(directory: Path) -> dict[tuple[str, int], np.ndarray]:
     with sqlite3.connect(f"file:{directory / 'store.sqlite'}?mode=ro", uri=True) as con:
         rows = con.execute("SELECT article_id, ordinal, vector FROM passages").fetchall()
     return {(a, o): np.frombuffer(v, np.float32) for a, o, v in rows}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for_ready(proc: subprocess.Popen, log: Path, timeout_s: float = 240) -> re.Match:

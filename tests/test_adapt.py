@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from support import SHARED, needs_shared
 
 from indexer.adapt.delta import WEIGHTS, find_delta, load_delta, save_delta
 from indexer.errors import ModelError, ModelMismatchError
-from tests.conftest import SHARED, needs_shared
 
 NEWS = SHARED / "data" / "news" / "danes-headlines.jsonl"
 EVAL_CORPUS = SHARED / "data" / "eval" / "vinewsqa-dev.corpus.jsonl"

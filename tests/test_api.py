@@ -9,52 +9,18 @@ import sqlite3
 from datetime import date
 
 import pytest
-from fastapi.testclient import TestClient
-
 import storeutil
+from fastapi.testclient import TestClient
+from support import ERROR_KEYS, assert_error, read_jsonl_head, search  # noqa: F401
+
 from indexer import layout
-from indexer.lock import WriteLock
 from indexer.manifest import Manifest
 from search_api.app import create_app
-
-from conftest import read_jsonl_head
 
 SEED_QUERIES = ["kết quả thi hành án dân sự Gia Lai", "thi hanh an dan su gia lai"]
 VINAMILK_TITLE = "Vinamilk lọt Top 1.000 thương hiệu hàng đầu châu Á"
 VINAMILK_URL = ("https://dantri.com.vn/kinh-doanh/vinamilk-lot-top-1000-thuong-hieu-hang-dau-"
                 "chau-a-20201001163534963.htm")
-ERROR_KEYS = {"status", "error", "message", "field"}
-
-
-@pytest.fixture(scope="module")
-def app(settings, demo_index, searcher):
-    return create_app(settings, demo_index, searcher=searcher)
-
-
-@pytest.fixture(scope="module")
-def client(app):
-    with TestClient(app) as c:
-        yield c
-
-
-def search(client, **params) -> dict:
-    r = client.get("/search", params=params)
-    assert r.status_code == 200, r.text
-    return r.json()
-
-
-def assert_error(r, status: int, field: str | None = "__any__") -> dict:
-    assert r.status_code == status, r.text
-    body = r.json()
-    assert set(body) == {"error"}, body
-    err = body["error"]
-    assert set(err) == ERROR_KEYS, err
-    assert err["status"] == status
-    assert isinstance(err["error"], str) and err["error"]
-    assert isinstance(err["message"], str) and err["message"]
-    if field != "__any__":
-        assert err["field"] == field, err
-    return err
 
 
 # -- the searcher is injected, not a request parameter ------------------------------------------------

@@ -18,14 +18,12 @@ Needs ``apt-get install -y chromium`` and ``pip install playwright`` (never
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
+from support import serve_app
 
 CHROMIUM = Path(os.environ.get("VNSEARCH_CHROMIUM", "/usr/bin/chromium"))
 SHOTS = Path(os.environ.get("VNSEARCH_SHOTS", "/tmp/shots"))
@@ -70,32 +68,9 @@ def browser():
         b.close()
 
 
-@contextmanager
 def _serve(app):
     """A real uvicorn server for ``app`` on a free 127.0.0.1 port, in a background thread."""
-    import uvicorn
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                            lifespan="on", access_log=False)
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True,
-                              name="uvicorn-browser-test")
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        srv.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    return serve_app(app, name="uvicorn-browser-test")
 
 
 @pytest.fixture(scope="module")
@@ -629,7 +604,8 @@ STORY_LINES = (1203, 5383, 4977)  # danes-headlines.jsonl: one report, three out
 @pytest.fixture(scope="module")
 def story_server(browser, settings, encoder, tmp_path_factory):
     """The app over a small index of real near-duplicates (one story, three outlets)."""
-    from conftest import SHARED
+    from support import SHARED
+
     from indexer.readers import iter_inputs
     from indexer.writer import index_articles
     from search_api.app import create_app

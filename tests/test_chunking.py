@@ -7,12 +7,11 @@ import re
 from pathlib import Path
 
 import pytest
+from support import SEED
 
 from indexer.chunking import ChunkSettings, chunk_text
 from indexer.cleaning import clean_text
 from indexer.writer import clean_title
-
-from conftest import SEED
 
 DEFAULT = ChunkSettings()
 _WORD = re.compile(r"\S+")

@@ -24,7 +24,8 @@ from indexer.cleaning import (
 )
 
 FIXTURE = Path(__file__).parent / "fixtures" / "000_6861bb89fb9d8f05.txt"
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+from support import SHARED  # noqa: E402 - ../shared or VNSEARCH_TEST_SHARED
+
 DANTRI = SHARED / "data" / "news" / "dantri-unc.jsonl"
 
 

@@ -17,7 +17,8 @@ from types import ModuleType
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+from support import SHARED  # noqa: E402 - ../shared or VNSEARCH_TEST_SHARED
+
 NEWS = SHARED / "data" / "news"
 _FILES = ("crawlnews-2026.jsonl", "dantri-unc.jsonl", "baomoi.jsonl.gz")
 

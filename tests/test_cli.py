@@ -1,7 +1,10 @@
-"""The ``vnsearch`` command line, run as a real subprocess (``python -m search_api``).
+"""The ``vnsearch`` command line.
 
-Commands that load the model (``index``) cost ~8-15 s each for the model load on 2 cores,
-so there are few of them; the others (stats, export, check, delete, --help) are cheap.
+Options, messages and exit codes are checked in-process (the ``cli`` fixture: the root click
+group under CliRunner, the session's model reused): a subprocess costs an interpreter, torch
+and, for ``index``, a model load (~8-15 s on 2 cores) without checking anything more. Tests
+about the process itself run ``python -m search_api`` / ``python -m indexer`` for real: the
+module entry points, a write lock held by another PID, SIGKILL in the middle of indexing.
 Every run shares the suite's VNSEARCH_HOME so the embedding cache makes indexing free.
 """
 
@@ -10,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -19,86 +21,43 @@ import time
 from pathlib import Path
 
 import pytest
-
 import storeutil
+from support import REPO, SEED, assert_one_line_error, copy_index, messages, read_jsonl_head
+
 from indexer import layout
-from indexer.lock import WriteLock
-from indexer.manifest import Manifest
 from indexer.article import Article
-from indexer.readers import iter_inputs
-from indexer.settings import Settings
 from indexer.check import check_index
+from indexer.manifest import Manifest
+from indexer.readers import iter_inputs
 from indexer.snapshot import open_snapshot
 from indexer.writer import IndexWriter, index_articles
-
-from conftest import REPO, SEED, read_jsonl_head
-from test_indexer import FakeEncoder
 
 SUBCOMMANDS = ["model", "index", "delete", "stats", "export", "check", "query", "serve", "eval"]
 
 
-def run_cli(settings, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    env = dict(os.environ, VNSEARCH_HOME=str(settings.home), PYTHONIOENCODING="utf-8")
-    return subprocess.run([sys.executable, "-m", "search_api", *map(str, args)], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=timeout)
-
-
-def run_cli_many(settings, *commands: tuple, timeout: float = 300
-                 ) -> list[subprocess.CompletedProcess]:
-    """Run several CLI commands at once (each loads the model: overlap the loads)."""
-    env = dict(os.environ, VNSEARCH_HOME=str(settings.home), PYTHONIOENCODING="utf-8")
-    procs = [(args, subprocess.Popen([sys.executable, "-m", "search_api", *map(str, args)], cwd=REPO,
-                                     env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True)) for args in commands]
-    out = []
-    for args, proc in procs:
-        stdout, stderr = proc.communicate(timeout=timeout)
-        out.append(subprocess.CompletedProcess(args, proc.returncode, stdout, stderr))
-    return out
-
-
-def messages(stderr: str) -> list[str]:
-    """vnsearch's own stderr lines (the model loader's progress bars are not ours)."""
-    return [line for line in stderr.splitlines() if line.startswith("vnsearch:")]
-
-
-def assert_one_line_error(proc: subprocess.CompletedProcess) -> str:
-    assert proc.returncode != 0
-    assert "Traceback" not in proc.stderr, proc.stderr
-    assert "Traceback" not in proc.stdout
-    errors = [m for m in messages(proc.stderr) if "error" in m or "failed" in m]
-    assert len(errors) == 1, proc.stderr
-    return errors[0]
-
-
-def stats(settings, directory: Path) -> dict:
-    proc = run_cli(settings, "stats", "--index", directory, "--json")
+def stats(cli, directory: Path) -> dict:
+    proc = cli("stats", "--index", directory, "--json")
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
 
-def export(settings, directory: Path) -> list[dict]:
-    proc = run_cli(settings, "export", "--index", directory)
+def export(cli, directory: Path) -> list[dict]:
+    proc = cli("export", "--index", directory)
     assert proc.returncode == 0, proc.stderr
     return [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
 
 
-def check(settings, directory: Path) -> subprocess.CompletedProcess:
-    return run_cli(settings, "check", "--index", directory)
+def check(cli, directory: Path):
+    return cli("check", "--index", directory)
 
 
 @pytest.fixture(scope="module")
-def dantri_clean(tmp_path_factory, settings, encoder, dantri300) -> Path:
-    """dantri300 indexed by the library: the reference for the CLI runs."""
-    directory = tmp_path_factory.mktemp("cli-dantri") / "index"
-    summary = index_articles(directory, iter_inputs([dantri300]), settings, encoder)
+def dantri_clean(dantri_index) -> Path:
+    """dantri300 indexed by the library (conftest's session index; read-only here, the tests
+    that write copy it): the reference for the CLI runs."""
+    directory, summary = dantri_index
     assert summary.added == 300
     return directory
-
-
-def copy_index(src: Path, dst: Path) -> Path:
-    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("write.lock"))
-    return dst
 
 
 # -- help and README ------------------------------------------------------------------------------
@@ -122,9 +81,9 @@ def test_indexer_module_runs_only_indexer_commands() -> None:
 
 
 @pytest.mark.parametrize("name", SUBCOMMANDS)
-def test_subcommand_help(name: str) -> None:
-    proc = subprocess.run([sys.executable, "-m", "search_api", name, "--help"], cwd=REPO,
-                          capture_output=True, text=True, timeout=60)
+def test_subcommand_help(cli, name: str) -> None:
+    # in-process: the same root group the console script runs (test_help runs the module)
+    proc = cli(name, "--help")
     assert proc.returncode == 0, proc.stderr
     assert "Usage:" in proc.stdout
     assert "Traceback" not in proc.stderr
@@ -142,27 +101,26 @@ def test_docs_name_every_subcommand() -> None:
 # -- index the seed article -----------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def seed_and_reindex_runs(tmp_path_factory, settings, dantri300, dantri_clean):
-    """Two model-loading CLI runs at once: the seed into a new index, dantri300 again."""
+def seed_and_reindex_runs(tmp_path_factory, cli, dantri300, dantri_clean):
+    """Two model-loading CLI runs (in-process, the session's model): the seed into a new
+    index, dantri300 again."""
     seed_dir = tmp_path_factory.mktemp("cli-seed") / "index"
     re_dir = copy_index(dantri_clean, tmp_path_factory.mktemp("cli-reindex") / "index")
-    before = stats(settings, re_dir)
-    seed_run, re_run = run_cli_many(
-        settings,
-        ("index", SEED, "--index", seed_dir, "--quiet"),
-        ("index", dantri300, "--index", re_dir, "--quiet"))
+    before = stats(cli, re_dir)
+    seed_run = cli("index", SEED, "--index", seed_dir, "--quiet")
+    re_run = cli("index", dantri300, "--index", re_dir, "--quiet")
     return {"seed": (seed_dir, seed_run), "reindex": (re_dir, re_run, before)}
 
 
-def test_index_seed_txt(settings, seed_and_reindex_runs) -> None:
+def test_index_seed_txt(cli, seed_and_reindex_runs) -> None:
     directory, proc = seed_and_reindex_runs["seed"]
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "1 added" in proc.stdout
-    data = stats(settings, directory)
+    data = stats(cli, directory)
     assert data["articles"] == 1
     assert data["passages"] >= 1
-    records = export(settings, directory)
+    records = export(cli, directory)
     assert len(records) == 1
     rec = records[0]
     assert rec["url"] is None
@@ -178,58 +136,58 @@ def test_index_seed_txt(settings, seed_and_reindex_runs) -> None:
         assert content in joined, content
     for p in rec["passages"]:
         assert rec["text"][p["start"]:p["end"]] == p["text"]
-    proc = check(settings, directory)
+    proc = check(cli, directory)
     assert proc.returncode == 0 and proc.stdout.startswith("ok: 1 articles")
 
 
 # -- re-index: nothing embedded ---------------------------------------------------------------------
 
-def test_cli_reindex_embeds_nothing(settings, seed_and_reindex_runs) -> None:
+def test_cli_reindex_embeds_nothing(cli, seed_and_reindex_runs) -> None:
     directory, proc, before = seed_and_reindex_runs["reindex"]
     assert proc.returncode == 0, proc.stderr
     assert "embedded: 0 " in proc.stdout
     assert "0 added, 0 updated, 300 unchanged" in proc.stdout
-    after = stats(settings, directory)
+    after = stats(cli, directory)
     assert (after["articles"], after["passages"]) == (before["articles"], before["passages"]) \
         == (300, before["passages"])
-    assert check(settings, directory).returncode == 0
+    assert check(cli, directory).returncode == 0
 
 
 # -- delete -------------------------------------------------------------------------------------------
 
-def test_cli_delete(tmp_path, settings, dantri300, dantri_clean) -> None:
+def test_cli_delete(tmp_path, cli, dantri300, dantri_clean) -> None:
     directory = copy_index(dantri_clean, tmp_path / "index")
     recs = read_jsonl_head(dantri300, 3)
-    before = stats(settings, directory)
-    by_url = export(settings, directory)
+    before = stats(cli, directory)
+    by_url = export(cli, directory)
     ids = {r["url"]: r["id"] for r in by_url}
     n_removed = sum(len(r["passages"]) for r in by_url if r["url"] in (recs[0]["url"], recs[1]["url"]))
 
-    proc = run_cli(settings, "delete", "--index", directory, recs[0]["url"], ids[recs[1]["url"]])
+    proc = cli("delete", "--index", directory, recs[0]["url"], ids[recs[1]["url"]])
     assert proc.returncode == 0, proc.stderr
     assert "deleted 2 articles" in proc.stdout
-    after = stats(settings, directory)
+    after = stats(cli, directory)
     assert after["articles"] == before["articles"] - 2
     assert after["passages"] == before["passages"] - n_removed
-    assert check(settings, directory).returncode == 0
-    remaining = {r["id"] for r in export(settings, directory)}
+    assert check(cli, directory).returncode == 0
+    remaining = {r["id"] for r in export(cli, directory)}
     assert ids[recs[0]["url"]] not in remaining and ids[recs[1]["url"]] not in remaining
 
     # by input id
-    proc = run_cli(settings, "delete", "--index", directory, recs[2]["id"])
+    proc = cli("delete", "--index", directory, recs[2]["id"])
     assert proc.returncode == 0, proc.stderr
-    assert stats(settings, directory)["articles"] == before["articles"] - 3
+    assert stats(cli, directory)["articles"] == before["articles"] - 3
 
     # unknown key: exit 1, nothing changes
-    proc = run_cli(settings, "delete", "--index", directory, "no-such-article")
+    proc = cli("delete", "--index", directory, "no-such-article")
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     assert "not found" in proc.stdout + proc.stderr
-    assert stats(settings, directory)["articles"] == before["articles"] - 3
-    assert check(settings, directory).returncode == 0
+    assert stats(cli, directory)["articles"] == before["articles"] - 3
+    assert check(cli, directory).returncode == 0
 
 
-def test_cli_export_lists_syndicated_urls(tmp_path, settings, encoder, dantri300) -> None:
+def test_cli_export_lists_syndicated_urls(tmp_path, cli, settings, encoder, dantri300) -> None:
     rec = read_jsonl_head(dantri300, 1)[0]
     directory = tmp_path / "index"
     fields = {k: rec.get(k) for k in ("title", "text", "source", "published", "category")}
@@ -237,34 +195,34 @@ def test_cli_export_lists_syndicated_urls(tmp_path, settings, encoder, dantri300
         writer.add_articles([Article(id=rec["id"], url=rec["url"], **fields)])
         summary = writer.add_articles([Article(id="", url="https://baomoi.com/a/1.epi", **fields)])
     assert summary.duplicates == 1
-    records = export(settings, directory)
+    records = export(cli, directory)
     assert len(records) == 1
     assert records[0]["url"] == rec["url"]
     assert sorted(records[0]["urls"]) == sorted([rec["url"], "https://baomoi.com/a/1.epi"])
-    assert stats(settings, directory)["urls"] == 2
+    assert stats(cli, directory)["urls"] == 2
 
 
-def test_cli_update_in_place_then_check(tmp_path, settings, encoder, dantri300) -> None:
+def test_cli_update_in_place_then_check(tmp_path, cli, settings, encoder, dantri300) -> None:
     recs = read_jsonl_head(dantri300, 3)
     directory = tmp_path / "index"
     fields = lambda r: {k: r.get(k) for k in ("id", "title", "url", "source", "published",  # noqa: E731
                                                 "category")}
     with IndexWriter(directory, settings, encoder) as writer:
         writer.add_articles([Article(text=r["text"], **fields(r)) for r in recs])
-    before = {r["url"]: r for r in export(settings, directory)}
+    before = {r["url"]: r for r in export(cli, directory)}
     new_text = recs[0]["text"].split("\n\n")[0] + "\n\nĐoạn mới: giá sữa tươi tăng nhẹ trong tháng này."
     with IndexWriter(directory, settings, encoder) as writer:
         summary = writer.add_articles([Article(text=new_text, **fields(recs[0]))])
     assert summary.updated == 1
-    after = {r["url"]: r for r in export(settings, directory)}
+    after = {r["url"]: r for r in export(cli, directory)}
     old, new = before[recs[0]["url"]], after[recs[0]["url"]]
     assert new["id"] == old["id"]
     assert "Đoạn mới" in new["text"]
     assert {p["id"] for p in old["passages"]}.isdisjoint({p["id"] for p in new["passages"]})
     assert [p["ordinal"] for p in new["passages"]] == list(range(len(new["passages"])))
     assert after[recs[1]["url"]] == before[recs[1]["url"]]
-    assert stats(settings, directory)["passages"] == sum(len(r["passages"]) for r in after.values())
-    proc = check(settings, directory)
+    assert stats(cli, directory)["passages"] == sum(len(r["passages"]) for r in after.values())
+    proc = check(cli, directory)
     assert proc.returncode == 0, proc.stderr
 
 
@@ -308,65 +266,91 @@ def _garbage_vectors(directory: Path) -> None:
     (_drop_article_passages, "without passages"),
     (_garbage_vectors, "faiss"),
 ])
-def test_check_detects_damage(tmp_path, settings, dantri_clean, damage, words) -> None:
+def test_check_detects_damage(tmp_path, cli, dantri_clean, damage, words) -> None:
     directory = copy_index(dantri_clean, tmp_path / "index")
-    proc = check(settings, directory)
+    proc = check(cli, directory)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("ok: 300 articles")
     damage(directory)
-    proc = check(settings, directory)
+    proc = check(cli, directory)
     assert proc.returncode == 1
     line = assert_one_line_error(proc)
     assert words.lower() in line.lower()
 
 
-def test_check_on_missing_and_non_index_dirs(tmp_path, settings) -> None:
-    proc = check(settings, tmp_path / "nope")
+def test_check_on_missing_and_non_index_dirs(tmp_path, cli) -> None:
+    proc = check(cli, tmp_path / "nope")
     assert proc.returncode == 1
     assert "no such index" in assert_one_line_error(proc)
     (tmp_path / "empty").mkdir()
-    proc = check(settings, tmp_path / "empty")
+    proc = check(cli, tmp_path / "empty")
     assert proc.returncode == 1
     assert "not a vnsearch index" in assert_one_line_error(proc)
 
 
 # -- manifest checks in the CLI ----------------------------------------------------------------------------
 
-def test_cli_refuses_future_format(tmp_path, settings, dantri_clean) -> None:
+def test_cli_refuses_future_format(tmp_path, cli, dantri_clean) -> None:
     directory = copy_index(dantri_clean, tmp_path / "index")
     path = directory / layout.MANIFEST
     data = json.loads(path.read_text(encoding="utf-8"))
     data["format_version"] = 999
     path.write_text(json.dumps(data), encoding="utf-8")
     for command in ("stats", "export", "check"):
-        proc = run_cli(settings, command, "--index", directory)
+        proc = cli(command, "--index", directory)
         assert proc.returncode == 1
         line = assert_one_line_error(proc)
         assert "upgrade" in line, line
-    proc = run_cli(settings, "delete", "--index", directory, "x")
+    proc = cli("delete", "--index", directory, "x")
     assert proc.returncode == 1
     assert "upgrade" in assert_one_line_error(proc)
 
 
-def test_cli_refuses_garbage_manifest(tmp_path, settings, dantri_clean) -> None:
+def test_cli_refuses_garbage_manifest(tmp_path, cli, dantri_clean) -> None:
     directory = copy_index(dantri_clean, tmp_path / "index")
     (directory / layout.MANIFEST).write_text("{not json", encoding="utf-8")
-    proc = run_cli(settings, "stats", "--index", directory)
+    proc = cli("stats", "--index", directory)
     assert proc.returncode == 1
     assert "manifest" in assert_one_line_error(proc)
 
 
 # -- a second writer ----------------------------------------------------------------------------------------
 
-def test_second_writer_refused(tmp_path, settings, dantri300) -> None:
+# The writer holding the lock is another process (a cheap one: the fake encoder, no torch);
+# the refused `index` runs in-process with the session's model (it loads the model before it
+# reaches the lock: a subprocess here cost a model load for a one-line refusal).
+_HOLDER = """
+import sys
+sys.path.insert(0, sys.argv[2])
+from pathlib import Path
+from indexer.article import Article
+from indexer.settings import Settings
+from indexer.writer import IndexWriter
+from support import FakeEncoder
+directory = Path(sys.argv[1])
+with IndexWriter(directory, Settings(home=directory.parent / "home"), FakeEncoder()) as writer:
+    writer.add_articles([Article(id="a", title="Tin", text="Nội dung ngắn của bài báo.")])
+    print("holding", flush=True)
+    sys.stdin.read()  # until the test closes our stdin
+"""
+
+
+@pytest.mark.model  # the refused `index` loads the model before it reaches the lock
+def test_second_writer_refused(tmp_path, cli, dantri300) -> None:
     directory = tmp_path / "index"
-    with IndexWriter(directory, Settings(home=tmp_path / "home"), FakeEncoder()) as writer:
-        writer.add_articles([Article(id="a", title="Tin", text="Nội dung ngắn của bài báo.")])
-        proc = run_cli(settings, "index", dantri300, "--index", directory, "--quiet")
+    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(directory),
+                               str(REPO / "tests")], cwd=REPO, stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        proc = cli("index", dantri300, "--index", directory, "--quiet")
         assert proc.returncode != 0
         line = assert_one_line_error(proc)
         assert "another vnsearch process" in line
-        assert str(os.getpid()) in line
+        assert f"pid {holder.pid}" in line
+    finally:
+        holder.stdin.close()
+        assert holder.wait(timeout=60) == 0
     # nothing was written by the refused run
     conn = sqlite3.connect(directory / layout.DATABASE)
     assert storeutil.counts(conn)["articles"] == 1
@@ -388,14 +372,14 @@ def bad_jsonl(tmp_path, dantri300) -> Path:
 
 
 @pytest.fixture()
-def bad_input_runs(tmp_path, settings, bad_jsonl):
+def bad_input_runs(tmp_path, cli, encoder, bad_jsonl):
     plain, strict = tmp_path / "plain", tmp_path / "strict"
-    runs = run_cli_many(settings, ("index", bad_jsonl, "--index", plain, "--quiet"),
-                        ("index", bad_jsonl, "--index", strict, "--quiet", "--strict"))
-    return {"plain": (plain, runs[0]), "strict": (strict, runs[1])}
+    return {"plain": (plain, cli("index", bad_jsonl, "--index", plain, "--quiet")),
+            "strict": (strict, cli("index", bad_jsonl, "--index", strict, "--quiet",
+                                   "--strict"))}
 
 
-def test_bad_input(settings, bad_jsonl, bad_input_runs) -> None:
+def test_bad_input(cli, bad_jsonl, bad_input_runs) -> None:
     # without --strict: the good record is indexed, the two bad ones reported with file:line;
     # exit 2 (something given was not indexed) with the summary printed
     directory, proc = bad_input_runs["plain"]
@@ -406,7 +390,7 @@ def test_bad_input(settings, bad_jsonl, bad_input_runs) -> None:
     assert len(skipped) == 2
     assert f"{bad_jsonl}:1" in skipped[0] and "malformed JSON" in skipped[0]
     assert f"{bad_jsonl}:2" in skipped[1] and "no text" in skipped[1]
-    assert stats(settings, directory)["articles"] == 1
+    assert stats(cli, directory)["articles"] == 1
 
     # --strict: non-zero exit, one line naming file:line, no traceback, nothing indexed
     directory, proc = bad_input_runs["strict"]
@@ -414,7 +398,7 @@ def test_bad_input(settings, bad_jsonl, bad_input_runs) -> None:
     line = assert_one_line_error(proc)
     assert f"{bad_jsonl}:1" in line and "--strict" in line
     if (directory / layout.MANIFEST).exists():
-        assert stats(settings, directory)["articles"] == 0
+        assert stats(cli, directory)["articles"] == 0
 
 
 # -- kill -9 in the middle of indexing ------------------------------------------------------------------------
@@ -429,7 +413,7 @@ def _generation(directory: Path) -> int | None:
 KILL_POINTS = [(0, 0.3), (2, 0.0), (3, 0.2)]  # (manifest generation reached, then wait s)
 
 
-def test_kill_during_indexing(tmp_path, settings, encoder, dantri300, dantri_clean) -> None:
+def test_kill_during_indexing(tmp_path, cli, settings, encoder, dantri300, dantri_clean) -> None:
     """SIGKILL three indexers (run at once) at different points; each index stays usable."""
     reference = Manifest.load(dantri_clean).counts
     env = dict(os.environ, VNSEARCH_HOME=str(settings.home))
@@ -462,7 +446,7 @@ def test_kill_during_indexing(tmp_path, settings, encoder, dantri300, dantri_cle
 
     for directory, point in zip(dirs, KILL_POINTS):
         # the store is at a batch boundary; check (which rolls derived files forward) says ok
-        proc = check(settings, directory)
+        proc = check(cli, directory)
         assert proc.returncode == 0, (point, proc.stderr)
         snap = open_snapshot(directory, encoder.info.model_id)
         try:

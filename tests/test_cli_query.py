@@ -15,9 +15,15 @@ from click.testing import CliRunner
 
 from search_api.cli import main
 from search_api.retrieval import SearchRequest
-from search_api.retrieval.messages import (HINT_DROP_TONES, HINT_FILTERS, HINT_LEXICAL,
-                                           HINT_OPERATORS, HINT_OTHER_WORDS, HINT_TYPE_TONES,
-                                           no_result_hints)
+from search_api.retrieval.messages import (
+    HINT_DROP_TONES,
+    HINT_FILTERS,
+    HINT_LEXICAL,
+    HINT_OPERATORS,
+    HINT_OTHER_WORDS,
+    HINT_TYPE_TONES,
+    no_result_hints,
+)
 from search_api.retrieval.request import validate
 
 SEED_QUERY = "kết quả thi hành án dân sự Gia Lai"

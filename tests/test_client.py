@@ -1,68 +1,24 @@
 """The Python client (search_api.client) and the LangChain retriever (search_api.langchain)
 against a real ``vnsearch serve`` subprocess on 127.0.0.1 over the demo index (seed article +
-300 Dân trí articles, real model). One server for the module; stopped by its PID.
+300 Dân trí articles, real model). One server for the session (conftest's ``demo_server``);
+stopped by its PID.
 """
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-
 import httpx
 import pytest
-
-from conftest import REPO
+from support import free_port
 
 SEED_QUESTION = "Gia Lai thi hành án dân sự đạt bao nhiêu phần trăm"
 SEED_TITLE_PART = "Thi hành án dân sự tỉnh phải bứt phá"
 ANSWER = "63,57"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def base_url(tmp_path_factory, settings, demo_index):
-    """``python -m search_api serve`` on a free port; the suite's home, so the model is cached."""
-    port = free_port()
-    env = dict(os.environ, VNSEARCH_HOME=str(settings.home), PYTHONIOENCODING="utf-8",
-               TOKENIZERS_PARALLELISM="false")
-    env.pop("VNSEARCH_ADMIN_TOKEN", None)
-    log_path = tmp_path_factory.mktemp("serve") / "serve.log"
-    log = log_path.open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "search_api", "serve", "--index", str(demo_index),
-                             "--host", "127.0.0.1", "--port", str(port)],
-                            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            assert proc.poll() is None, log_path.read_text()[-2000:]
-            try:
-                with urllib.request.urlopen(url + "/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "server did not come up"
-            time.sleep(0.2)
-        yield url
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=30)
-        log.close()
+def base_url(demo_server):
+    """The session's real ``vnsearch serve`` subprocess over demo_index (conftest)."""
+    return demo_server
 
 
 @pytest.fixture(scope="module")

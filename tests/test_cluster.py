@@ -11,16 +11,15 @@ from __future__ import annotations
 import json
 
 import pytest
+from support import copy_index
 
+from indexer.cluster.stats import build_cluster_file, load_cluster
 from indexer.readers import iter_inputs
 from indexer.sharding import ShardSpec, shard_of
 from indexer.writer import index_articles
 from search_api.cluster.searcher import ClusterSearcher, merge_rankings
-from indexer.cluster.stats import build_cluster_file, load_cluster
 from search_api.retrieval import Searcher
 from search_api.schemas import search_request
-
-from test_cli import run_cli
 
 QUERIES = ["thi hành án dân sự", "Vinamilk lọt top thương hiệu", "giá vàng hôm nay",
            "tai nan giao thong", "bao hiem xa hoi", "học sinh thi tốt nghiệp", "covid-19 vắc xin"]
@@ -29,10 +28,10 @@ FILTERS = [{}, {"source": "dan tri"}, {"category": "Kinh doanh"},
 
 
 @pytest.fixture(scope="module")
-def one_and_three(tmp_path_factory, settings, encoder, dantri300):
+def one_and_three(tmp_path_factory, settings, encoder, dantri300, dantri_index):
     root = tmp_path_factory.mktemp("cluster")
-    one = root / "one"
-    index_articles(one, iter_inputs([dantri300]), settings, encoder)
+    # the single index: a copy of the session's dantri300 index (the same library build)
+    one = copy_index(dantri_index[0], root / "one")
     shards = []
     for i in range(3):
         directory = root / f"shard-{i}"
@@ -110,13 +109,13 @@ def test_merge_rankings_breaks_ties_by_id() -> None:
         [(3, 1.0), (5, 1.0), (9, 0.7)]
 
 
-def test_cli_cluster_stats_and_serve_cluster(one_and_three, settings) -> None:
+def test_cli_cluster_stats_and_serve_cluster(one_and_three, cli) -> None:
     out = one_and_three["root"] / "cli-cluster.json"
-    proc = run_cli(settings, "cluster", "stats", *one_and_three["shards"], "--out", out)
+    proc = cli("cluster", "stats", *one_and_three["shards"], "--out", out)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(out.read_text(encoding="utf-8"))
     assert data["stats"]["passages"] == one_and_three["single"].counts()["passages"]
-    proc = run_cli(settings, "serve", "--cluster", one_and_three["root"] / "missing.json")
+    proc = cli("serve", "--cluster", one_and_three["root"] / "missing.json")
     assert proc.returncode == 1 and "no such cluster file" in proc.stderr
 
 

@@ -34,16 +34,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from conftest import REPO, SEED, SHARED
+from support import REPO, SEED, SHARED
 
 pytest.importorskip("ray", reason="the ray extra is not installed (pip install vnsearch[ray])")
 
-from rayutil import (articles_of, free_port, http_hits, local_hits,  # noqa: E402
-                     vectors_of, wait_for_ready)
-from indexer.cluster.ray_runtime import (keep_on_loopback, process_tree,  # noqa: E402
-                                         processes_alive, ray_processes_listening_off_loopback,
-                                         ray_session)
+from rayutil import articles_of, free_port, http_hits, local_hits, vectors_of, wait_for_ready  # noqa: E402
+
+from indexer.cluster.ray_runtime import (  # noqa: E402
+    keep_on_loopback,
+    process_tree,
+    processes_alive,
+    ray_processes_listening_off_loopback,
+    ray_session,
+)
 
 # Ray Serve's own pydantic models warn on import; not ours to fix.
 pytestmark = [pytest.mark.ray, pytest.mark.filterwarnings("ignore::DeprecationWarning:ray")]
@@ -144,10 +147,10 @@ def test_rerun_with_a_killed_actor_adds_the_new_articles(first_run, two_nodes, s
     import psutil
 
     from indexer.check import check_index
+    from indexer.cluster.ray_index import cluster_index
     from indexer.readers import iter_inputs
     from indexer.sharding import shard_of
     from indexer.writer import index_articles
-    from indexer.cluster.ray_index import cluster_index
 
     first, _ = first_run
     # --address: the first run only disconnected; the user's cluster is still running.
@@ -331,8 +334,8 @@ def test_routing_stage_and_collection_without_ray(settings):
     import dataclasses
 
     from indexer.article import Article
-    from indexer.metadata.normalise import MetadataRules
     from indexer.cluster.ray_index import _collect, route_batch
+    from indexer.metadata.normalise import MetadataRules
     from indexer.sharding import shard_of
     from indexer.writer import prepare, stable_article_id
 

@@ -6,13 +6,13 @@ import gzip
 import json
 import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
+from support import SHARED  # noqa: E402 - ../shared or VNSEARCH_TEST_SHARED
 
 from indexer.metadata.dates import ParsedDate, is_iso_day, parse_published
 
-NEWS_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "news"
+NEWS_DIR = SHARED / "data" / "news"
 DAY = "2025-03-10"
 AT_0830 = "2025-03-10T08:30:00+07:00"
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, SEED, SHARED, needs_shared
+from support import REPO, SEED, SHARED, needs_shared
 
 MAX_WORDS = 35  # keeps every text well under 510 tokens and the embedding runs short
 

@@ -18,7 +18,7 @@ import sys
 
 import click
 import pytest
-from conftest import REPO, TEST_HOME
+from support import REPO, TEST_HOME
 
 _spec = importlib.util.spec_from_file_location("docs_hooks", REPO / "docs" / "hooks.py")
 hooks = importlib.util.module_from_spec(_spec)

@@ -8,13 +8,10 @@ in the loop); dense/hybrid get ±0.005 because BLAS summation order may differ a
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
+from support import SHARED, needs_shared
 
-from conftest import SHARED, needs_shared
 from search_api.quality.evaluation import article_metrics, run_eval
 
 EVAL = SHARED / "data" / "eval"
@@ -84,12 +81,12 @@ def test_toneless_queries_lose_little(vinewsqa_slice, settings, encoder, tmp_pat
 
 
 @needs_shared
-def test_eval_cli_json_contract(vinewsqa_slice, settings, tmp_path):
+@pytest.mark.model  # `eval` embeds with the real model (the session's, in-process)
+def test_eval_cli_json_contract(vinewsqa_slice, cli, tmp_path):
+    # in-process (the root click group, the session's model): the JSON contract is the
+    # command's, a subprocess would only add an interpreter and a model load
     qfile, corpus, n = vinewsqa_slice
-    env = dict(os.environ, VNSEARCH_HOME=str(settings.home))
-    proc = subprocess.run([sys.executable, "-m", "search_api", "eval", str(qfile), "--corpus",
-                           str(corpus), "--mode", "all", "--limit", "40", "--json"],
-                          capture_output=True, text=True, env=env, timeout=600)
+    proc = cli("eval", qfile, "--corpus", corpus, "--mode", "all", "--limit", "40", "--json")
     assert proc.returncode == 0, proc.stderr[-2000:]
     data = json.loads(proc.stdout)
     assert [d["mode"] for d in data] == ["hybrid", "dense", "lexical"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import needs_shared
+from support import needs_shared
 
 from indexer.vietnamese import fold, tokenize
 from search_api.retrieval import SearchRequest

@@ -7,56 +7,26 @@ encoder is used only for plumbing (locking, manifest checks).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import sqlite3
 from pathlib import Path
 
-import numpy as np
 import pytest
-
 import storeutil
+from support import SEED, FakeEncoder, read_jsonl_head
+
 from indexer import layout
+from indexer.article import Article
+from indexer.check import check_index
+from indexer.chunking import ChunkSettings, chunk_text
+from indexer.errors import IndexFormatError, IndexLockedError, ModelMismatchError
 from indexer.lock import WriteLock
 from indexer.manifest import Manifest
-from indexer.article import Article
-from indexer.chunking import ChunkSettings, chunk_text
-from indexer.encoders import Encoder, ModelInfo
-from indexer.errors import IndexFormatError, IndexLockedError, ModelMismatchError
 from indexer.readers import iter_inputs
 from indexer.settings import Settings
-from indexer.check import check_index
 from indexer.snapshot import open_snapshot, recover
 from indexer.writer import IndexWriter, clean_title, index_articles
-
-from conftest import SEED, read_jsonl_head
-
-
-class FakeEncoder(Encoder):
-    """Deterministic, model-free: hash-seeded normalised vectors; 1 token per word."""
-
-    def __init__(self, dimension: int = 16, model_id: str = "fake-hash-16") -> None:
-        self.info = ModelInfo(name="fake", model_id=model_id, path="", dimension=dimension,
-                              max_tokens=512, query_prompt=None, passage_prompt=None,
-                              backend="fake")
-
-    def _vec(self, text: str) -> np.ndarray:
-        seed = int.from_bytes(hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()[:8],
-                              "little")
-        v = np.random.default_rng(seed).standard_normal(self.info.dimension).astype(np.float32)
-        return v / np.linalg.norm(v)
-
-    def encode_queries(self, texts: list[str]) -> np.ndarray:
-        return np.stack([self._vec("q:" + t) for t in texts]) if texts else \
-            np.zeros((0, self.info.dimension), np.float32)
-
-    def encode_passages(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        return np.stack([self._vec(t) for t in texts]) if texts else \
-            np.zeros((0, self.info.dimension), np.float32)
-
-    def count_tokens(self, text: str) -> int:
-        return len(text.split()) + 2
 
 
 def records(path: Path, n: int) -> list[dict]:
@@ -88,14 +58,6 @@ def query(directory: Path, sql: str, params=()) -> list[tuple]:
 
 
 # -- indexing the same corpus twice -------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def dantri_index(tmp_path_factory, settings, encoder, dantri300) -> tuple[Path, object]:
-    """dantri300 indexed once by the library (real model, cached embeddings)."""
-    directory = tmp_path_factory.mktemp("dantri") / "index"
-    summary = index_articles(directory, iter_inputs([dantri300]), settings, encoder)
-    return directory, summary
-
 
 def test_first_index_of_dantri300(dantri_index) -> None:
     directory, summary = dantri_index

@@ -3,28 +3,27 @@ multi-valued tone-insensitive categories, tombstones, folder sync, exit codes, u
 
 The corpus is a handful of small real-looking articles written by the test, indexed with
 the real default model (the session encoder) and searched with the real searcher; the
-CLI contracts (exit codes, summary lines, one-line errors) run as real subprocesses.
+CLI contracts (exit codes, summary lines, one-line errors) run in-process on the root click
+group with the session's model (one real subprocess checks the stdio of an early error).
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import shutil
 import sqlite3
 import time
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
+from support import messages, run_cli_process
 
 from indexer.readers import iter_inputs
 from indexer.upgrade import upgrade_index
 from indexer.writer import IndexWriter, index_articles
 from search_api.retrieval import Searcher
 from search_api.schemas import search_request
-
-from test_cli import messages, run_cli, run_cli_many
 
 BODY = ("Sáng nay, Ủy ban nhân dân tỉnh tổ chức hội nghị tổng kết công tác năm, đánh giá kết "
         "quả thực hiện các nhiệm vụ kinh tế, xã hội và đề ra phương hướng cho năm tới. Các đại "
@@ -87,7 +86,7 @@ def search(searcher: Searcher, q: str, **kw) -> list:
 # -- the CLI on a CSV with Vietnamese dates and messy metadata ---------------------------------
 
 @pytest.fixture(scope="module")
-def csv_index(tmp_path_factory, settings, encoder) -> dict:
+def csv_index(tmp_path_factory, cli, encoder) -> dict:
     """The CSV indexed by the real CLI, plus the summary it printed."""
     root = tmp_path_factory.mktemp("ingest-csv")
     write_csv(root / "cms.csv")
@@ -95,7 +94,7 @@ def csv_index(tmp_path_factory, settings, encoder) -> dict:
     args = ["index", root / "cms.csv", "--index", directory, "--quiet"]
     for pair in CSV_MAP:
         args += ["--map", pair]
-    proc = run_cli(settings, *args)
+    proc = cli(*args)
     return {"dir": directory, "proc": proc}
 
 
@@ -114,10 +113,10 @@ def test_csv_summary_reports_unparsed_dates(csv_index) -> None:
     assert len(dates) == 1 and "1 not understood" in dates[0] and "hôm qua" in dates[0]
 
 
-def test_vietnamese_dates_are_filterable(csv_index, settings) -> None:
-    proc = run_cli(settings, "query", "thi hành án dân sự", "--index", csv_index["dir"],
-                   "--date-from", "2025-03-01", "--date-to", "2025-03-31", "--json",
-                   "--min-relevance", "0")
+def test_vietnamese_dates_are_filterable(csv_index, cli) -> None:
+    proc = cli("query", "thi hành án dân sự", "--index", csv_index["dir"],
+               "--date-from", "2025-03-01", "--date-to", "2025-03-31", "--json",
+               "--min-relevance", "0")
     assert proc.returncode == 0, proc.stderr
     hits = json.loads(proc.stdout)["results"]
     titles = {h["title"] for h in hits}
@@ -182,18 +181,16 @@ def test_demo_index_facets_one_name_per_outlet(settings, demo_index, searcher) -
 
 # -- exit codes and one-line errors ------------------------------------------------------------
 
-def test_exit_codes_and_one_line_errors(tmp_path, settings, encoder) -> None:
+def test_exit_codes_and_one_line_errors(tmp_path, cli, settings, encoder) -> None:
     unsupported = tmp_path / "unsupported"
     unsupported.mkdir()
     (unsupported / "notes.docx").write_bytes(b"PK\x03\x04")
     good = write_csv(tmp_path / "good.csv")
     mapped = [a for pair in CSV_MAP for a in ("--map", pair)]
-    missing, allowed, nothing = run_cli_many(
-        settings,
-        ("index", good, tmp_path / "typo", "--index", tmp_path / "i1", "--quiet", *mapped),
-        ("index", tmp_path / "typo", good, "--index", tmp_path / "i2", "--quiet",
-         "--allow-skips", *mapped),
-        ("index", unsupported, "--index", tmp_path / "i3", "--quiet"))
+    missing = cli("index", good, tmp_path / "typo", "--index", tmp_path / "i1", "--quiet", *mapped)
+    allowed = cli("index", tmp_path / "typo", good, "--index", tmp_path / "i2", "--quiet",
+                  "--allow-skips", *mapped)
+    nothing = cli("index", unsupported, "--index", tmp_path / "i3", "--quiet")
     # A path that does not exist has its own status (3), which --allow-skips leaves alone.
     assert missing.returncode == 3 and "4 added" in missing.stdout, missing.stderr
     assert any("typo" in m and "not found" in m for m in messages(missing.stderr))
@@ -202,17 +199,26 @@ def test_exit_codes_and_one_line_errors(tmp_path, settings, encoder) -> None:
     assert nothing.returncode == 2 and "no input files" in nothing.stderr, nothing.stderr
     for command in (("serve",), ("query", "x"), ("stats",), ("mcp",), ("export",)):
         started = time.perf_counter()
-        proc = run_cli(settings, *command, "--index", tmp_path / "nonexistent")
+        requested = cli.models_requested
+        proc = cli(*command, "--index", tmp_path / "nonexistent")
         took = time.perf_counter() - started
         assert proc.returncode == 1, (command, proc.stderr)
         lines = [line for line in proc.stderr.splitlines() if line.strip()]
         assert len(lines) == 1 and "no such index directory" in lines[0], (command, lines)
-        assert took < 30, command  # before the model loads (generous: a busy machine)
+        # before the model loads: no model asked for at all (in-process the session's model
+        # would come back at once, so this is checked directly, not only by the time)
+        assert cli.models_requested == requested, command
+        assert took < 30, command
+    # the real process: nothing else on its stderr either (import-time warnings, progress bars)
+    proc = run_cli_process(settings, "query", "x", "--index", tmp_path / "nonexistent")
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert proc.returncode == 1 and len(lines) == 1, lines
+    assert "no such index directory" in lines[0], lines
 
 
 # -- folder sync and tombstones ----------------------------------------------------------------
 
-def test_sync_and_tombstones(tmp_path, settings, encoder) -> None:
+def test_sync_and_tombstones(tmp_path, cli, settings, encoder) -> None:
     folder = tmp_path / "articles"
     folder.mkdir()
     write_txt(folder, "a", "Gia Lai khởi công cao tốc Quy Nhơn Pleiku", "dự án cao tốc")
@@ -243,11 +249,11 @@ def test_sync_and_tombstones(tmp_path, settings, encoder) -> None:
         assert writer.delete([hit.url]).deleted == 1
     again = run(sync_roots=[folder])
     assert again.tombstoned == 1 and again.added == 0 and again.synced_removed == 0
-    proc = run_cli(settings, "stats", "--index", directory, "--json")
+    proc = cli("stats", "--index", directory, "--json")
     assert json.loads(proc.stdout)["tombstones"] == 1
     forced = run(force=True)
     assert forced.added == 1 and forced.tombstoned == 0
-    proc = run_cli(settings, "stats", "--index", directory, "--json")
+    proc = cli("stats", "--index", directory, "--json")
     assert json.loads(proc.stdout)["tombstones"] == 0
 
 
@@ -272,7 +278,7 @@ def test_api_delete_is_remembered(tmp_path, settings, encoder) -> None:
     assert summary.tombstoned == 1 and summary.added == 0
 
 
-def test_cli_sync_flag(tmp_path, settings, encoder) -> None:
+def test_cli_sync_flag(tmp_path, cli, settings, encoder) -> None:
     folder = tmp_path / "articles"
     folder.mkdir()
     write_txt(folder, "a", "Gia Lai khởi công cao tốc Quy Nhơn Pleiku", "dự án cao tốc")
@@ -281,7 +287,7 @@ def test_cli_sync_flag(tmp_path, settings, encoder) -> None:
     index_articles(directory, iter_inputs([folder]), settings, encoder)
     (folder / "a.txt").unlink()
     (folder / "a.json").unlink()  # its sidecar goes with it (alone it would read as JSONL)
-    proc = run_cli(settings, "index", folder, "--index", directory, "--sync", "--quiet")
+    proc = cli("index", folder, "--index", directory, "--sync", "--quiet")
     assert proc.returncode == 0, proc.stderr
     assert "sync: 1 articles removed" in proc.stdout
 
@@ -305,10 +311,10 @@ def _downgrade_to_schema_1(directory: Path) -> None:
     conn.close()
 
 
-def test_upgrade_from_schema_1(tmp_path, settings, encoder) -> None:
+def test_upgrade_from_schema_1(tmp_path, cli, settings, encoder) -> None:
     folder, directory = one_article_index(tmp_path, settings, encoder)
     _downgrade_to_schema_1(directory)
-    proc = run_cli(settings, "query", "cao tốc", "--index", directory)
+    proc = cli("query", "cao tốc", "--index", directory)
     assert proc.returncode == 1 and "vnsearch check --upgrade" in proc.stderr, proc.stderr
     report = upgrade_index(directory, settings)
     assert report.upgraded and report.articles == 1 and report.changed == 1
@@ -323,15 +329,15 @@ def test_upgrade_from_schema_1(tmp_path, settings, encoder) -> None:
         assert hits[0].categories == ["Đời sống", "Văn hóa"]
     finally:
         searcher.close()
-    proc = run_cli(settings, "check", "--index", directory)
+    proc = cli("check", "--index", directory)
     assert proc.returncode == 0, proc.stderr
 
 
-def test_writer_upgrades_an_old_index_it_opens(tmp_path, settings, encoder) -> None:
+def test_writer_upgrades_an_old_index_it_opens(tmp_path, cli, settings, encoder) -> None:
     folder, directory = one_article_index(tmp_path, settings, encoder)
     _downgrade_to_schema_1(directory)
     summary = index_articles(directory, iter_inputs([folder]), settings, encoder)
     assert summary.added == 0 and summary.embedded == 0  # nothing re-embedded
     assert (directory / "store.sqlite.schema1.bak").exists()
-    proc = run_cli(settings, "stats", "--index", directory, "--json")
+    proc = cli("stats", "--index", directory, "--json")
     assert proc.returncode == 0 and json.loads(proc.stdout)["articles"] == 1, proc.stderr

@@ -15,7 +15,7 @@ import textwrap
 
 import numpy as np
 import pytest
-from conftest import REPO, needs_shared
+from support import REPO, needs_shared
 
 from indexer.check import check_index
 from indexer.db import IndexDB

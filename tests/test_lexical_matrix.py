@@ -12,12 +12,17 @@ import sqlite3
 
 import numpy as np
 import pytest
-from conftest import SHARED, needs_shared
+from support import SHARED, needs_shared
 
 from indexer.db import IndexDB, MetadataFilter
 from search_api.retrieval import Searcher, SearchRequest
-from search_api.retrieval.lexical.base import (TONED_WEIGHTS, UNWEIGHTED, LexicalQuery,
-                                               fts_expression, lexical_query)
+from search_api.retrieval.lexical.base import (
+    TONED_WEIGHTS,
+    UNWEIGHTED,
+    LexicalQuery,
+    fts_expression,
+    lexical_query,
+)
 from search_api.retrieval.lexical.fts5 import Fts5LexicalIndex
 from search_api.retrieval.lexical.matrix import LexicalMatrix
 

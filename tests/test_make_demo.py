@@ -13,28 +13,19 @@ import os
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
-
-from conftest import REPO, TEST_HOME
+from support import REPO, TEST_HOME, free_port, wait_until_responds
 
 #: The example query the README shows for the demo (checked to be there).
 DEMO_QUERY = "thi hành án dân sự Gia Lai"
 SEED_TITLE = "Thi hành án dân sự tỉnh phải bứt phá vào tốp 10 toàn quốc năm 2025"
 
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def demo_commands(index: Path, port: int) -> list[list[str]]:
@@ -56,7 +47,7 @@ def test_readme_shows_the_demo_query():
 
 
 def test_make_demo_indexes_serves_and_finds_the_seed(tmp_path, settings, encoder):
-    port = _free_port()
+    port = free_port()
     index_cmd, serve_cmd = demo_commands(tmp_path / "demo-index", port)
     assert index_cmd[1] == "index" and serve_cmd[1] == "serve", (index_cmd, serve_cmd)
     env = dict(os.environ, VNSEARCH_HOME=str(TEST_HOME), PYTHONIOENCODING="utf-8")
@@ -70,7 +61,7 @@ def test_make_demo_indexes_serves_and_finds_the_seed(tmp_path, settings, encoder
                               stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_responds(base + "/health", server, tmp_path / "serve.log")
+        wait_until_responds(base, server, tmp_path / "serve.log", timeout_s=240)
         with httpx.Client(base_url=base, timeout=60) as http:
             assert http.get("/health").json()["articles"] == 201
             page = http.get("/")
@@ -79,21 +70,7 @@ def test_make_demo_indexes_serves_and_finds_the_seed(tmp_path, settings, encoder
                 hits = http.get("/search", params={"q": query, "k": 3}).json()["results"]
                 assert hits and SEED_TITLE in hits[0]["title"], (query, hits[:1])
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
+        os.killpg(server.pid, signal.SIGTERM)  # the supervisor and its forked workers
         server.wait(timeout=60)
         log.close()
 
-
-def _wait_until_responds(url: str, proc: subprocess.Popen, log: Path,
-                         timeout_s: float = 240) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"serve exited {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"serve did not answer in {timeout_s} s:\n{log.read_text()[-3000:]}")

@@ -22,8 +22,7 @@ pytest.importorskip("mcp")
 
 from mcp import ClientSession  # noqa: E402
 from mcp.client.stdio import StdioServerParameters, stdio_client  # noqa: E402
-
-from conftest import REPO  # noqa: E402
+from support import REPO  # noqa: E402
 
 SEED_QUESTION = "Gia Lai thi hành án dân sự đạt bao nhiêu phần trăm"
 SEED_ANSWER = "63,57"

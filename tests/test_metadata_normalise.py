@@ -8,12 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support import SHARED  # noqa: E402 - ../shared or VNSEARCH_TEST_SHARED
 
 from indexer.cleaning import OUTLET_TAGS
 from indexer.metadata.categories import CategoryTable, category_key, split_categories
 from indexer.metadata.outlets import OutletTable, OutletTableError, outlet_key
 
-SHARED_NEWS = Path(__file__).resolve().parents[2] / "shared" / "data" / "news"
+SHARED_NEWS = SHARED / "data" / "news"
 DEMO = Path(__file__).resolve().parents[1] / "data" / "demo" / "demo.jsonl"
 
 

@@ -16,9 +16,17 @@ from types import SimpleNamespace
 import pytest
 
 from indexer.settings import Settings
-from search_api.search_fields import (CLI_EXTRAS, MCP_FIELDS, MCP_OMITS, RETRIEVE,
-                                      RETRIEVE_EXTRAS, RETRIEVE_OMITS, SEARCH, SEARCH_FIELDS,
-                                      settle)
+from search_api.search_fields import (
+    CLI_EXTRAS,
+    MCP_FIELDS,
+    MCP_OMITS,
+    RETRIEVE,
+    RETRIEVE_EXTRAS,
+    RETRIEVE_OMITS,
+    SEARCH,
+    SEARCH_FIELDS,
+    settle,
+)
 
 DECLARED = {spec.name for spec in SEARCH_FIELDS}
 EXTRAS = {spec.name for spec in RETRIEVE_EXTRAS}

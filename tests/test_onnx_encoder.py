@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from conftest import SEED
+from support import SEED
 
 
 @pytest.fixture(scope="module")

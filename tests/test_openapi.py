@@ -17,17 +17,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
-import threading
-import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 import schemathesis
 from pydantic import SecretStr
-
-from conftest import needs_shared
+from support import needs_shared, serve_app
 
 CHROMIUM = Path(os.environ.get("VNSEARCH_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -188,26 +184,10 @@ def docs_server(settings, demo_index, searcher):
         if os.environ.get("CI") == "true":
             pytest.fail(f"browser test prerequisites missing under CI: {reason}")
         pytest.skip(reason)
-    import uvicorn
-
     from search_api.app import create_app
 
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(create_app(settings, demo_index, searcher=searcher),
-                            host="127.0.0.1", log_level="warning", access_log=False)
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    srv.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with serve_app(create_app(settings, demo_index, searcher=searcher)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -15,20 +15,14 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
+from support import assert_error, read_jsonl_head, search
 
 from indexer.article import Article
 from indexer.db import ArticleMeta, IndexDB, MetadataFilter
 from indexer.db.reads import filter_sql
-from search_api.app import create_app
 from search_api.retrieval.grouping import Entry
-from search_api.retrieval.ordering import (drop_undated, facet_counts, needs_meta,
-                                          sort_entries)
+from search_api.retrieval.ordering import drop_undated, facet_counts, needs_meta, sort_entries
 from search_api.retrieval.request import SearchRequest
-
-from conftest import read_jsonl_head
-from test_api import assert_error, search
-from test_cli import run_cli
 
 UNDATED = [None, "", "2020-10", "hôm qua", "10/01/2020"]
 Q_COURT = "kết quả thi hành án dân sự Gia Lai"
@@ -115,12 +109,6 @@ def test_needs_meta() -> None:
 
 
 # -- over HTTP on the demo index ------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def client(settings, demo_index, searcher):
-    with TestClient(create_app(settings, demo_index, searcher=searcher)) as c:
-        yield c
-
 
 def _dated(published: str | None) -> bool:
     return ArticleMeta("", None, None, published).day is not None
@@ -293,13 +281,13 @@ def test_undated_excluded_counts(undated_searcher, mode: str, dates) -> None:
 
 # -- CLI ------------------------------------------------------------------------------------------
 
-def test_cli_sort_and_facets_json(settings, demo_index) -> None:
-    proc = run_cli(settings, "query", Q_COURT, "--index", demo_index, "--sort", "newest",
-                   "--facets", "--min-relevance", "0", "-k", "30", "--json")
+def test_cli_sort_and_facets_json(cli, demo_index) -> None:
+    proc = cli("query", Q_COURT, "--index", demo_index, "--sort", "newest",
+               "--facets", "--min-relevance", "0", "-k", "30", "--json")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     _assert_date_order(data["results"], newest=True)
     assert data["facets"]["source"][0]["count"] >= 1
     assert sum(f["count"] for f in data["facets"]["source"]) == data["total"]
-    bad = run_cli(settings, "query", Q_COURT, "--index", demo_index, "--sort", "date")
+    bad = cli("query", Q_COURT, "--index", demo_index, "--sort", "date")
     assert bad.returncode != 0 and "sort" in bad.stderr

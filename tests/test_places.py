@@ -9,13 +9,18 @@ from __future__ import annotations
 import gzip
 import json
 import sys
-from pathlib import Path
 
 import pytest
+from support import REPO, SHARED, needs_shared
 
-from indexer.places import (PlaceTags, ProvinceMatch, current_provinces, province_key,
-                            resolve_province, tag_places)
-from conftest import REPO, SHARED, needs_shared
+from indexer.places import (
+    PlaceTags,
+    ProvinceMatch,
+    current_provinces,
+    province_key,
+    resolve_province,
+    tag_places,
+)
 
 NEWS = SHARED / "data" / "news"
 

@@ -15,8 +15,6 @@ import json
 import logging
 import os
 import random
-import subprocess
-import sys
 import warnings
 from pathlib import Path
 
@@ -197,22 +195,18 @@ def test_tcvn3_jsonl_is_named_once_but_one_bad_line_is_just_a_line(tmp_path: Pat
 # --- the real command line ------------------------------------------------------
 
 
-def _cli(settings, *args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, VNSEARCH_HOME=str(settings.home), PYTHONIOENCODING="utf-8")
-    return subprocess.run([sys.executable, "-m", "search_api", *map(str, args)], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=600)
-
-
+@pytest.mark.model  # `index` embeds with the real model (the session's, in-process)
 @pytest.mark.parametrize("quiet", [True, False], ids=["quiet", "progress-bar"])
-def test_cli_index_reports_bad_files_and_goes_on(tmp_path: Path, settings, quiet: bool) -> None:
-    # No HTML here: trafilatura's import would only slow the subprocess down.
+def test_cli_index_reports_bad_files_and_goes_on(tmp_path: Path, cli, quiet: bool) -> None:
+    # In-process (the root click group, stderr captured with tqdm's bar writing to it): the
+    # messages and exit code are the command's, not the interpreter's. No HTML here.
     bad = make_folder(tmp_path / "in", html=False)
     index = tmp_path / "idx"
-    proc = _cli(settings, "index", tmp_path / "in", "--index", index, *(["--quiet"] if quiet else []))
+    proc = cli("index", tmp_path / "in", "--index", index, *(["--quiet"] if quiet else []))
     assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr
     for path in bad.values():
         assert proc.stderr.count(f"skipped {path}") == 1, (path, proc.stderr)
-    stats = _cli(settings, "stats", "--index", index, "--json")
+    stats = cli("stats", "--index", index, "--json")
     assert stats.returncode == 0, stats.stderr
     n_cut = sum(isinstance(i, Article) for i in read_jsonl(bad["truncated"]))
     assert json.loads(stats.stdout)["articles"] == 4 + n_cut  # jsonl x2, csv, txt, gz head

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import SHARED
 
 from indexer.article import Article, SkippedRecord
 from indexer.cleaning import clean_text
@@ -120,14 +121,14 @@ def test_not_utf8_is_skipped_not_mojibake(tmp_path: Path) -> None:
     (skipped,) = list(read_txt(path))
     assert isinstance(skipped, SkippedRecord)
     assert skipped.reason.startswith("not UTF-8 or Windows-1258")
-    assert decode_bytes("Hòa".encode("utf-8")) == ("Hòa", None)
+    assert decode_bytes("Hòa".encode()) == ("Hòa", None)
     assert decode_bytes(b"\xef\xbb\xbfH\xc3\xb2a") == ("Hòa", None)
     assert decode_bytes("Hòa bình".encode("utf-16")) == ("Hòa bình", None)
 
 
 def test_nul_byte(tmp_path: Path) -> None:
     path = tmp_path / "nul.txt"
-    path.write_bytes(f"Tiêu đề\n{LEAD}\x00 tiếp".encode("utf-8"))
+    path.write_bytes(f"Tiêu đề\n{LEAD}\x00 tiếp".encode())
     (article,) = list(read_txt(path))
     assert isinstance(article, Article)
     assert "\x00" not in clean_text(article.text)
@@ -208,7 +209,7 @@ def test_read_jsonl_corrupt_gzip_and_missing(tmp_path: Path) -> None:
 
 
 def test_real_corpus_line_if_present() -> None:
-    corpus = Path(__file__).resolve().parents[2] / "shared" / "data" / "news" / "baomoi.jsonl.gz"
+    corpus = SHARED / "data" / "news" / "baomoi.jsonl.gz"
     if not corpus.is_file():
         pytest.skip(f"real corpus not available at {corpus}")
     items = []

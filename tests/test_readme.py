@@ -21,8 +21,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-
-from conftest import REPO, TEST_HOME
+from support import REPO, TEST_HOME
 
 README = REPO / "README.md"
 WALKTHROUGH = REPO / "docs" / "getting-started.md"

@@ -15,8 +15,8 @@ import sqlite3
 
 import pytest
 from fastapi.testclient import TestClient
+from support import SHARED, needs_shared
 
-from conftest import SHARED, needs_shared
 from indexer.db import IndexDB
 from indexer.readers import iter_inputs
 from indexer.stats import index_stats

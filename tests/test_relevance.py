@@ -11,21 +11,13 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from fastapi.testclient import TestClient
+from support import SHARED, needs_shared
 
-from conftest import SHARED, needs_shared
-from search_api.app import create_app
 from search_api.retrieval import SearchRequest
 from search_api.retrieval.relevance import FEATURES, RelevanceModel, running_min
 
 NONSENSE = "zzzqqqxxx"
 SEED_QUERY = "kết quả thi hành án dân sự Gia Lai"
-
-
-@pytest.fixture(scope="module")
-def client(settings, demo_index, searcher):
-    with TestClient(create_app(settings, demo_index, searcher=searcher)) as c:
-        yield c
 
 
 def test_shipped_model_is_fitted_and_default_cut_set(settings) -> None:

@@ -17,7 +17,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -28,20 +27,27 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from support import (
+    REPO,
+    assert_one_line_error,
+    cli_env,
+    copy_index,
+    free_port,
+    needs_shared,
+    read_jsonl_head,
+    wait_until_responds,
+)
 
-import storeutil
 from indexer import layout
+from indexer.article import Article
+from indexer.check import check_index
+from indexer.errors import IndexFormatError, IndexLockedError
 from indexer.lock import WriteLock
 from indexer.manifest import Manifest
-from indexer.article import Article
-from indexer.errors import IndexFormatError, IndexLockedError
 from indexer.readers import iter_inputs
 from indexer.settings import Settings
-from indexer.check import check_index
 from indexer.snapshot import open_snapshot, recover
 from indexer.writer import IndexWriter, index_articles
-
-from conftest import REPO, needs_shared, read_jsonl_head
 
 pytestmark = needs_shared
 
@@ -51,30 +57,6 @@ TOKEN = "s3cret"
 
 
 # -- helpers --------------------------------------------------------------------------------------
-
-def cli_env(settings, **extra) -> dict:
-    env = dict(os.environ, VNSEARCH_HOME=str(settings.home), PYTHONIOENCODING="utf-8",
-               TOKENIZERS_PARALLELISM="false")
-    env.pop("VNSEARCH_ADMIN_TOKEN", None)
-    env.update(extra)
-    return env
-
-
-def run_cli(settings, *args, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "search_api", *map(str, args)], cwd=REPO,
-                          env=cli_env(settings), capture_output=True, text=True, timeout=timeout)
-
-
-def one_error_line(proc: subprocess.CompletedProcess) -> str:
-    """Non-zero exit, no traceback, exactly one `vnsearch:` error line on stderr."""
-    assert proc.returncode != 0, proc.stdout[-500:]
-    assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
-    assert "Traceback" not in proc.stdout
-    lines = [ln for ln in proc.stderr.splitlines()
-             if ln.startswith("vnsearch:") and ("error" in ln or "failed" in ln)]
-    assert len(lines) == 1, proc.stderr[-2000:]
-    return lines[0]
-
 
 def db_state(directory: Path) -> tuple[set[str], int]:
     conn = sqlite3.connect(f"file:{directory / layout.DATABASE}?mode=ro", uri=True)
@@ -86,19 +68,8 @@ def db_state(directory: Path) -> tuple[set[str], int]:
         conn.close()
 
 
-def copy_index(src: Path, dst: Path) -> Path:
-    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("write.lock"))
-    return dst
-
-
 def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def assert_consistent(directory: Path, model_id: str) -> tuple[set[str], int]:
@@ -353,10 +324,10 @@ def test_sigkill_during_indexing_many_points(crash_runs, clean60, settings, enco
     assert len(seen_states) >= 3, seen_states  # the kills landed at different points
 
 
-def test_cli_check_after_sigkill(crash_runs, settings) -> None:
+def test_cli_check_after_sigkill(crash_runs, cli) -> None:
     dirs = [Path(r["dir"]) for r in crash_runs if r["kind"] == "index" and r["killed"]][:2]
     for directory in dirs:
-        proc = run_cli(settings, "check", "--index", directory)
+        proc = cli("check", "--index", directory)
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.startswith("ok: ")
 
@@ -459,7 +430,7 @@ UNIQUE_TEXT = ("Chiều nay, xã Zyxquor Blimvatt đã khánh thành cây cầu 
 
 
 def test_serving_while_indexing(tmp_path, settings, encoder, corpus60, clean60) -> None:
-    from search_api.retrieval import SearchRequest, Searcher
+    from search_api.retrieval import Searcher, SearchRequest
 
     recs = read_jsonl_head(corpus60, N_ARTICLES)
     arts = [Article(id=r.get("id") or "", title=r.get("title"), text=r["text"], url=r.get("url"),
@@ -652,7 +623,7 @@ def test_http_write_not_refused_by_concurrent_reader_recovery(write_index, setti
         assert resp.status_code == 200, resp.text
 
 
-def test_serve_post_then_kill9_is_durable(tmp_path, settings, encoder, clean60) -> None:
+def test_serve_post_then_kill9_is_durable(tmp_path, cli, settings, encoder, clean60) -> None:
     directory = copy_index(clean60["dir"], tmp_path / "index")
     port = free_port()
     env = cli_env(settings, VNSEARCH_ADMIN_TOKEN=TOKEN)
@@ -662,17 +633,7 @@ def test_serve_post_then_kill9_is_durable(tmp_path, settings, encoder, clean60) 
                             stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 150
-        while True:
-            assert proc.poll() is None, (tmp_path / "serve.log").read_text()[-2000:]
-            try:
-                with urllib.request.urlopen(base + "/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "server did not come up"
-            time.sleep(0.2)
+        wait_until_responds(base, proc, tmp_path / "serve.log", timeout_s=150)
         req = urllib.request.Request(base + "/articles", data=json.dumps(ART).encode(),
                                      headers={"Content-Type": "application/json",
                                               "Authorization": f"Bearer {TOKEN}"}, method="POST")
@@ -689,7 +650,7 @@ def test_serve_post_then_kill9_is_durable(tmp_path, settings, encoder, clean60) 
     assert body["added"] == 1
     ids, _ = assert_consistent(directory, encoder.info.model_id)
     assert body["article_ids"][0] in ids and len(ids) == N_ARTICLES + 1
-    proc = run_cli(settings, "export", "--index", directory)
+    proc = cli("export", "--index", directory)
     assert proc.returncode == 0
     assert any(json.loads(line)["url"] == ART["url"] for line in proc.stdout.splitlines())
 
@@ -744,11 +705,11 @@ def _damaged_copy(tmp_path, clean60, damage) -> tuple[Path, Path, str]:
     (_damage_sqlite_header, ("stats", "check", "export"), "store.sqlite"),
     (_manifest_edit(format_version=999), ("stats", "check", "export"), "manifest.json"),
 ], ids=["truncated-faiss", "sqlite-header", "format-999"])
-def test_corruption_refused_one_line_never_overwritten(tmp_path, settings, clean60, damage,
+def test_corruption_refused_one_line_never_overwritten(tmp_path, cli, clean60, damage,
                                                        commands, word) -> None:
     directory, damaged, digest = _damaged_copy(tmp_path, clean60, damage)
     for command in commands:
-        line = one_error_line(run_cli(settings, command, "--index", directory))
+        line = assert_one_line_error(cli(command, "--index", directory))
         assert damaged.name in line, line
     assert sha(damaged) == digest  # never overwritten in place
     # the library API refuses too (no silent rebuild over the damaged file)
@@ -757,46 +718,46 @@ def test_corruption_refused_one_line_never_overwritten(tmp_path, settings, clean
     assert sha(damaged) == digest
 
 
-def test_corruption_query_model_mismatch(tmp_path, settings, clean60) -> None:
+def test_corruption_query_model_mismatch(tmp_path, cli, clean60) -> None:
     """`query` (loads the model) on an index whose manifest names another model."""
     d2, f2, h2 = _damaged_copy(tmp_path, clean60, _manifest_edit(model_id="other/model@1"))
-    line = one_error_line(run_cli(settings, "query", "giá vàng", "--index", d2))
+    line = assert_one_line_error(cli("query", "giá vàng", "--index", d2))
     assert "manifest.json" in line and "other/model@1" in line
     assert sha(f2) == h2
     # stats/check on another model's index are fine (nothing is damaged) and say which model
-    proc = run_cli(settings, "stats", "--index", d2, "--json")
+    proc = cli("stats", "--index", d2, "--json")
     assert proc.returncode == 0 and json.loads(proc.stdout)["model_id"] == "other/model@1"
     assert sha(f2) == h2
 
 
-def test_truncated_faiss_moved_away_is_rebuilt(tmp_path, settings, clean60) -> None:
+def test_truncated_faiss_moved_away_is_rebuilt(tmp_path, cli, clean60) -> None:
     directory, damaged, _ = _damaged_copy(tmp_path, clean60, _truncate_faiss)
     damaged.rename(tmp_path / "damaged.faiss")  # "move it away", as the message says
-    proc = run_cli(settings, "check", "--index", directory)
+    proc = cli("check", "--index", directory)
     assert proc.returncode == 0, proc.stderr
     assert damaged.exists() and check_index(directory).ok
 
 
-def test_damaged_vector_file_message_names_a_real_command(tmp_path, settings, clean60) -> None:
+def test_damaged_vector_file_message_names_a_real_command(tmp_path, cli, clean60) -> None:
     directory, _, _ = _damaged_copy(tmp_path, clean60, _truncate_faiss)
-    line = one_error_line(run_cli(settings, "check", "--index", directory))
+    line = assert_one_line_error(cli("check", "--index", directory))
     assert "--repair" not in line and "vnsearch check" in line
 
 
-def test_sqlite_mid_file_damage_one_line(tmp_path, settings, clean60) -> None:
+def test_sqlite_mid_file_damage_one_line(tmp_path, cli, clean60) -> None:
     directory, damaged, digest = _damaged_copy(tmp_path, clean60, _damage_sqlite_middle)
     try:
         for command in ("check", "export"):
-            line = one_error_line(run_cli(settings, command, "--index", directory))
+            line = assert_one_line_error(cli(command, "--index", directory))
             assert "store.sqlite" in line
     finally:
         assert sha(damaged) == digest
 
 
-def test_sqlite_mid_file_damage_not_overwritten(tmp_path, settings, clean60) -> None:
+def test_sqlite_mid_file_damage_not_overwritten(tmp_path, cli, clean60) -> None:
     directory, damaged, digest = _damaged_copy(tmp_path, clean60, _damage_sqlite_middle)
     for command in ("stats", "check", "export"):
-        run_cli(settings, command, "--index", directory)
+        cli(command, "--index", directory)
     assert sha(damaged) == digest
 
 

@@ -10,20 +10,14 @@ import shutil
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
+from support import SHARED, needs_shared
 
-from conftest import SHARED, needs_shared
 from search_api.app import create_app
 
 SEED_QUESTION = "Gia Lai thi hành án dân sự đạt bao nhiêu phần trăm"
 SEED_ANSWER = "63,57"
 VINAMILK = "Vinamilk thương hiệu hàng đầu châu Á"
 ADMIN_TOKEN = "retrieve-test-token"
-
-
-@pytest.fixture(scope="module")
-def client(settings, demo_index, searcher):
-    with TestClient(create_app(settings, demo_index, searcher=searcher)) as c:
-        yield c
 
 
 def retrieve(client, **body) -> dict:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from search_api.retrieval import SearchRequest, Searcher
+from search_api.retrieval import Searcher, SearchRequest
 from search_api.retrieval.lexical.base import fts_query
 
 

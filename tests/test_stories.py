@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import gzip
 import json
-from functools import lru_cache
+from functools import cache
 
 import pytest
+from support import REPO, SEED, SHARED, needs_shared
 
 from indexer.cleaning import clean_text
 from indexer.stories import (
@@ -26,7 +27,6 @@ from indexer.stories import (
     same_story,
     story_signature,
 )
-from conftest import REPO, SEED, SHARED, needs_shared
 
 JUDGED = REPO / "data" / "eval" / "story-pairs.jsonl"
 DEMO = REPO / "data" / "demo" / "demo.jsonl"
@@ -198,7 +198,7 @@ def test_outlet_rule_on_the_judged_pairs():
     assert len(kept) >= 0.9 * sum(r["same_story"] for r in above)
 
 
-@lru_cache(maxsize=None)
+@cache
 def corpus_lines(name: str) -> tuple[str, ...]:
     path = SHARED / "data" / "news" / name
     opener = gzip.open if name.endswith(".gz") else open

@@ -6,8 +6,13 @@ import numpy as np
 import pytest
 
 from indexer.errors import IndexFormatError
-from indexer.vector_index import (FlatIndex, HnswIndex, build_vector_index, choose_kind,
-                                  load_vector_index)
+from indexer.vector_index import (
+    FlatIndex,
+    HnswIndex,
+    build_vector_index,
+    choose_kind,
+    load_vector_index,
+)
 
 
 def _data(n: int, dim: int = 384, seed: int = 0) -> np.ndarray:
@@ -27,7 +32,8 @@ def test_hnsw_recall_at_10_against_exact(demo_index, encoder):
     """On real passage embeddings and real queries, HNSW finds ≥ 98 % of the exact top 10."""
     import json
 
-    from conftest import SHARED
+    from support import SHARED
+
     from indexer.db import IndexDB
 
     with IndexDB(demo_index, readonly=True) as db:

@@ -8,18 +8,15 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
-
-from conftest import REPO
+from support import REPO, free_port
 
 TOKEN = "w0rkers"
 QUERY = "thi hành án dân sự Gia Lai"
@@ -27,12 +24,6 @@ ART = {"title": "Hợp tác xã Zorbavel mở rộng vùng trồng bưởi da xa
        "text": "Hợp tác xã Zorbavel vừa mở rộng thêm năm mươi héc ta trồng bưởi da xanh theo "
                "tiêu chuẩn VietGAP, dự kiến cho thu hoạch vào cuối năm sau.",
        "url": "https://example.vn/zorbavel", "source": "example.vn"}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _get(url: str) -> dict:
@@ -48,13 +39,14 @@ def _spread(url: str, n: int = 24) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def two_workers(tmp_path_factory, settings, demo_index):
-    """``vnsearch serve --workers 2`` over a copy of the demo index (writes allowed)."""
+def two_workers(tmp_path_factory, settings, repo_index):
+    """``vnsearch serve --workers 2`` over a copy of the repository's demo index (writes
+    allowed; any real index does: the answers are compared with an in-process searcher)."""
     import psutil
 
     directory = tmp_path_factory.mktemp("workers") / "index"
-    shutil.copytree(demo_index, directory, ignore=shutil.ignore_patterns("write.lock"))
-    port = _free_port()
+    shutil.copytree(repo_index, directory, ignore=shutil.ignore_patterns("write.lock"))
+    port = free_port()
     env = dict(os.environ, VNSEARCH_HOME=str(settings.home), PYTHONIOENCODING="utf-8",
                VNSEARCH_ADMIN_TOKEN=TOKEN, TOKENIZERS_PARALLELISM="false")
     log = directory.parent / "serve.log"
@@ -92,10 +84,10 @@ def two_workers(tmp_path_factory, settings, demo_index):
     assert alive == [], [p.cmdline() for p in alive]
 
 
-def test_two_workers_answer_as_one(two_workers, searcher) -> None:
+def test_two_workers_answer_as_one(two_workers, repo_searcher) -> None:
     from search_api.schemas import search_request
 
-    expected = searcher.search(search_request(q=QUERY))
+    expected = repo_searcher.search(search_request(q=QUERY))
     want = [(h.article_id, h.passage_id, round(h.score, 6)) for h in expected.results]
     url = two_workers["base"] + "/search?" + urllib.parse.urlencode({"q": QUERY})
     answers = _spread(url)
@@ -148,18 +140,18 @@ def test_default_workers_are_the_cores_capped() -> None:
     assert default_workers(cores=32) == MAX_AUTO_WORKERS == 4
 
 
-def test_workers_go_when_the_supervisor_is_killed(tmp_path, settings, demo_index) -> None:
+def test_workers_go_when_the_supervisor_is_killed(tmp_path, settings, repo_index) -> None:
     """SIGKILL leaves the supervisor no chance to stop its workers: the kernel does
     (PR_SET_PDEATHSIG), so none keeps the port. Default --workers on this machine."""
     import psutil
 
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, VNSEARCH_HOME=str(settings.home), TOKENIZERS_PARALLELISM="false")
     env.pop("VNSEARCH_WORKERS", None)
     log = tmp_path / "serve.log"
     with log.open("w") as out:
         proc = subprocess.Popen([sys.executable, "-m", "search_api", "serve", "--index",
-                                 str(demo_index), "--port", str(port), "--workers", "2"],
+                                 str(repo_index), "--port", str(port), "--workers", "2"],
                                 cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 180
