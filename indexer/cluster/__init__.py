@@ -1,4 +1,4 @@
-"""Writing a set of index shards (issue 15): the cluster file that sums their statistics
+"""Writing a set of index shards: the cluster file that sums their statistics
 (:mod:`.stats`), the Ray session both sides start (:mod:`.ray_runtime`) and ``vnsearch
 cluster index`` on Ray (:mod:`.ray_index`). Serving the shards is the upper layer's
 (``search_api.cluster``); this package never imports it.
