@@ -63,7 +63,14 @@ def _env(home: Path) -> dict[str, str]:
 class Runs:
     """The demo index, the walkthrough's directory and the app, built once per run."""
 
-    def __init__(self, work: Path, home: Path) -> None:
+    def __init__(self, work: Path, model_home: Path) -> None:
+        # The model comes from ``model_home``; the embedding cache starts empty every run:
+        # int8 vectors depend slightly on the batch a passage was embedded in, so vectors
+        # cached by earlier runs would make the outputs depend on what the home held.
+        home = work / "demo-home"
+        home.mkdir()
+        (model_home / "models").mkdir(parents=True, exist_ok=True)
+        (home / "models").symlink_to(model_home / "models")
         self.work, self.home, self.env = work, home, _env(home)
         self._client: Any = None
         self._stack = contextlib.ExitStack()
