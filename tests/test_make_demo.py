@@ -46,9 +46,7 @@ def test_readme_shows_the_demo_query():
     assert DEMO_QUERY in (REPO / "README.md").read_text(encoding="utf-8")
 
 
-def test_make_demo_indexes_serves_and_finds_the_seed(tmp_path, settings, encoder, repo_index):
-    # repo_index: the session's build of data/demo/ leaves its vectors in the suite's
-    # embedding cache, so make demo's own `vnsearch index` run embeds nothing again.
+def test_make_demo_indexes_serves_and_finds_the_seed(tmp_path, settings, encoder):
     port = free_port()
     index_cmd, serve_cmd = demo_commands(tmp_path / "demo-index", port)
     assert index_cmd[1] == "index" and serve_cmd[1] == "serve", (index_cmd, serve_cmd)
