@@ -70,6 +70,12 @@ class Settings(BaseSettings):
                                   "before the dense search (false: embed the query as typed).")
     dense_weight: float = Field(default=0.3, ge=0.0, le=1.0,
                                 description="Fusion weight of dense scores (lexical: 1 - it).")
+    ranking: Literal["learned", "fusion"] = Field(
+        default="learned",
+        description="How hybrid candidates are ordered: 'learned' (a LightGBM ranker over "
+                    "lexical, dense and query features, fitted by `vnsearch rank-fit`) or "
+                    "'fusion' (the weighted min-max fusion at dense_weight). "
+                    "Each has its own calibrated relevance model.")
     candidates: int = 100
     """Passages each retriever (dense, lexical) ranks before fusion."""
     min_relevance: float = Field(

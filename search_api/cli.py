@@ -247,6 +247,48 @@ def calibrate_cmd(eval_dir: Path, names: tuple[str, ...], leave_out_fraction: fl
     click.echo(report)
 
 
+@click.command("rank-fit")
+@click.option("--eval-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=_EVAL_DIR, show_default=True,
+              help="Question-answering sets: <name>.jsonl + <name>.corpus.jsonl.")
+@click.option("--set", "names", multiple=True, default=("vinewsqa-dev", "vicoqa-turn1"),
+              show_default=True, help="Question-answering set name (repeatable).")
+@click.option("--dev-set", "dev_sets", multiple=True, type=_file,
+              help="A keyword or topic set over the news corpora (repeatable), e.g. "
+                   "data/eval/keyword-dev.jsonl.")
+@click.option("--news-index", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=None, help="The index of the news corpora the --dev-set queries were "
+                                 "written on (see data/eval/keyword-dev.md).")
+@click.option("--index-root", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Keep the QA indexes and the cached rows here (reused by the next run).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Directory for ranker_model.txt + learned_model.json [default: the package's].")
+@click.option("--plots", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write reliability diagrams (PNG) here.")
+@click.option("--check-slice", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write a slice of rows and the ranker's nDCG on it (the test fixture "
+                   "tests/fixtures/ranker-check.npz).")
+@model_option
+@adapter_option
+def rank_fit_cmd(eval_dir: Path, names: tuple[str, ...], dev_sets: tuple[Path, ...],
+                 news_index: Path | None, index_root: Path, out: Path | None,
+                 plots: Path | None, check_slice: Path | None, model: str | None) -> None:
+    """Fit the learned ranker and relevance models (k-fold report on stdout).
+
+    Progress goes to stderr. The report's figures are also stored in learned_model.json.
+    """
+    import sys
+
+    from .quality.rank_report import collect_rows, format_report, kfold_and_refit
+    from .retrieval.learned import MODEL_PATH
+
+    settings = settings_from(model=model)
+    rows = collect_rows(eval_dir, list(names), list(dev_sets), news_index, settings,
+                        index_root, lambda m: print(m, file=sys.stderr, flush=True))
+    report = kfold_and_refit(rows, out or MODEL_PATH.parent, plots, check_slice)
+    click.echo(format_report(report))
+
+
 @click.command("mcp")
 @existing_index_option
 @model_option
@@ -275,7 +317,7 @@ def mcp_cmd(index_dir: Path, model: str | None) -> None:
 
 CLUSTER_COMMANDS = (cluster_index_cmd, cluster_stats_cmd, cluster_serve_cmd)
 ROOT_COMMANDS = (*INDEXER_COMMANDS, query_cmd, serve_cmd, cluster_group, eval_cmd,
-                 calibrate_cmd, mcp_cmd)
+                 calibrate_cmd, rank_fit_cmd, mcp_cmd)
 
 
 def register_commands() -> None:

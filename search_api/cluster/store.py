@@ -145,7 +145,7 @@ class ClusterDB:
         rows = self._keyed(ids, lambda db, pids: db.passage_rows(pids))
         return {gid: dataclasses.replace(row, id=gid) for gid, row in rows.items()}
 
-    def relevance_rows(self, ids: Sequence[int]) -> dict[int, tuple[str, str, str, bytes]]:
+    def relevance_rows(self, ids: Sequence[int]) -> dict[int, tuple[str, str, str, bytes, int]]:
         """Lexical columns and vector of each passage among ``ids``."""
         return self._keyed(ids, lambda db, pids: db.relevance_rows(pids))
 

@@ -268,21 +268,16 @@ class EvalPlan:
     quiet: bool = True  # no progress on stderr
 
 
-# Relevance is scored on the head of the ranking only: it is non-increasing, so once the
-# head all passes, so does the rest as far as the top-10 articles are concerned.
-RELEVANCE_DEPTH = 100
-
-
 def ranked_with_cut(searcher: Searcher, req: SearchRequest,
                     n: int) -> tuple[list[tuple[int, float]], int]:
     """The ranked passages of a validated request and how many of them pass its
     ``min_relevance`` (a prefix: relevance never rises down the ranking)."""
     retrieval = searcher.retrieve(req, n)
-    ranked = retrieval.ranked
-    head = ranked[:RELEVANCE_DEPTH]
-    relevance = searcher.relevance(req, retrieval, head)
-    kept = sum(1 for pid, _ in head if relevance[pid] >= (req.min_relevance or 0.0))
-    return ranked, (len(ranked) if kept == len(head) else kept)
+    scored = searcher.score(req, retrieval, retrieval.ranked)
+    ranked = scored.ranked
+    cut = req.min_relevance or 0.0
+    kept = sum(1 for pid, _ in ranked if scored.relevance.get(pid, 0.0) >= cut)
+    return ranked, kept
 
 
 def _article_ranking(ranked: list[tuple[int, float]], passage_article: dict[int, str]) -> list[str]:

@@ -162,7 +162,7 @@ def _candidate_features(retrieval: Retrieval, pids: list[int], db: IndexDB, pass
         if row is None:
             continue
         present[i] = True
-        toned, folded, bigrams, vector = row
+        toned, folded, bigrams, vector = row[:4]
         cover_folded = _share(w_folded, folded)
         cover_toned = cover_folded if w_toned is None else _share(w_toned, toned)
         cover_bigrams = _share(w_bigrams, bigrams) if terms.bigrams else cover_folded

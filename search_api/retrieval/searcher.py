@@ -39,6 +39,7 @@ from .fusion import fuse
 from .grouping import Entry, rank_entries
 from .grouping import page as page_of
 from .highlight import highlight
+from .learned import Scored, create_scorer
 from .lexical.base import LexicalIndex, TooCommon, lexical_query, too_common_filter
 from .lexical.matrix import LexicalMatrix
 from .messages import no_result_hints
@@ -54,7 +55,7 @@ from .ordering import (
 from .parts import IndexParts, LocalIndex
 from .regions import attach_regions, story_of
 from .related import related_coverage
-from .relevance import DocFreqs, RelevanceScorer, Retrieval
+from .relevance import DocFreqs, Retrieval
 from .request import SearchRequest, validate
 from .results import ArticleView, Hit, RelatedResult, SearchResult
 from .tones import restore_tones as _restore_tones
@@ -88,7 +89,7 @@ class Searcher:
         self._batcher = QueryBatcher(encoder, QueryVectorCache(settings.query_cache_size))
         self.started = time.time()
         limit_faiss_threads()
-        self._relevance = RelevanceScorer.load(settings)
+        self._scorer = create_scorer(settings)
         self.parts: IndexParts = parts if parts is not None else LocalIndex(
             self.directory, lambda: self.encoder.info.model_id,
             settings.lexical_matrix_min_passages, lexical_matrix)
@@ -225,11 +226,12 @@ class Searcher:
         return Retrieval(query, dense_query, dense, lexical, ranked,
                          self.query_vector(dense_query))
 
-    def relevance(self, req: SearchRequest, retrieval: Retrieval,
-                  ranked: Ranking) -> dict[int, float]:
-        """Calibrated relevance of ``ranked`` (non-increasing down it; see :mod:`.relevance`)."""
-        return self._relevance.score(req, retrieval, ranked, self._db(), self.parts.snapshot,
-                                     self._doc_freqs())
+    def score(self, req: SearchRequest, retrieval: Retrieval, ranked: Ranking) -> Scored:
+        """The final order of ``ranked`` and each candidate's calibrated relevance
+        (non-increasing down that order): the learned ranker's, or the fusion's as it is
+        (``settings.ranking``; see :mod:`.learned`)."""
+        return self._scorer.score(req, retrieval, ranked, self._db(), self.parts.snapshot,
+                                  self._doc_freqs())
 
     def _doc_freqs(self) -> DocFreqs | None:
         """The document frequencies of the relevance features (the parts': FTS5's counts
@@ -245,10 +247,11 @@ class Searcher:
         operators, score relevance and cut at ``min_relevance``, group by article."""
         retrieval = self.retrieve(req, n)
         ranked = apply_operators(retrieval.ranked, req.operators, db)
-        relevance = self._relevance.score(req, retrieval, ranked, db, self.parts.snapshot,
-                                          self._doc_freqs())
+        scored = self._scorer.score(req, retrieval, ranked, db, self.parts.snapshot,
+                                    self._doc_freqs())
+        relevance = scored.relevance
         cut = cast(float, req.min_relevance)  # validate() fills it in
-        ranked = [(pid, s) for pid, s in ranked if relevance[pid] >= cut]
+        ranked = [(pid, s) for pid, s in scored.ranked if relevance[pid] >= cut]
         # Candidates only need their article (and story) for grouping; full rows only for
         # the page.
         article_of = db.article_ids([pid for pid, _ in ranked])
