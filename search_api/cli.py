@@ -27,6 +27,7 @@ from indexer.cli_support import (
 )
 from indexer.commands import COMMANDS as INDEXER_COMMANDS
 from indexer.errors import InputError
+from indexer.maintenance.commands import COMMANDS as MAINTENANCE_COMMANDS
 
 from .cluster.cli import cluster_group, cluster_index_cmd
 from .cluster.commands import cluster_stats_cmd
@@ -316,8 +317,8 @@ def mcp_cmd(index_dir: Path, model: str | None) -> None:
 # offers is read in one place (``python -m indexer`` has its own group of the indexer's).
 
 CLUSTER_COMMANDS = (cluster_index_cmd, cluster_stats_cmd, cluster_serve_cmd)
-ROOT_COMMANDS = (*INDEXER_COMMANDS, query_cmd, serve_cmd, cluster_group, eval_cmd,
-                 calibrate_cmd, rank_fit_cmd, mcp_cmd)
+ROOT_COMMANDS = (*INDEXER_COMMANDS, *MAINTENANCE_COMMANDS, query_cmd, serve_cmd,
+                 cluster_group, eval_cmd, calibrate_cmd, rank_fit_cmd, mcp_cmd)
 
 
 def register_commands() -> None:

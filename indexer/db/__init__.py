@@ -1,6 +1,6 @@
 """The index database: the one owner of every SQL statement on ``store.sqlite``."""
 
-from .database import SCHEMA, IndexDB
+from .database import IndexDB
 from .records import (
     ArticleMeta,
     ArticleMetadata,
@@ -17,6 +17,7 @@ from .records import (
     StoryMember,
     split_stored_categories,
 )
+from .schema import SCHEMA
 
 __all__ = ["SCHEMA", "IndexDB", "ArticleMeta", "ArticleMetadata", "ArticleRecord",
            "ArticleRegions", "ArticleText", "FtsRow", "IntegrityReport", "MetadataFilter",

@@ -139,16 +139,17 @@ class LexicalWrite:
     seconds: float
 
 
-def write_lexical(directory: Path, db: IndexDB) -> LexicalWrite:
+def write_lexical(directory: Path, db: IndexDB, *, rebuild: bool = False) -> LexicalWrite:
     """Bring the matrix files to the store's generation (the caller holds the write lock):
-    incrementally from the newest earlier generation's files, else by a full build."""
+    incrementally from the newest earlier generation's files, else by a full build;
+    ``rebuild`` (``vnsearch compact``): always a full build, one segment, no masked row."""
     started = time.perf_counter()
     generation = db.generation()
     current = open_lexical(directory, generation, shared_lock=False)
     if current is not None:
         return LexicalWrite(generation, "current", len(current.segments), 0,
                             current.header.masked, 0.0)
-    previous = _newest_before(directory, generation)
+    previous = None if rebuild else _newest_before(directory, generation)
     with db.read_transaction():
         if previous is None:
             header = _write_full(directory, db, generation)
