@@ -14,7 +14,7 @@ without this middleware).
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pydantic import SecretStr
@@ -48,22 +48,24 @@ def _depends_on(dependant: Any, check: Callable[..., Any]) -> bool:
 
 
 class AdminGuardMiddleware:
-    """Answer 401/403 for a route that depends on ``check`` before its body is read."""
+    """Answer 401/403 for a route that depends on ``check`` before its body is read.
 
-    def __init__(self, app: ASGIApp, check: Callable[..., Any]) -> None:
+    ``routes``: the app's routes as mounted at its root, in the router's order (FastAPI
+    keeps an included router as one opaque entry of ``app.router.routes``, so the app
+    passes its routers' own routes). The request goes to the first one whose path and
+    method match, as in the router; the guard acts when that one depends on ``check``.
+    """
+
+    def __init__(self, app: ASGIApp, check: Callable[..., Any],
+                 routes: Sequence[BaseRoute]) -> None:
         self.app = app
-        self.check = check
-        self._guarded: dict[int, bool] = {}  # id(route) -> whether it depends on check
-
-    def _is_guarded(self, route: BaseRoute) -> bool:
-        key = id(route)
-        if key not in self._guarded:
-            self._guarded[key] = _depends_on(getattr(route, "dependant", None), self.check)
-        return self._guarded[key]
+        self.routes = list(routes)
+        self.guarded = {id(r) for r in self.routes
+                        if _depends_on(getattr(r, "dependant", None), check)}
 
     def _route(self, scope: Scope) -> BaseRoute | None:
-        """The route the router will hand the request to (its first full match)."""
-        for route in scope["app"].router.routes:
+        """The route the request goes to (the first full match), if one of ``routes``."""
+        for route in self.routes:
             if route.matches(scope)[0] == Match.FULL:
                 return route
         return None
@@ -71,7 +73,7 @@ class AdminGuardMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             route = self._route(scope)
-            if route is not None and self._is_guarded(route):
+            if route is not None and id(route) in self.guarded:
                 try:
                     check_admin_token(scope["app"].state.settings,
                                       Headers(scope=scope).get("authorization", ""))

@@ -80,7 +80,8 @@ def create_app(settings: Settings, index_dir: Path, searcher: Searcher | None = 
 
     # Innermost (inside CORS, so a browser sees its 401/403): the admin token of a write
     # route is checked before its body is read.
-    app.add_middleware(AdminGuardMiddleware, check=admin.require_admin)
+    app.add_middleware(AdminGuardMiddleware, check=admin.require_admin,
+                       routes=[route for router, _ in ROUTERS for route in router.routes])
     if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
