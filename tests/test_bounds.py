@@ -141,6 +141,10 @@ def test_api_refuses_article_over_max_chars(api) -> None:
     assert error["message"].startswith("articles[1].text:")
     hits = api.get("/search", params={"q": "Quá dài", "mode": "lexical"}).json()["results"]
     assert all(h["url"] != article["url"] for h in hits)  # nothing was written
+    text_schema = api.get("/openapi.json").json()["components"]["schemas"]["ArticleIn"][
+        "properties"]["text"]
+    assert text_schema["maxLength"] == 200_000 and "200000 characters" in \
+        text_schema["description"].replace(",", "")
 
 
 def test_token_answers_unchanged(api) -> None:
