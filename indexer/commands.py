@@ -61,23 +61,31 @@ def model_cmd(show_path: bool, show_info: bool, as_json: bool, model: str | None
 
 
 def _records(paths: tuple[str, ...], fmt: str | None, mapping: dict[str, str] | None,
-             strict: bool, progress: ProgressReporter | None = None
-             ) -> Iterator[Article | SkippedRecord]:
+             strict: bool, progress: ProgressReporter | None = None,
+             max_chars: int | None = None) -> Iterator[Article | SkippedRecord]:
     """Reader output, reporting each skipped record on stderr (an error with --strict);
-    above ``progress``'s bar when it draws one."""
+    above ``progress``'s bar when it draws one. An article over ``max_chars`` characters
+    keeps its first ``max_chars`` and is named once on stderr (not an error, not a skip)."""
     from .readers import iter_inputs
+    from .readers.records import truncate_text
 
     for item in iter_inputs(list(paths), fmt=fmt, mapping=mapping):
         if isinstance(item, SkippedRecord):
             where = f"{item.path}:{item.line}" if item.line is not None else item.path
             if strict:
                 raise InputError(f"{where}: {item.reason} (--strict)")
-            message = f"vnsearch: skipped {where}: {item.reason}"
-            if progress is not None and progress.mode == "bar":
-                progress.write_above(message)
-            else:
-                click.echo(message, err=True)
+            _note(f"vnsearch: skipped {where}: {item.reason}", progress)
+        elif max_chars is not None and (note := truncate_text(item, max_chars)):
+            _note(f"vnsearch: {note}", progress)
         yield item
+
+
+def _note(message: str, progress: ProgressReporter | None) -> None:
+    """One line on stderr, above ``progress``'s bar when it draws one."""
+    if progress is not None and progress.mode == "bar":
+        progress.write_above(message)
+    else:
+        click.echo(message, err=True)
 
 
 def _parse_mapping(pairs: tuple[str, ...]) -> dict[str, str] | None:
@@ -180,7 +188,8 @@ def index_cmd(paths: tuple[str, ...], index_dir: Path, model: str | None, batch_
     encoder = create_encoder(settings)
     sync_roots = [Path(p) for p in paths if Path(p).is_dir()] if sync else []
     with _index_progress(settings, paths, fmt, quiet) as progress:
-        records = _records(paths, fmt, field_map, strict, progress)
+        records = _records(paths, fmt, field_map, strict, progress,
+                           settings.max_article_chars)
         summary = index_articles(index_dir, records, settings,
                                  encoder, progress=index_callback(progress), force=force,
                                  sync_roots=sync_roots, shard=shard)

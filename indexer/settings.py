@@ -56,11 +56,22 @@ class Settings(BaseSettings):
         description="When stderr is not a terminal, long commands (index, eval, ...) print "
                     "one progress line at most this often instead of a progress bar.")
 
+    max_article_chars: int = Field(
+        default=200_000, ge=1,
+        description="Longest article text (characters): the API refuses a longer one (422, "
+                    "field text); `vnsearch index` keeps its first this many characters and "
+                    "says so. 200,000: over 10x the longest of 9,732 real articles (17,290).")
+
     # chunking (words are whitespace-separated syllables)
     chunk_min_words: int = 40
     """A paragraph under this many words is merged with a neighbour."""
     chunk_max_words: int = 160
     """A paragraph over this many words is split at sentence boundaries."""
+    chunk_max_chars: int | None = Field(
+        default=None, ge=100,
+        description="Most characters in a passage, whatever its words (a longer \"word\", "
+                    "such as a base64 blob, is cut); default: 12 x chunk_max_words (1,920; "
+                    "the longest real passage measured is 1,577).")
     chunk_title_context: bool = True
     """Embed each passage with its article's title as context (title, a newline, the passage)."""
 
@@ -117,7 +128,8 @@ class Settings(BaseSettings):
     max_offset: int = 1000
     """Largest `offset` (paging depth)."""
     max_body_bytes: int = 5_000_000
-    """Largest request body (bytes); larger is a 413."""
+    """Largest request body (bytes), counted while it is read (chunked too); larger is a
+    413, answered without reading the rest."""
     max_batch_articles: int = 500
     """Most articles in one `POST /articles` batch."""
     request_timeout_s: float = 10.0

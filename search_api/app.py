@@ -1,30 +1,34 @@
 """FastAPI service: search, retrieve (RAG), articles, admin writes, health, and the page at ``/``.
 
 :func:`create_app` only assembles: the lifespan (model and index loaded once), the body-size
-limit, CORS, one router per feature (:mod:`search_api.routers`), the error handlers
-(:mod:`search_api.errors`), the static files, ``/docs`` and ``/redoc`` from local assets
-(``fastapi-offline``) and the OpenAPI document (:mod:`search_api.openapi_docs`). Blocking
-work (encoding, FAISS, SQLite) runs in the thread pool, so the event loop never blocks.
+limit (:mod:`search_api.body_limit`), the admin-token check before a write's body is read
+(:mod:`search_api.admin_guard`), CORS, one router per feature (:mod:`search_api.routers`),
+the error handlers (:mod:`search_api.errors`), the static files, ``/docs`` and ``/redoc``
+from local assets (``fastapi-offline``) and the OpenAPI document
+(:mod:`search_api.openapi_docs`). Blocking work (encoding, FAISS, SQLite) runs in the thread
+pool, so the event loop never blocks.
 Every 4xx/5xx answer has one JSON shape: ``{"error": {"status", "error", "message",
 "field"}}``.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
 from indexer.settings import Settings
 
-from .errors import ERROR_RESPONSES, error_response, register_error_handlers
+from .admin_guard import AdminGuardMiddleware
+from .body_limit import BodyLimitMiddleware
+from .errors import ERROR_RESPONSES, register_error_handlers
 from .openapi_docs import build_openapi
 from .retrieval import Searcher
 from .routers import admin, articles, health, page, search
@@ -38,20 +42,6 @@ API_DESCRIPTION = (
 # Included in this order, with these tags: the order and the groups of /docs.
 ROUTERS = ((search.router, "search"), (articles.router, "articles"), (health.router, "service"),
            (admin.router, "admin"), (page.router, "page"))
-
-
-async def limit_body(request: Request,
-                     call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    """Refuse a body over ``max_body_bytes`` (413) or a bad Content-Length (400) before reading
-    it."""
-    limit = request.app.state.settings.max_body_bytes
-    length = request.headers.get("content-length")
-    if length is not None:
-        if not length.isdigit():
-            return error_response(400, "invalid_request", "bad Content-Length header")
-        if int(length) > limit:
-            return error_response(413, "payload_too_large", f"request body over {limit} bytes")
-    return await call_next(request)
 
 
 SearcherFactory = Callable[[Path, Settings, Any], Searcher]
@@ -88,13 +78,18 @@ def create_app(settings: Settings, index_dir: Path, searcher: Searcher | None = 
     app.state.settings = settings
     app.state.writes = ArticleWrites(settings)
 
+    # Innermost (inside CORS, so a browser sees its 401/403): the admin token of a write
+    # route is checked before its body is read.
+    app.add_middleware(AdminGuardMiddleware, check=admin.require_admin,
+                       routes=[route for router, _ in ROUTERS for route in router.routes])
     if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
                            allow_methods=["GET", "POST"], allow_headers=["*"])
-    # Added after CORS, so it runs first: an oversized body is refused before anything else.
-    app.middleware("http")(limit_body)
+    # Added after CORS, so it runs first: an oversized body is refused before anything else,
+    # counted while it is read (chunked too).
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
 
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     register_error_handlers(app)

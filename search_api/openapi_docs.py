@@ -174,7 +174,8 @@ OVERRIDES: dict[tuple[str, str], tuple[str, Any]] = {
     ("ArticleIn", "source"): ("The outlet that published it.", "Dân trí"),
     ("ArticleIn", "category"): ('Its category (several joined by "; ").', "Kinh doanh"),
     ("ArticleIn", "id"): ("Your id for it (kept as an alias).", "cms-2025-0042"),
-    ("ArticleIn", "text"): ("The raw article body (cleaned and split into passages).",
+    ("ArticleIn", "text"): ("The raw article body (cleaned and split into passages); at "
+                            "most {max_article_chars} characters (longer: 422, field `text`).",
                             SEED_TEXT),
     ("ArticlesIn", "articles"): ("The batch: 1–{max_batch_articles} articles.",
                                  [{"id": "cms-2025-0042", "title": SEED_TITLE,
@@ -338,6 +339,8 @@ def document(spec: dict[str, Any], settings: Settings) -> dict[str, Any]:
             props[name] = _describe_property(model, name, props[name], settings)
         if model == "ArticlesIn":  # checked by the writer: an empty batch is a 422
             props["articles"].update(minItems=1, maxItems=settings.max_batch_articles)
+        if model == "ArticleIn":  # checked by the writes: a longer text is a 422
+            props["text"]["maxLength"] = settings.max_article_chars
     return spec
 
 

@@ -196,7 +196,8 @@ CLI_EXTRAS = ("no_group", "as_json")
 def settle(text: str, settings: Any) -> str:
     """``text`` with ``{max_k}``-style placeholders replaced by ``settings``' values (not
     :meth:`str.format`: descriptions may contain other braces)."""
-    for name in ("max_query_chars", "max_k", "max_offset", "max_batch_articles"):
+    for name in ("max_query_chars", "max_k", "max_offset", "max_batch_articles",
+                 "max_article_chars"):
         text = text.replace(f"{{{name}}}", str(getattr(settings, name)))
     return text
 

@@ -27,12 +27,19 @@ if TYPE_CHECKING:
 WRITER_WAIT_S = 5.0  # another writer's batch is short: wait for it, don't fail at once
 
 
-def to_articles(items: Sequence[ArticleIn], max_batch: int) -> list[Article]:
-    """The request's articles as :class:`Article` records; an empty or oversized batch is a 422."""
+def to_articles(items: Sequence[ArticleIn], max_batch: int,
+                max_chars: int | None = None) -> list[Article]:
+    """The request's articles as :class:`Article` records; an empty or oversized batch, or
+    an article with more than ``max_chars`` characters of text, is a 422."""
     if not items:
         raise QueryError("articles: empty batch", field="articles")
     if len(items) > max_batch:
         raise QueryError(f"articles: at most {max_batch} per request", field="articles")
+    for i, item in enumerate(items):
+        if max_chars is not None and len(item.text) > max_chars:
+            where = f"articles[{i}].text" if len(items) > 1 else "text"
+            raise QueryError(f"{where}: {len(item.text):,} characters, at most {max_chars:,} "
+                             "(VNSEARCH_MAX_ARTICLE_CHARS)", field="text")
     return [Article(id=a.id or "", title=a.title, text=a.text, url=a.url, source=a.source,
                     published=a.published, category=a.category) for a in items]
 
@@ -60,7 +67,8 @@ class ArticleWrites:
         An article sent explicitly is wanted: it is added even if it was deleted before
         (its tombstone goes), unlike a re-index of a folder.
         """
-        articles = to_articles(items, self.settings.max_batch_articles)
+        articles = to_articles(items, self.settings.max_batch_articles,
+                               self.settings.max_article_chars)
         return self._commit(searcher, lambda writer: writer.add_articles(articles, force=True))
 
     def delete(self, searcher: Searcher, article_id: str) -> WriteResponse:

@@ -206,11 +206,14 @@ def test_token_limit_with_real_tokenizer(encoder, real_texts: list[str]) -> None
             assert encoder.count_tokens(p.text) <= limit
 
 
-def test_token_limit_cannot_split_one_giant_token() -> None:
+def test_token_limit_cuts_one_giant_token() -> None:
+    """A single "word" over the limits is cut into pieces (it used to stay one passage):
+    by the character limit first, then halved until each piece fits the token limit."""
     text = "x" * 5000
     passages = chunk_text(text, DEFAULT, lambda s: len(s), 100)
-    check_passages(text, passages)
-    assert len(passages) == 1
+    assert "".join(p.text for p in passages) == text
+    assert all(p.text == text[p.start:p.end] for p in passages)
+    assert max(len(p.text) for p in passages) <= 100
 
 
 # -- empty input --------------------------------------------------------------------------------

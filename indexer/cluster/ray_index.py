@@ -65,8 +65,8 @@ ROUTE_CPUS = 0.25
 MAX_RESTARTS = 4
 
 Progress = Callable[[int], None]
-#: The shard's chunking as the actors get it: (min words, max words, title context).
-Chunking = tuple[int, int, bool]
+#: The shard's chunking as the actors get it: (its chunk settings, title context).
+Chunking = tuple[ChunkSettings, bool]
 
 
 @dataclass
@@ -185,8 +185,8 @@ class _EmbedActor:
 
     def _texts(self, shard: int, title: str, text: str) -> list[str]:
         """The embedding texts the shard's writer will ask for (same chunking)."""
-        min_words, max_words, title_context = self._chunking[shard]
-        passages = chunk_text(text, ChunkSettings(min_words, max_words),
+        chunk_settings, title_context = self._chunking[shard]
+        passages = chunk_text(text, chunk_settings,
                               self._encoder.count_tokens, self._limit)
         return [embedding_text(title, p.text, title_context) for p in passages]
 
@@ -245,10 +245,9 @@ def _chunking(shard_dir: Path, settings: Settings) -> Chunking:
     """The chunking the shard's writer will use: its manifest's, else the settings'."""
     if (shard_dir / MANIFEST).exists():
         chunking = Manifest.load(shard_dir).chunking
-        return (int(chunking["min_words"]), int(chunking["max_words"]),
-                bool(chunking.get("title_context", True)))
-    return (settings.chunk_min_words, settings.chunk_max_words,
-            bool(settings.chunk_title_context))
+        return (ChunkSettings.from_manifest(chunking), bool(chunking.get("title_context", True)))
+    return (ChunkSettings(settings.chunk_min_words, settings.chunk_max_words,
+                          settings.chunk_max_chars), bool(settings.chunk_title_context))
 
 
 def plan_threads(cpus: float, actors: int, threads: int | None) -> tuple[int, float]:

@@ -39,6 +39,23 @@ def as_str(value: Any) -> str | None:
     return value or None
 
 
+def truncate_text(article: Article, max_chars: int) -> str | None:
+    """Keep the first ``max_chars`` characters of ``article.text``; the one-line note saying
+    so (where it was read and how much was cut), or None when the text fits.
+
+    Ingestion keeps a long article rather than skipping it: its beginning (the lead, the
+    body that matters most) is still searchable, and every piece of work on it (cleaning,
+    passages, vectors) stays bounded.
+    """
+    total = len(article.text)
+    if total <= max_chars:
+        return None
+    article.text = article.text[:max_chars]
+    where = article.file_key or f"{article.origin or '?'} ({article.id or article.url})"
+    return (f"truncated {where}: kept the first {max_chars:,} of {total:,} characters "
+            "(VNSEARCH_MAX_ARTICLE_CHARS)")
+
+
 def record_to_item(
     record: Any, mapping: dict[str, str] | None, path: str, line: int | None
 ) -> ReadItem:

@@ -116,8 +116,7 @@ class IndexWriter:
             self._db.check_schema()
         # The manifest's chunking wins over settings so one index never mixes two schemes.
         chunking = self.manifest.chunking
-        self.chunk_settings = ChunkSettings(min_words=chunking["min_words"],
-                                            max_words=chunking["max_words"])
+        self.chunk_settings = ChunkSettings.from_manifest(chunking)
         self.title_context = bool(chunking.get("title_context", True))
         self._vectors = self._load_vectors()
         if derived_missing(self.directory, self._db.generation()):
@@ -131,6 +130,9 @@ class IndexWriter:
         info = self.encoder.info
         chunking = {"min_words": self.settings.chunk_min_words,
                     "max_words": self.settings.chunk_max_words,
+                    "max_chars": ChunkSettings(max_words=self.settings.chunk_max_words,
+                                               max_chars=self.settings.chunk_max_chars
+                                               ).char_limit,
                     "title_context": self.settings.chunk_title_context,
                     "lexical": "syllables toned + folded, folded bigrams, title included"}
         return Manifest(model_name=info.name, model_id=info.model_id, dimension=info.dimension,

@@ -1,22 +1,22 @@
 """Admin writes: ``POST /articles`` (add/update) and ``DELETE /articles/{id}``.
 
 Writes are off unless ``VNSEARCH_ADMIN_TOKEN`` is set, and then need
-``Authorization: Bearer <token>``; the routes only check that and call
+``Authorization: Bearer <token>`` (checked before the body is read, see
+:mod:`search_api.admin_guard`); the routes only check that and call
 :class:`search_api.writes.ArticleWrites`.
 """
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPBearer
-from pydantic import SecretStr
 from starlette.concurrency import run_in_threadpool
 
+from ..admin_guard import check_admin_token
 from ..deps import SearcherDep, SettingsDep
-from ..errors import AUTH_RESPONSES, AuthError, ForbiddenError
+from ..errors import AUTH_RESPONSES
 from ..schemas import ArticleIn, ArticlesIn, WriteResponse
 from ..writes import ArticleWrites
 
@@ -28,16 +28,13 @@ BEARER = HTTPBearer(auto_error=False, scheme_name="adminToken",
 
 
 def require_admin(request: Request, settings: SettingsDep) -> None:
-    """Writes are off unless VNSEARCH_ADMIN_TOKEN is set; compare in constant time."""
-    secret = settings.admin_token
-    token = secret.get_secret_value() if isinstance(secret, SecretStr) else str(secret or "")
-    if not token:
-        raise ForbiddenError("writes are disabled (set VNSEARCH_ADMIN_TOKEN to enable them)")
-    header = request.headers.get("authorization", "")
-    if not header.lower().startswith("bearer "):
-        raise AuthError("missing 'Authorization: Bearer <token>' header")
-    if not hmac.compare_digest(header[7:].strip().encode(), token.encode()):
-        raise ForbiddenError("wrong admin token")
+    """Writes are off unless VNSEARCH_ADMIN_TOKEN is set; compare in constant time.
+
+    The app's :class:`~search_api.admin_guard.AdminGuardMiddleware` runs this same check
+    for every route that depends on this function before the body is read (FastAPI reads
+    it before dependencies); here it guards the routes wherever they are mounted.
+    """
+    check_admin_token(settings, request.headers.get("authorization", ""))
 
 
 def get_writes(request: Request) -> ArticleWrites:
