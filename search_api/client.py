@@ -56,6 +56,8 @@ class Hit(_Model):
     article_id: str
     score: float = 0.0
     relevance: float | None = None
+    #: ``relevance`` in words ("rất phù hợp", "phù hợp", "có thể liên quan").
+    relevance_label: str | None = None
     highlighted: str = ""
     start: int = 0
     end: int = 0
@@ -85,6 +87,8 @@ class SearchResult(_Model):
     facets: dict[str, Any] | None = None
     province_note: str | None = None
     hints: list[str] = Field(default_factory=list)
+    #: Matches left out by ``min_relevance`` (in the unit of ``total``).
+    cut: int = 0
 
 
 class Passage(_Model):

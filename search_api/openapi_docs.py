@@ -76,6 +76,9 @@ FIELDS: dict[str | tuple[str, str], tuple[str, Any]] = {
     "score": ("Per-query ranking score (fused); only comparable within one query.", 0.0327),
     "relevance": ("Calibrated probability (0–1) that the passage answers the query; "
                   "comparable across queries.", 0.91),
+    "relevance_label": ("`relevance` in words for a person: \"rất phù hợp\" (from 0.7: 7 in 10 "
+                        "such hits are right), \"phù hợp\" (from 0.3), \"có thể liên quan\" "
+                        "(below).", "rất phù hợp"),
     "passage_id": ("Id of the passage in the index (stable until the article changes).", 17),
     "text": ("The passage text.", SEED_TEXT),
     "highlighted": ("The passage, HTML-escaped, query words in <mark>.",
@@ -104,6 +107,9 @@ FIELDS: dict[str | tuple[str, str], tuple[str, Any]] = {
     "took_ms": ("Server time for the request, milliseconds.", 41.7),
     "total": ("Matches in all (hits, or articles with group=true), before paging.", 23),
     "results": ("The page of hits, best first.", []),
+    "cut": ("Matches left out because their relevance is under `min_relevance`, in the unit "
+            "of `total` and among the same candidates (`total` + `cut` = the `total` with "
+            "`min_relevance=0`).", 4),
     "undated_excluded": ("Matching articles left out by a date filter because they have no "
                          "date.", 0),
     "passages": ("The passages.", []),

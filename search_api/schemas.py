@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     HitModel: TypeAlias = Any
 else:
     HitModel = response_model(Hit, "HitModel", exclude=("urls",),
-                              required=("other_matches", "relevance"),
+                              required=("other_matches", "relevance", "relevance_label"),
                               types={"also_in": list[AlsoInModel]},
                               doc="One search result: a passage and its article.")
 

@@ -25,6 +25,9 @@ from urllib.parse import parse_qs, urlencode, urlparse
 import pytest
 from support import serve_app
 
+from search_api.retrieval.messages import cut_note
+from search_api.retrieval.relevance_words import relevance_label
+
 CHROMIUM = Path(os.environ.get("VNSEARCH_CHROMIUM", "/usr/bin/chromium"))
 SHOTS = Path(os.environ.get("VNSEARCH_SHOTS", "/tmp/shots"))
 SCREENSHOT = SHOTS / "vnsearch-page.png"
@@ -182,12 +185,16 @@ def test_search_highlights_and_screenshot(page, server):
     assert link.get_attribute("target") == "_blank"
     assert "noopener" in link.get_attribute("rel")
     assert link.get_attribute("href").startswith("http")
-    # each hit shows the API's calibrated relevance as a bar and a percentage
+    # each hit shows the API's calibrated relevance in words and as a bar that long
     data = api(server, q=QUERY, k=10)
     rel = page.locator("#results .relevance").evaluate_all("els => els.map(e => +e.dataset.value)")
     assert rel == [h["relevance"] for h in data["results"]]
     labels = page.locator("#results .rel-label").all_inner_texts()
-    assert labels == [f"{round(h['relevance'] * 100)}%" for h in data["results"]]
+    assert labels == [h["relevance_label"] for h in data["results"]]
+    widths = page.locator("#results .rel-fill").evaluate_all(
+        "els => els.map(e => e.style.width)")
+    assert [float(w.rstrip("%")) for w in widths] == \
+        pytest.approx([h["relevance"] * 100 for h in data["results"]])
     # the query operators are documented on the page, tied to the search box
     help_text = page.inner_text("#q-help")
     assert '"cụm từ"' in help_text and "-từ" in help_text and '-"cụm từ"' in help_text
@@ -390,8 +397,10 @@ def test_facets_chart_and_relevance_render(page, server):
         n = len(data["results"])
         for i, hit in enumerate(data["results"]):  # from 0.9 (high) down to 0.1 (low)
             hit["relevance"] = round(0.9 - 0.8 * i / max(n - 1, 1), 2)
+            hit["relevance_label"] = relevance_label(hit["relevance"])
         data["facets"] = facets
         data["undated_excluded"] = 3
+        data["cut"] = 4
         route.fulfill(response=resp, json=data)
 
     page.route("**/search?*", answer)
@@ -409,6 +418,10 @@ def test_facets_chart_and_relevance_render(page, server):
     levels = page.locator("#results .relevance").evaluate_all("els => els.map(e => e.dataset.level)")
     assert levels[0] == "high" and levels[-1] == "low"
     assert "3 bài không ghi ngày" in page.inner_text("#total")
+    # the hits min_relevance hid: counted, and a link that shows them (min_relevance=0)
+    assert page.inner_text("#cut-note").startswith(cut_note(4))
+    href = page.get_attribute("#cut-note [data-testid=cut-show]", "href")
+    assert parse_qs(urlparse(href).query)["min_relevance"] == ["0"]
     shot(page, "facets-chart.png", full_page=True)
     # a year bar filters to that year (the demo's Dân trí articles are from 2021); pressed
     # again, it removes the filter
@@ -422,6 +435,13 @@ def test_facets_chart_and_relevance_render(page, server):
     page.click("#facets .year-bar[data-value='2021']")
     wait_search(page, before)
     assert "date_from" not in parse_qs(urlparse(page.url).query)
+    # the cut line's link runs the search again with min_relevance=0
+    before = searches_done(page)
+    with page.expect_request(lambda r: "/search?" in r.url) as asked:
+        page.click("#cut-note [data-testid=cut-show]")
+    assert wait_search(page, before) == "done"
+    assert parse_qs(urlparse(asked.value.url).query)["min_relevance"] == ["0"]
+    assert parse_qs(urlparse(page.url).query)["min_relevance"] == ["0"]
 
 
 def test_pager_hidden_on_one_page(page, server):

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from support import SHARED, needs_shared
 
 from search_api.retrieval import SearchRequest
+from search_api.retrieval.messages import SHOW_CUT_CLI, cut_note
 from search_api.retrieval.relevance import FEATURES, RelevanceModel, running_min
 
 NONSENSE = "zzzqqqxxx"
@@ -88,7 +89,9 @@ def test_cli_says_no_results_and_shows_relevance(settings, demo_index, monkeypat
     out = runner.invoke(main, ["query", NONSENSE, "--index", str(demo_index), "--json"])
     data = json.loads(out.stdout)
     assert data["total"] == 0
-    assert [line.strip(" •") for line in lines[1:]] == data["hints"]  # the API's hints
+    # the API's hints, after the line on the matches min_relevance hid
+    assert lines[1] == f"{cut_note(data['cut'])}. {SHOW_CUT_CLI}"
+    assert [line.strip(" •") for line in lines[2:]] == data["hints"]
     out = runner.invoke(main, ["query", SEED_QUERY, "--index", str(demo_index), "-k", "2"])
     assert out.exit_code == 0 and "độ liên quan " in out.stdout
 

@@ -1,5 +1,5 @@
-"""The sentences a search says to a person, in Vietnamese: the note on a former province and
-the hints when nothing matched.
+"""The sentences a search says to a person, in Vietnamese: the note on a former province,
+the hints when nothing matched and the line on hits cut by ``min_relevance``.
 
 They live here, once, so that the API returns them and the web page and the CLI show the
 same words (the page displays what the API returns). Error messages are not here: they stay
@@ -25,6 +25,16 @@ def province_note(former: str, current: str) -> str:
     """What a search filtered by a former province says: which articles it shows."""
     return (f"{former} đã nhập vào {current} từ ngày 1/7/2025: đang hiện các bài viết về "
             f"{former} cũ.")
+
+
+def cut_note(cut: int) -> str:
+    """What a search says when ``min_relevance`` left ``cut`` matches out (``cut`` > 0);
+    the page adds a link that shows them, the CLI the option that does."""
+    return f"Đã ẩn {cut} kết quả ít liên quan (dưới ngưỡng phù hợp)"
+
+
+#: How ``vnsearch query`` tells to show the matches a cut left out (the page has a link).
+SHOW_CUT_CLI = "Thêm --min-relevance 0 để xem cả các kết quả này."
 
 
 def relevance_hint(min_relevance: float) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .relevance_words import relevance_label
+
 
 @dataclass(frozen=True)
 class AlsoIn:
@@ -51,6 +53,13 @@ class Hit:
     also_in: list[AlsoIn] = field(default_factory=list)
     #: The passage's place in its article (0-based); None for a hit built without it.
     ordinal: int | None = None
+    #: ``relevance`` in words, for a person ("rất phù hợp", "phù hợp", "có thể liên quan";
+    #: :mod:`.relevance_words`); filled in from ``relevance`` when not given.
+    relevance_label: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.relevance_label:
+            self.relevance_label = relevance_label(self.relevance)
 
 
 @dataclass
@@ -77,6 +86,10 @@ class SearchResult:
     province_note: str | None = None
     #: When nothing matched: what to try next, in Vietnamese (see :mod:`.messages`).
     hints: list[str] = field(default_factory=list)
+    #: Matches dropped by ``min_relevance``, in the unit of ``total`` (stories, articles
+    #: or passages, as grouped) and among the same candidates: ``total + cut`` is the
+    #: ``total`` of the same search with ``min_relevance=0``.
+    cut: int = 0
 
 
 @dataclass

@@ -242,21 +242,33 @@ class Searcher:
         """Passage ids with scores, best first, for a validated request."""
         return self.retrieve(req, n).ranked
 
-    def _entries(self, req: SearchRequest, n: int, db: IndexDB) -> list[Entry]:
-        """The whole result set of a validated request, best first: retrieve, apply
-        operators, score relevance and cut at ``min_relevance``, group by article."""
+    def _entries(self, req: SearchRequest, n: int, db: IndexDB) -> tuple[list[Entry], int]:
+        """The whole result set of a validated request, best first, and how many entries
+        ``min_relevance`` cut: retrieve, apply operators, score relevance and cut at
+        ``min_relevance``, group by story/article.
+
+        The cut count is in entries (the unit of ``total``): the entries of every candidate
+        less those of the kept ones. Relevance never rises down the ranking, so the kept
+        passages are a prefix and an entry whose best passage is kept is not counted even
+        when some of its other passages were cut.
+        """
         retrieval = self.retrieve(req, n)
         ranked = apply_operators(retrieval.ranked, req.operators, db)
         scored = self._scorer.score(req, retrieval, ranked, db, self.parts.snapshot,
                                     self._doc_freqs())
         relevance = scored.relevance
         cut = cast(float, req.min_relevance)  # validate() fills it in
-        ranked = [(pid, s) for pid, s in scored.ranked if relevance[pid] >= cut]
+        ranked = scored.ranked
+        kept = [(pid, s) for pid, s in ranked if relevance[pid] >= cut]
         # Candidates only need their article (and story) for grouping; full rows only for
-        # the page.
+        # the page. The cut candidates' too, only to count their entries.
         article_of = db.article_ids([pid for pid, _ in ranked])
         stories = story_of(db, list(article_of.values())) if req.group == "story" else None
-        return rank_entries(ranked, article_of, req.group, relevance, stories)
+        entries = rank_entries(kept, article_of, req.group, relevance, stories)
+        if len(kept) == len(ranked):
+            return entries, 0
+        every = rank_entries(ranked, article_of, req.group, relevance, stories)
+        return entries, len(every) - len(entries)
 
     def search(self, request: SearchRequest) -> SearchResult:
         """Run a search (see :meth:`_search`); a set of shards may answer partially, and
@@ -278,13 +290,13 @@ class Searcher:
         n = pool_size(req, self.settings)  # date sorts and counts: not page-dependent
         n = widen_candidates(n, req.operators)  # phrases/exclusions drop candidates
         db = self._db()
-        entries = self._entries(req, n, db)
+        entries, cut = self._entries(req, n, db)  # the relevance cut comes first…
         meta = article_meta(entries, req, db)
         entries, _ = drop_undated(entries, req, meta)  # none: the date filter is in the SQL
         # Under a date filter, a second pass that lets undated articles in counts them.
-        undated = undated_excluded(req, db, lambda wide: self._entries(wide, n, db))
+        undated = undated_excluded(req, db, lambda wide: self._entries(wide, n, db)[0])
         facets = facet_counts(entries, meta) if req.facets else None
-        entries = sort_entries(entries, req.sort, meta)
+        entries = sort_entries(entries, req.sort, meta)  # …a date sort only reorders the rest
         page = page_of(entries, req.offset, req.k)
         rows = db.passage_rows([e.passage_id for e in page])
         page = [e for e in page if e.passage_id in rows]  # deleted since the ranking
@@ -294,7 +306,7 @@ class Searcher:
         took = (time.perf_counter() - started) * 1000
         return SearchResult(query=req.query, mode=req.mode, took_ms=round(took, 2),
                             total=len(entries), results=hits, undated_excluded=undated,
-                            facets=facets, province_note=req.province_note,
+                            facets=facets, province_note=req.province_note, cut=cut,
                             hints=[] if entries else _hints(req, request))
 
     # -- articles ---------------------------------------------------------------------------

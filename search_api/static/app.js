@@ -4,12 +4,14 @@
  * with <mark> around matched words). Every other value goes in with textContent, and
  * links are only made from http(s) URLs.
  *
- * State lives in the URL (?q=&mode=&source=&category=&province=&date_from=&date_to=&sort=&offset=), so
- * a search can be shared and the back button works. After each search (success, empty or
+ * State lives in the URL (?q=&mode=&source=&category=&province=&date_from=&date_to=&sort=&offset=,
+ * and min_relevance=0 once the user asked to see the hits the relevance cut-off hid), so a
+ * search can be shared and the back button works. After each search (success, empty or
  * error) <html data-searches> is incremented, which lets tests wait for a finished search.
  */
 import { openArticle } from "./article.js";
 import { renderFacets } from "./facets.js";
+import { renderCut, renderRelevance } from "./relevance.js";
 import { el, formatCount, formatDate, formatMs, getJson, safeUrl } from "./util.js";
 
 const PAGE_SIZE = 10;
@@ -31,6 +33,7 @@ const emptyEl = $("empty");
 const hintsEl = $("empty-hints");
 const facetsEl = $("facets");
 const provinceNoteEl = $("province-note");
+const cutNoteEl = $("cut-note");
 const pager = $("pager");
 const prevBtn = $("prev");
 const nextBtn = $("next");
@@ -45,7 +48,7 @@ let completed = 0;
 // ---------------------------------------------------------------- state <-> URL / form
 function emptyState() {
   return { q: "", mode: "hybrid", source: "", category: "", province: "", date_from: "",
-           date_to: "", sort: "relevance", offset: 0 };
+           date_to: "", sort: "relevance", offset: 0, min_relevance: "" };
 }
 
 function normalise(s) {
@@ -61,12 +64,15 @@ function stateFromUrl() {
   for (const f of FIELDS) s[f] = (p.get(f) || "").trim();
   const off = parseInt(p.get("offset") || "0", 10);
   s.offset = Number.isFinite(off) && off > 0 ? off : 0;
+  s.min_relevance = (p.get("min_relevance") || "").trim();
   return normalise(s);
 }
 
 function stateFromForm() {
   const s = emptyState();
   for (const f of FIELDS) s[f] = (inputs[f].value || "").trim();
+  // "show the hidden hits" holds while the query stays the same (a filter or sort change)
+  if (current && current.q === s.q) s.min_relevance = current.min_relevance;
   return normalise(s);
 }
 
@@ -76,6 +82,7 @@ function toQuery(s, extra) {
     if (s[f] && s[f] !== DEFAULTS[f]) p.set(f, s[f]);
   }
   if (s.offset) p.set("offset", String(s.offset));
+  if (s.min_relevance) p.set("min_relevance", s.min_relevance);
   if (extra) for (const [k, v] of Object.entries(extra)) p.set(k, v);
   return p.toString();
 }
@@ -119,6 +126,7 @@ function clearResults() {
   renderFacets(facetsEl, null);
   totalEl.textContent = "";
   provinceNoteEl.hidden = true;
+  cutNoteEl.hidden = true;
 }
 
 function renderTitle(heading, hit, title) {
@@ -134,20 +142,6 @@ function renderTitle(heading, hit, title) {
   } else {
     heading.append(titleEl, el("span", "no-link", " (không có liên kết)"));
   }
-}
-
-/** The relevance bar and label: a calibrated probability, so the same on every query. */
-function renderRelevance(node, relevance) {
-  const r = Number(relevance);
-  if (!Number.isFinite(r)) { node.remove(); return; }
-  const v = Math.max(0, Math.min(1, r));
-  const pct = Math.round(v * 100);
-  const level = v >= 0.7 ? "high" : v >= 0.4 ? "mid" : "low";
-  node.dataset.level = level;
-  node.dataset.value = String(r);
-  node.querySelector(".rel-fill").style.width = `${pct}%`;
-  node.querySelector(".rel-label").textContent = `${pct}%`;
-  node.setAttribute("aria-label", `Độ liên quan ${pct}%`);
 }
 
 function renderHit(hit) {
@@ -179,7 +173,7 @@ function renderHit(hit) {
 
   // `highlighted` is HTML-escaped by the server; only <mark> tags are markup.
   li.querySelector(".passage").innerHTML = hit.highlighted;
-  renderRelevance(li.querySelector(".relevance"), hit.relevance);
+  renderRelevance(li.querySelector(".relevance"), hit.relevance, hit.relevance_label);
 
   const other = li.querySelector(".other-matches");
   if (hit.other_matches > 0) {
@@ -253,6 +247,11 @@ function render(s, data) {
   // the note says which articles a former province stands for, also when none matched
   provinceNoteEl.textContent = data.province_note || "";
   provinceNoteEl.hidden = !data.province_note;
+  renderCut(cutNoteEl, data.cut, s.min_relevance !== "", {
+    href: (extra) => `?${toQuery({ ...s, offset: 0, ...extra })}`,
+    showAll: () => navigate({ ...s, offset: 0, min_relevance: "0" }),
+    hide: () => navigate({ ...s, offset: 0, min_relevance: "" }),
+  });
   if (!results.length) {
     if (s.offset && total) {   // a page past the end (an edited URL): offer the way back
       totalEl.textContent = `Không còn kết quả (tổng ${formatCount(total)})`;
