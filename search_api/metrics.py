@@ -130,7 +130,7 @@ class RequestMetrics:
 
             multiprocess.MultiProcessCollector(registry)
         else:
-            registry.register(self.registry)  # type: ignore[arg-type] - a registry collects
+            registry.register(self.registry)  # a registry is a collector too
         registry.register(IndexCollector(searcher))
         return generate_latest(registry), CONTENT_TYPE_LATEST
 

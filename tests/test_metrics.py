@@ -123,7 +123,7 @@ def test_request_id_is_echoed_or_made(app_client) -> None:
     assert sent.headers["X-Request-ID"] == "lb-7f3a.2_x"
     made = {app_client.get("/health").headers["X-Request-ID"] for _ in range(3)}
     assert len(made) == 3 and all(re.fullmatch(r"[0-9a-f]{32}", i) for i in made)
-    for insane in ("x" * 65, "a b", "id\\n", "ünïcode"):
+    for insane in ("x" * 65, "a b", "id;rm", "a/b", ""):
         got = app_client.get("/health", headers={"X-Request-ID": insane}).headers["X-Request-ID"]
         assert got != insane and re.fullmatch(r"[0-9a-f]{32}", got)
 
@@ -180,15 +180,16 @@ def test_one_json_log_line_per_request(app_client, capsys) -> None:
     assert (lines[2]["route"], lines[2]["mode"]) == ("/health", None)
 
 
-# -- several workers: one real `vnsearch serve --workers 2` --------------------------------------------
+# -- several workers: one real `vnsearch serve --workers 2` ---------------------------------------
 
 def _get(url: str) -> tuple[int, dict[str, str], bytes]:
-    """One request on a new connection (so the kernel may hand it to either worker)."""
+    """One request on a new connection (so the kernel may hand it to either worker): the
+    status, the headers (lower-case names) and the body."""
     try:
         with urllib.request.urlopen(url, timeout=60) as resp:
-            return resp.status, dict(resp.headers), resp.read()
+            return resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read()
     except urllib.error.HTTPError as err:
-        return err.code, dict(err.headers), err.read()
+        return err.code, {k.lower(): v for k, v in err.headers.items()}, err.read()
 
 
 def _spread(urls: list[str]) -> list[tuple[int, dict[str, str], bytes]]:
@@ -225,7 +226,7 @@ def test_workers_metrics_add_up(tmp_path, settings, repo_index) -> None:
         lines = [line for line in log_lines(log.read_text()) if line["route"] == "/search"]
         assert len(lines) == searches  # one line per request, from both workers
         assert {line["pid"] for line in lines} == pids
-        assert {line["request_id"] for line in lines} == {a[1]["X-Request-ID"] for a in answers}
+        assert {line["request_id"] for line in lines} == {a[1]["x-request-id"] for a in answers}
 
         scrapes = [families(b.decode()) for _, _, b in _spread([base + "/metrics"] * 6)]
         for fams in scrapes:  # the same whichever worker answered

@@ -18,10 +18,10 @@ from ..errors import AuthError, ForbiddenError, error_doc
 
 router = APIRouter()
 
-TEXT_EXAMPLE = """# HELP vnsearch_http_requests_total HTTP requests answered, by method, route template and status.
-# TYPE vnsearch_http_requests_total counter
-vnsearch_http_requests_total{method="GET",route="/search",status="200"} 42.0
-"""
+TEXT_EXAMPLE = ("# HELP vnsearch_http_requests_total HTTP requests answered, by method, "
+                "route template and status.\n"
+                "# TYPE vnsearch_http_requests_total counter\n"
+                'vnsearch_http_requests_total{method="GET",route="/search",status="200"} 42.0\n')
 METRICS_RESPONSES: dict[int | str, dict] = {
     200: {"description": "Prometheus text format (version 0.0.4)",
           "content": {"text/plain": {"example": TEXT_EXAMPLE}}},
