@@ -60,6 +60,20 @@ def enable_multiprocess() -> Path:
     return path
 
 
+def disable_multiprocess(path: Path) -> None:
+    """Undo :func:`enable_multiprocess` once the workers are gone: the directory goes, and
+    this process counts in memory again (a caller that goes on, e.g. a test, must not write
+    into a removed directory)."""
+    import shutil
+
+    from prometheus_client import values
+
+    shutil.rmtree(path, ignore_errors=True)
+    if os.environ.get(MULTIPROC_ENV) == str(path):
+        del os.environ[MULTIPROC_ENV]
+    values.ValueClass = values.get_value_class()
+
+
 def worker_exited(pid: int) -> None:
     """Bookkeeping for a dead worker (its live gauges go); a no-op with one process."""
     if multiprocess_dir() is not None:

@@ -23,13 +23,12 @@ vectors and the lexical matrix files are memory-mapped, so the workers share the
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 from indexer.settings import Settings
 
-from .metrics import enable_multiprocess
+from .metrics import disable_multiprocess, enable_multiprocess
 
 #: Where a worker finds what to serve (set by :func:`run_workers`).
 INDEX_ENV = "VNSEARCH_SERVE_INDEX"
@@ -86,7 +85,7 @@ def run_workers(workers: int, settings: Settings, overrides: dict[str, Any],
             raise SystemExit(Supervisor(workers, settings, index_dir.resolve()).run())
         _run_uvicorn_workers(workers, settings, overrides, index_dir, cluster_file)
     finally:
-        shutil.rmtree(metrics_dir, ignore_errors=True)
+        disable_multiprocess(metrics_dir)
 
 
 def _run_uvicorn_workers(workers: int, settings: Settings, overrides: dict[str, Any],
