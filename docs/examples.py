@@ -190,6 +190,8 @@ def curl(runs: Runs, path: str, params: dict[str, Any] | None = None,
                  f"    -d '{json.dumps(body, ensure_ascii=False)}'")
         response = runs.client.post(path, json=body)
     data = response.json()
+    if isinstance(data, dict) and isinstance(data.get("error"), dict):
+        data["error"]["request_id"] = "…"  # a new random id every run
     out = _dump(shape(data) if shape else data)
     return f"{shown}{jq}   # HTTP {response.status_code}\n{out}"
 

@@ -118,6 +118,10 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = None
     """Bearer token that turns on the write endpoints (`POST /articles`,
     `DELETE /articles/{id}`); unset: writes are off."""
+    metrics_token: SecretStr | None = None
+    """Bearer token `GET /metrics` then requires (a Prometheus scrape's `authorization`);
+    unset: `/metrics` is open, like `/health`. Not the admin token: a scraper must not be
+    able to write."""
     cors_origins: list[str] = Field(default_factory=list)
     """Origins allowed to call the API from a browser, a JSON list
     (`'["https://cms.example"]'`); empty: CORS off."""

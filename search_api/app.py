@@ -8,7 +8,9 @@ from local assets (``fastapi-offline``) and the OpenAPI document
 (:mod:`search_api.openapi_docs`). Blocking work (encoding, FAISS, SQLite) runs in the thread
 pool, so the event loop never blocks.
 Every 4xx/5xx answer has one JSON shape: ``{"error": {"status", "error", "message",
-"field"}}``.
+"field", "request_id"}}``. Every answer carries ``X-Request-ID``, and each request is one
+JSON log line and counts in ``GET /metrics`` (:mod:`search_api.request_log`,
+:mod:`search_api.metrics`).
 """
 
 from __future__ import annotations
@@ -29,19 +31,22 @@ from indexer.settings import Settings
 from .admin_guard import AdminGuardMiddleware
 from .body_limit import BodyLimitMiddleware
 from .errors import ERROR_RESPONSES, register_error_handlers
+from .metrics import RequestMetrics
 from .openapi_docs import build_openapi
+from .request_log import RequestLog
 from .retrieval import Searcher
-from .routers import admin, articles, health, page, search
+from .routers import admin, articles, health, metrics, page, search
 from .writes import ArticleWrites
 
 API_DESCRIPTION = (
     "Semantic search over Vietnamese news: hybrid (dense + BM25) search, passages with "
     "numbered citations for chatbots (`/retrieve`), whole articles, and admin writes. "
     "Every 4xx/5xx answer has one JSON shape: "
-    '`{"error": {"status", "error", "message", "field"}}`.')
+    '`{"error": {"status", "error", "message", "field", "request_id"}}`; every answer '
+    "carries an `X-Request-ID` header (the client's, when it sent a sane one).")
 # Included in this order, with these tags: the order and the groups of /docs.
 ROUTERS = ((search.router, "search"), (articles.router, "articles"), (health.router, "service"),
-           (admin.router, "admin"), (page.router, "page"))
+           (metrics.router, "service"), (admin.router, "admin"), (page.router, "page"))
 
 
 SearcherFactory = Callable[[Path, Settings, Any], Searcher]
@@ -77,6 +82,7 @@ def create_app(settings: Settings, index_dir: Path, searcher: Searcher | None = 
                          description=API_DESCRIPTION, responses=ERROR_RESPONSES)
     app.state.settings = settings
     app.state.writes = ArticleWrites(settings)
+    app.state.metrics = RequestMetrics()
 
     # Innermost (inside CORS, so a browser sees its 401/403): the admin token of a write
     # route is checked before its body is read.
@@ -90,6 +96,9 @@ def create_app(settings: Settings, index_dir: Path, searcher: Searcher | None = 
     # Added after CORS, so it runs first: an oversized body is refused before anything else,
     # counted while it is read (chunked too).
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # Added last, so outermost: every answer, a refused body or a CORS preflight included,
+    # gets its id, its log line and its count.
+    app.add_middleware(RequestLog, observers=[app.state.metrics.observe])
 
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     register_error_handlers(app)

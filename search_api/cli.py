@@ -140,7 +140,7 @@ def serve_cmd(index_dir: Path | None, cluster_file: Path | None, model: str | No
     app = (create_app(settings, cluster_file, searcher_factory=cluster_searcher)
            if cluster_file is not None else create_app(settings, cast(Path, index_dir)))
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info",
-                timeout_keep_alive=5)
+                timeout_keep_alive=5, access_log=False)  # each request: one JSON line already
 
 
 _file = click.Path(exists=True, dir_okay=False, path_type=Path)

@@ -1,6 +1,7 @@
 """The API's one error shape and the exception handlers that produce it.
 
-Every 4xx/5xx answer is ``{"error": {"status", "error", "message", "field"}}``. A domain
+Every 4xx/5xx answer is ``{"error": {"status", "error", "message", "field", "request_id"}}``
+(``request_id``: the answer's ``X-Request-ID``, :mod:`.request_context`). A domain
 exception (:class:`~indexer.errors.VnsearchError`) carries its ``error_kind``; its status
 comes from :data:`HTTP_STATUS` here, so the lower layer knows nothing of HTTP. FastAPI's
 validation errors, Starlette's HTTP errors (unknown route, wrong method) and unexpected
@@ -29,6 +30,7 @@ from indexer.errors import (
     VnsearchError,
 )
 
+from .request_context import current_request_id
 from .schemas import ErrorResponse
 
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
@@ -79,10 +81,11 @@ def http_status(exc: VnsearchError) -> int:
 
 
 def error_response(status: int, kind: str, message: str, field: str | None = None) -> JSONResponse:
-    """The one JSON error answer: ``{"error": {"status", "error", "message", "field"}}``."""
+    """The one JSON error answer: ``{"error": {"status", "error", "message", "field",
+    "request_id"}}``, with the id of the request being answered."""
     return JSONResponse(status_code=status,
                         content={"error": {"status": status, "error": kind, "message": message,
-                                           "field": field}})
+                                           "field": field, "request_id": current_request_id()}})
 
 
 ERROR_EXAMPLES = {
@@ -99,10 +102,14 @@ ERROR_EXAMPLES = {
 }
 
 
+EXAMPLE_REQUEST_ID = "3f2a9c0e5b7d4e1f8a6b2c9d0e1f2a3b"
+
+
 def error_doc(status: int, description: str, kind: str, message: str,
               field: str | None) -> dict:
     """One documented error answer: the one error shape, with an example."""
-    example = {"error": {"status": status, "error": kind, "message": message, "field": field}}
+    example = {"error": {"status": status, "error": kind, "message": message, "field": field,
+                         "request_id": EXAMPLE_REQUEST_ID}}
     return {"model": ErrorResponse, "description": description,
             "content": {"application/json": {"example": example}}}
 

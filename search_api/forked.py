@@ -15,7 +15,9 @@ own a thread pool, which a fork does not carry: then each worker loads its own e
 Workers get SIGTERM from the kernel when the supervisor dies, even by SIGKILL (Linux).
 The supervisor restarts a worker that dies (at most :data:`MAX_RESTARTS` in a row within a
 minute), forwards SIGTERM/SIGINT to the workers and exits once they are gone: 0 after
-SIGINT, 143 after SIGTERM (what a shell reports for a process killed by it).
+SIGINT, 143 after SIGTERM (what a shell reports for a process killed by it). It counts the
+restarts in ``vnsearch_worker_restarts_total`` (:mod:`.metrics`, multiprocess mode, set up
+by :func:`.workers.run_workers` before it starts).
 """
 
 from __future__ import annotations
@@ -26,10 +28,13 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from indexer.settings import Settings
+
+from .metrics import worker_exited, worker_restarts
 
 logger = logging.getLogger("vnsearch.serve")
 
@@ -86,7 +91,8 @@ def _worker(sock: socket.socket, settings: Settings, index_dir: Path, encoder: A
         from .app import create_app
 
         app = create_app(settings, index_dir, encoder=encoder)
-        config = uvicorn.Config(app, log_level="info", timeout_keep_alive=5)
+        # access_log off: each request is one JSON line already (search_api.request_log)
+        config = uvicorn.Config(app, log_level="info", timeout_keep_alive=5, access_log=False)
         uvicorn.Server(config).run(sockets=[sock])
         code = 0
     except BaseException:  # noqa: BLE001 - reported, then the worker exits non-zero
@@ -107,6 +113,7 @@ class Supervisor:
         self.children: set[int] = set()
         self.stopping: int | None = None  # the signal that stops the service
         self.deaths: list[float] = []
+        self.count_restart: Callable[[], None] = lambda: None
 
     def _spawn(self, sock: socket.socket, encoder: Any) -> None:
         supervisor = os.getpid()
@@ -126,6 +133,7 @@ class Supervisor:
     def run(self) -> int:
         """Serve until stopped; the exit status."""
         sock = bind(self.settings.host, self.settings.port)
+        self.count_restart = worker_restarts()  # vnsearch_worker_restarts_total, from 0
         encoder = shared_encoder(self.settings)
         self._check_index(encoder)
         signal.signal(signal.SIGTERM, self._stop)
@@ -143,8 +151,10 @@ class Supervisor:
             except InterruptedError:  # pragma: no cover - PEP 475 retries os.wait
                 continue
             self.children.discard(pid)
+            worker_exited(pid)
             if self.stopping is None and self._may_restart(pid, status):
                 self._spawn(sock, encoder)
+                self.count_restart()
         sock.close()
         codes: dict[int | None, int] = {signal.SIGTERM: 143, signal.SIGINT: 0}
         return codes.get(self.stopping, 1)

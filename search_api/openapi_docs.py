@@ -149,6 +149,8 @@ FIELDS: dict[str | tuple[str, str], tuple[str, Any]] = {
     "message": ("Human-readable message; starts with the field when there is one.",
                 "k: must be between 1 and 100"),
     "field": ("The parameter or body field at fault; null when none.", "k"),
+    "request_id": ("The request's id: the answer's `X-Request-ID` header, also in the server's "
+                   "log line for the request.", "3f2a9c0e5b7d4e1f8a6b2c9d0e1f2a3b"),
     # writes
     "added": ("Articles added.", 1), "updated": ("Articles updated.", 0),
     "unchanged": ("Articles sent again unchanged.", 0),
@@ -169,7 +171,8 @@ OVERRIDES: dict[tuple[str, str], tuple[str, Any]] = {
     ("ErrorBody", "status"): ("The HTTP status, repeated.", 422),
     ("ErrorResponse", "error"): ("The error.", {"status": 422, "error": "invalid_request",
                                                 "message": "k: must be between 1 and 100",
-                                                "field": "k"}),
+                                                "field": "k",
+                                                "request_id": "3f2a9c0e5b7d4e1f8a6b2c9d0e1f2a3b"}),
     ("ArticleResponse", "text"): ("The whole cleaned article text.", SEED_TEXT),
     ("ArticleResponse", "passages"): ("The article's passages, in reading order, with their "
                                       "offsets in `text`.", [{"id": 17, "ordinal": 0,

@@ -231,6 +231,7 @@ class ErrorBody(BaseModel):
     error: str = Field(description="Machine-readable error kind, e.g. 'invalid_request'.")
     message: str
     field: str | None = None
+    request_id: str | None = None
 
 
 class ErrorResponse(BaseModel):

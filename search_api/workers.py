@@ -28,6 +28,8 @@ from typing import Any
 
 from indexer.settings import Settings
 
+from .metrics import disable_multiprocess, enable_multiprocess
+
 #: Where a worker finds what to serve (set by :func:`run_workers`).
 INDEX_ENV = "VNSEARCH_SERVE_INDEX"
 CLUSTER_ENV = "VNSEARCH_SERVE_CLUSTER"
@@ -71,13 +73,24 @@ def threads_per_worker(workers: int, cores: int | None = None) -> int:
 
 def run_workers(workers: int, settings: Settings, overrides: dict[str, Any],
                 index_dir: Path | None, cluster_file: Path | None) -> None:
-    """Serve with ``workers`` processes until stopped (see module docstring)."""
-    if index_dir is not None:
-        from .forked import Supervisor
+    """Serve with ``workers`` processes until stopped (see module docstring); the metrics
+    of every worker add up in one private directory, removed on the way out."""
+    metrics_dir = enable_multiprocess()
+    try:
+        if index_dir is not None:
+            from .forked import Supervisor
 
-        threads = settings.threads or threads_per_worker(workers)
-        settings = settings.model_copy(update={"threads": threads})
-        raise SystemExit(Supervisor(workers, settings, index_dir.resolve()).run())
+            threads = settings.threads or threads_per_worker(workers)
+            settings = settings.model_copy(update={"threads": threads})
+            raise SystemExit(Supervisor(workers, settings, index_dir.resolve()).run())
+        _run_uvicorn_workers(workers, settings, overrides, index_dir, cluster_file)
+    finally:
+        disable_multiprocess(metrics_dir)
+
+
+def _run_uvicorn_workers(workers: int, settings: Settings, overrides: dict[str, Any],
+                         index_dir: Path | None, cluster_file: Path | None) -> None:
+    """``--cluster --workers N``: uvicorn's supervisor starts the workers (module docstring)."""
     import uvicorn
 
     for name, value in overrides.items():
@@ -92,4 +105,5 @@ def run_workers(workers: int, settings: Settings, overrides: dict[str, Any],
         assert index_dir is not None  # the command checked: one of the two
         os.environ[INDEX_ENV] = str(index_dir.resolve())
     uvicorn.run("search_api.workers:worker_app", factory=True, workers=workers,
-                host=settings.host, port=settings.port, log_level="info", timeout_keep_alive=5)
+                host=settings.host, port=settings.port, log_level="info", timeout_keep_alive=5,
+                access_log=False)

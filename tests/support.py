@@ -282,7 +282,7 @@ def assert_one_line_error(proc: Any) -> str:
 
 # -- HTTP answers ------------------------------------------------------------------------------------
 
-ERROR_KEYS = {"status", "error", "message", "field"}
+ERROR_KEYS = {"status", "error", "message", "field", "request_id"}
 
 
 def search(client, **params) -> dict:
@@ -300,6 +300,7 @@ def assert_error(r, status: int, field: str | None = "__any__") -> dict:
     assert err["status"] == status
     assert isinstance(err["error"], str) and err["error"]
     assert isinstance(err["message"], str) and err["message"]
+    assert err["request_id"] == r.headers["x-request-id"], err
     if field != "__any__":
         assert err["field"] == field, err
     return err

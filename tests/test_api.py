@@ -451,5 +451,5 @@ def test_slow_request_times_out_in_error_shape(settings, demo_index, searcher) -
         r = client.get("/search", params={"q": "một truy vấn chưa từng gặp về thời tiết Hà Nội",
                                           "mode": "hybrid"})
         assert r.status_code == 503
-        assert set(r.json()["error"]) == {"status", "error", "message", "field"}
+        assert set(r.json()["error"]) == {"status", "error", "message", "field", "request_id"}
         assert client.get("/health").status_code == 200

@@ -37,7 +37,7 @@ def check(resp) -> dict | None:
         body = resp.json()
         assert isinstance(body, dict) and set(body) == {"error"}, body
         err = body["error"]
-        assert isinstance(err, dict) and set(err) == {"status", "error", "message", "field"}, err
+        assert isinstance(err, dict) and set(err) == {"status", "error", "message", "field", "request_id"}, err
         assert err["status"] == resp.status_code
         assert isinstance(err["status"], int) and isinstance(err["error"], str)
         assert isinstance(err["message"], str) and err["message"]

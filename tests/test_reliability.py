@@ -495,7 +495,7 @@ def db_article_by_url(directory: Path, url: str) -> str | None:
 def assert_error(resp, status: int, field: str | None = "_any") -> dict:
     assert resp.status_code == status, resp.text
     body = resp.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"status", "error", "message", "field"}
+    assert set(body) == {"error"} and set(body["error"]) == {"status", "error", "message", "field", "request_id"}
     assert body["error"]["status"] == status
     if field != "_any":
         assert body["error"]["field"] == field

@@ -205,7 +205,7 @@ def test_unknown_fields_are_422(writable_client, path: str, body: dict) -> None:
                              headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
     assert r.status_code == 422, r.text
     err = r.json()["error"]
-    assert set(err) == {"status", "error", "message", "field"} and err["status"] == 422
+    assert set(err) == {"status", "error", "message", "field", "request_id"} and err["status"] == 422
 
 
 @needs_shared

@@ -4,6 +4,6 @@ Route functions carry no docstring on purpose: FastAPI would publish it as the o
 OpenAPI description, and the OpenAPI document is part of the public contract.
 """
 
-from . import admin, articles, health, page, search
+from . import admin, articles, health, metrics, page, search
 
-__all__ = ["admin", "articles", "health", "page", "search"]
+__all__ = ["admin", "articles", "health", "metrics", "page", "search"]

@@ -17,6 +17,7 @@ from indexer.settings import Settings
 from ..deps import SearcherDep, SettingsDep
 from ..errors import SearchTimeoutError
 from ..rag import retrieve as rag_retrieve
+from ..request_context import note_search
 from ..retrieval import Searcher, SearchRequest, SearchResult
 from ..schemas import (
     RetrieveBody,
@@ -33,11 +34,13 @@ router = APIRouter()
 async def run_search(searcher: Searcher, req: SearchRequest, settings: Settings) -> SearchResult:
     """``searcher.search(req)`` in the thread pool; SearchTimeoutError past the timeout."""
     try:
-        return await asyncio.wait_for(run_in_threadpool(searcher.search, req),
-                                      timeout=settings.request_timeout_s)
+        result = await asyncio.wait_for(run_in_threadpool(searcher.search, req),
+                                        timeout=settings.request_timeout_s)
     except TimeoutError:
         raise SearchTimeoutError(
             f"search took longer than {settings.request_timeout_s} s") from None
+    note_search(result.mode, result.total)  # for the request's log line and the metrics
+    return result
 
 
 @router.get("/search", response_model=SearchResponse, summary="Search (query parameters)")
@@ -58,11 +61,12 @@ async def retrieve(body: RetrieveBody, searcher: SearcherDep,
                    settings: SettingsDep) -> RetrieveResponse:
     """Answer passages (several per article when that is where the answer is), optional
     neighbours, within ``max_chars`` / ``max_tokens``; README "POST /retrieve"."""
+    req = body.to_request()
     try:
-        retrieval = await asyncio.wait_for(
-            run_in_threadpool(rag_retrieve, searcher, body.to_request()),
-            timeout=settings.request_timeout_s)
+        retrieval = await asyncio.wait_for(run_in_threadpool(rag_retrieve, searcher, req),
+                                           timeout=settings.request_timeout_s)
     except TimeoutError:
         raise SearchTimeoutError(
             f"search took longer than {settings.request_timeout_s} s") from None
+    note_search(str(req.search.get("mode") or "hybrid"), len(retrieval.passages))
     return answer(RetrieveResponse, retrieval)
