@@ -226,6 +226,45 @@ def test_ids_that_cannot_be_ids_are_invalid_requests(peer) -> None:
     assert error_code(reply) == -32600
 
 
+# -- the frame screen alone (model-free: the fast tier's share) ------------------------------------
+
+@pytest.mark.parametrize(("frame", "code", "id_"), [
+    (b"{oops", -32700, None),
+    (b'\x00{"jsonrpc": "2.0", "id": 1, "method": "ping"}', -32700, None),
+    (b'\xff\xfe', -32700, None),
+    (b'{"jsonrpc": "2.0", "id": 1, "method": "ping", "params": NaN}', -32700, None),
+    (b'{"jsonrpc": "2.0", "id": "a", "method": "ping", "params": [1]}', -32602, "a"),
+    (b'{"jsonrpc": "1.0", "id": 7, "method": "ping"}', -32600, 7),
+    (b'{"jsonrpc": "2.0", "id": true, "method": "ping"}', -32600, None),
+    (b'"ping"', -32600, None),
+    (b'{"jsonrpc": "2.0", "id": 9, "method": "x", "params": {"a": ' + b"[" * 5000
+     + b"]" * 5000 + b"}}", -32602, 9),
+    (b'{"jsonrpc": "2.0", "id": 9, "method": "x", "params": {"a": ' + b"[" * 100_000, -32602, 9),
+])
+def test_screen_answers_malformed_frames(frame: bytes, code: int, id_: Any) -> None:
+    from search_api.mcp_frames import screen
+
+    decided = screen(frame)
+    assert decided.message is None and decided.reply is not None
+    reply = json.loads(decided.reply)
+    assert (reply["error"]["code"], reply["id"]) == (code, id_)
+
+
+def test_screen_passes_messages_and_skips_what_nobody_awaits() -> None:
+    from search_api.mcp_frames import oversized, screen
+
+    ok = screen(b'{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "s", '
+                b'"arguments": {"q": "a\\ud800"}}}')
+    assert ok.reply is None and json.loads(ok.message)["params"]["arguments"]["q"] == "a\ufffd"
+    assert screen(b"  \r").reply is None and screen(b"").message is None
+    assert screen(b'{"jsonrpc": "2.0", "method": "x", "params": 5}').reply is None
+    assert screen(b'{"jsonrpc": "2.0", "id": 3, "result": 5}').reply is None
+    assert json.loads(screen(b"[]").reply or "")["error"]["code"] == -32600
+    cut = json.loads(oversized(b'{"jsonrpc": "2.0", "id": "big", "params": {"q": "xxx', 10)
+                     .reply or "")
+    assert (cut["error"]["code"], cut["id"]) == (-32600, "big")
+
+
 # -- fuzz: hundreds of random and malformed frames to one process ---------------------------------
 
 json_values = st.recursive(
