@@ -370,10 +370,10 @@ def test_fuzz_every_request_gets_one_answer(peer) -> None:
     ids, sent = Ids(), []
 
     # No shrinking: every example runs on the one server, and a failure's frames are shown.
-    @hsettings(max_examples=36, deadline=None, database=None, derandomize=True,
+    @hsettings(max_examples=50, deadline=None, database=None, derandomize=True,
                phases=[Phase.generate],
                suppress_health_check=list(HealthCheck))
-    @given(st.lists(frames(), min_size=10, max_size=20))
+    @given(st.lists(frames(), min_size=10, max_size=20))  # 50 × 10 or more: ≥ 500 frames
     def exchange(drawn: list[Frame]) -> None:
         batch = [make(ids) for make in drawn]
         before = len(peer.replies)
