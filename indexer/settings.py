@@ -134,6 +134,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = 5_000_000
     """Largest request body (bytes), counted while it is read (chunked too); larger is a
     413, answered without reading the rest."""
+    mcp_max_frame_bytes: int = Field(default=1_000_000, ge=1024,
+                                     description="Longest message `vnsearch mcp` reads "
+                                                 "(bytes, one stdin line); a longer one is "
+                                                 "answered with a -32600 error and skipped.")
     max_batch_articles: int = 500
     """Most articles in one `POST /articles` batch."""
     request_timeout_s: float = 10.0

@@ -9,8 +9,10 @@ Built on the official ``mcp`` SDK's :class:`MCPServer`; this module is imported 
 
 stdout is the protocol: the model and index are loaded once before serving with file
 descriptor 1 pointed at stderr (a library printing during load would corrupt the stream),
-and logging goes to stderr. A bad argument or a missing article is a tool error (the
-result's ``isError``), never a crash of the server.
+and logging goes to stderr. A bad argument value or a missing article is a tool error (the
+result's ``isError``), never a crash of the server; an unknown argument is a ``-32602``
+error (:class:`StrictArguments`), and a malformed frame is answered by the transport
+(:mod:`.mcp_stdio`).
 """
 
 from __future__ import annotations
@@ -25,15 +27,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS, CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
 from indexer.errors import VnsearchError
 from indexer.settings import Settings
 
-from . import rag
+from . import mcp_stdio, rag
 from .retrieval import Searcher
 from .schemas import ArticleResponse, FacetsResponse, RetrieveResponse, answer
 from .search_fields import MCP_FIELDS, settle
@@ -48,7 +52,6 @@ INSTRUCTIONS = (
     f"to read the whole article. The resource {FACETS_URI} lists the outlets, categories and "
     "provinces accepted by the `source`, `category` and `province` filters."
 )
-
 
 
 def tool_parameters(settings: Settings) -> list[inspect.Parameter]:
@@ -160,12 +163,56 @@ def add_resources(server: MCPServer, searcher: Searcher) -> None:
         return json.dumps(FacetsResponse(**searcher.facets()).model_dump(), ensure_ascii=False)
 
 
+class StrictArguments:
+    """Server middleware: a tool's input schema says ``additionalProperties: false`` and a
+    ``tools/call`` naming an argument the tool does not have is refused with ``-32602``
+    (the HTTP API answers 422 for an unknown field), where the SDK would drop it silently.
+
+    A known argument with a bad value stays a tool error (``isError``), as MCP 2025-11-25
+    asks, so the model reads the message and corrects the call.
+    """
+
+    def __init__(self, server: MCPServer) -> None:
+        self._server = server
+        self._accepted: dict[str, list[str]] | None = None
+
+    async def accepted(self) -> dict[str, list[str]]:
+        """Each tool's argument names, from its input schema (read once)."""
+        if self._accepted is None:
+            self._accepted = {tool.name: sorted(tool.input_schema.get("properties", {}))
+                              for tool in await self._server.list_tools()}
+        return self._accepted
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any],
+                       call_next: CallNext) -> HandlerResult:
+        if ctx.method == "tools/call" and isinstance(ctx.params, dict):
+            await self._check_call(ctx.params.get("name"), ctx.params.get("arguments"))
+        result = await call_next(ctx)
+        if ctx.method == "tools/list" and isinstance(result, dict):  # the wire form
+            for tool in result.get("tools", ()):
+                tool.get("inputSchema", {})["additionalProperties"] = False
+        return result
+
+    async def _check_call(self, name: Any, arguments: Any) -> None:
+        accepted = (await self.accepted()).get(name) if isinstance(name, str) else None
+        if accepted is None or not isinstance(arguments, dict):
+            return  # an unknown tool or bad `arguments`: the SDK's own answers
+        unknown = sorted(set(arguments) - set(accepted))
+        if unknown:
+            raise MCPError(INVALID_PARAMS,
+                           f"Invalid params: unknown argument(s) {', '.join(unknown)} for tool "
+                           f"{name!r}; it accepts {', '.join(accepted)}",
+                           data={"unknown": unknown, "accepted": accepted})
+
+
 def build_server(searcher: Searcher) -> MCPServer:
-    """An MCP server answering from ``searcher`` (tools and resource registered)."""
+    """An MCP server answering from ``searcher`` (tools and resource registered; unknown
+    tool arguments refused, see :class:`StrictArguments`)."""
     from importlib.metadata import version
 
     server = MCPServer("vnsearch", title="vnsearch", version=version("vnsearch"),
                        instructions=INSTRUCTIONS, log_level="WARNING")
+    server.middleware.append(StrictArguments(server))
     add_tools(server, searcher)
     add_resources(server, searcher)
     return server
@@ -179,6 +226,6 @@ def serve_stdio(index_dir: Path, settings: Settings) -> None:
         searcher = Searcher(index_dir, settings, create_encoder(settings))
     log.info("vnsearch mcp: %s loaded, serving on stdio", index_dir)
     try:
-        build_server(searcher).run("stdio")
+        mcp_stdio.serve(build_server(searcher), settings.mcp_max_frame_bytes)
     finally:
         searcher.close()
