@@ -38,12 +38,15 @@ MODES = ("hybrid", "dense", "lexical")
 HITS = 20
 THRESHOLDS = (0.0, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.15, 0.2, 0.3)
 RANKER_PARAMS = {"objective": "lambdarank", "metric": "ndcg", "ndcg_eval_at": [10],
-                 "num_leaves": 15, "learning_rate": 0.05, "min_data_in_leaf": 50,
-                 "feature_fraction": 0.9, "label_gain": [0, 1, 3], "num_threads": 2,
+                 "num_leaves": 15, "learning_rate": 0.07, "min_data_in_leaf": 50,
+                 "feature_fraction": 0.9, "label_gain": [0, 1, 3], "num_threads": 1,
                  "verbose": -1, "seed": 26, "deterministic": True}
-RANKER_ROUNDS = 200
+RANKER_ROUNDS = 150
+#: The ranker learns from the head of each fused list (where its decisions matter); it
+#: scores every candidate when serving.
+TRAIN_DEPTH = 100
 RELEVANCE_PARAMS = {"objective": "binary", "num_leaves": 7, "learning_rate": 0.05,
-                    "min_data_in_leaf": 100, "num_threads": 2, "verbose": -1, "seed": 26,
+                    "min_data_in_leaf": 100, "num_threads": 1, "verbose": -1, "seed": 26,
                     "deterministic": True}
 RELEVANCE_ROUNDS = 150
 #: +1: more of it never lowers the relevance; -1: never raises it.
@@ -85,9 +88,9 @@ def fit_ranker(rows: list[QueryRows]) -> object:
     """LightGBM lambdarank on the hybrid candidates of ``rows``."""
     import lightgbm
 
-    x = np.vstack([features(q, "hybrid") for q in rows])
-    y = np.concatenate([q.grades for q in rows])
-    data = lightgbm.Dataset(x, y, group=[len(q.pids) for q in rows],
+    x = np.vstack([features(q, "hybrid")[:TRAIN_DEPTH] for q in rows])
+    y = np.concatenate([q.grades[:TRAIN_DEPTH] for q in rows])
+    data = lightgbm.Dataset(x, y, group=[min(len(q.pids), TRAIN_DEPTH) for q in rows],
                             feature_name=list(FEATURES), free_raw_data=True)
     return lightgbm.train(RANKER_PARAMS, data, RANKER_ROUNDS)
 
