@@ -29,14 +29,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..retrieval.features import FEATURES, LEXICAL_FEATURES, ranking_features
-from ..retrieval.learned import RANKER_INPUTS
+from ..retrieval.features import FEATURES, ranking_features
+from ..retrieval.learned import MONOTONE, RELEVANCE_INPUTS, relevance_matrix
 from .rank_data import QueryRows
 
 FOLDS = 5
 MODES = ("hybrid", "dense", "lexical")
 HITS = 20
-THRESHOLDS = (0.0, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.15, 0.2, 0.3)
+THRESHOLDS = (0.0, 0.001, 0.002, 0.003, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.15, 0.2, 0.3)
 RANKER_PARAMS = {"objective": "lambdarank", "metric": "ndcg", "ndcg_eval_at": [10],
                  "num_leaves": 15, "learning_rate": 0.07, "min_data_in_leaf": 50,
                  "feature_fraction": 0.9, "label_gain": [0, 1, 3], "num_threads": 1,
@@ -49,12 +49,6 @@ RELEVANCE_PARAMS = {"objective": "binary", "num_leaves": 7, "learning_rate": 0.0
                     "min_data_in_leaf": 100, "num_threads": 1, "verbose": -1, "seed": 26,
                     "deterministic": True}
 RELEVANCE_ROUNDS = 150
-#: +1: more of it never lowers the relevance; -1: never raises it.
-MONOTONE = {"cosine": 1, "cover_toned": 1, "cover_folded": 1, "cover_bigrams": 1,
-            "score_norm": 1, "lexical_norm": 1, "dense_gap": -1, "bigram_gap": -1,
-            "ranker": 1, "ranker_gap": -1, "log_rank": -1}
-
-
 def fold_of(q: QueryRows) -> int:
     """The query's fold (by its article: stable across runs)."""
     return int(hashlib.md5(q.fold_key.encode()).hexdigest(), 16) % FOLDS
@@ -120,20 +114,20 @@ class Hits:
 
 def relevance_inputs(mode: str) -> list[str]:
     """The relevance model's input columns for ``mode``."""
-    base = list(LEXICAL_FEATURES if mode == "lexical" else FEATURES)
-    return base + (list(RANKER_INPUTS) if mode == "hybrid" else [])
+    return list(RELEVANCE_INPUTS[mode])
 
 
 def shown_hits(q: QueryRows, mode: str, ranker: np.ndarray | None) -> Hits:
-    """The best passage of each article, top :data:`HITS`, in the final order of ``mode``."""
+    """The best passage of each article, top :data:`HITS`, in the final order of ``mode``,
+    with the relevance model's inputs (:func:`~search_api.retrieval.learned.relevance_matrix`)."""
     idx, _ = mode_order(q, mode)
     x = features(q, mode)
     if mode == "hybrid" and ranker is not None and len(ranker):
         order = np.argsort(-ranker, kind="stable")
         idx, x, ranker = idx[order], x[order], ranker[order]
-        x = np.hstack([x, ranker[:, None], (ranker.max() - ranker)[:, None]])
-    if mode == "lexical":
-        x = x[:, [FEATURES.index(n) for n in LEXICAL_FEATURES]]
+    else:
+        ranker = None
+    x = relevance_matrix(x, mode, ranker)
     articles = [q.articles[i] for i in idx]
     first: dict[str, int] = {}
     for j, art in enumerate(articles):

@@ -36,8 +36,37 @@ Ranking = list[tuple[int, float]]
 
 MODEL_PATH = Path(__file__).with_name("learned_model.json")
 RANKER_PATH = Path(__file__).with_name("ranker_model.txt")
-#: The relevance inputs beyond :data:`.features.FEATURES` (hybrid mode only).
-RANKER_INPUTS = ("ranker", "ranker_gap")
+#: The relevance model's inputs per mode. A hit enters only through its place in the final
+#: order (rank, score, gap to the best) — so the relevance can only fall down the list, and
+#: two neighbours get neighbouring values — and the query through what its best candidates
+#: look like (``top_*``) and its kind (length, tones, rare terms, question).
+QUERY_INPUTS = ("log_terms", "has_tones", "rare_share", "question", "top_cosine",
+                "top_bigrams", "top_toned", "top_folded")
+RELEVANCE_INPUTS = {
+    "hybrid": ("ranker", "ranker_gap", "log_rank", *QUERY_INPUTS),
+    "dense": ("cosine", "dense_gap", "log_rank", *QUERY_INPUTS),
+    "lexical": ("lexical_norm", "log_rank", *(q for q in QUERY_INPUTS if q != "top_cosine")),
+}
+#: +1: more of it never lowers the relevance; -1: never raises it.
+MONOTONE = {"ranker": 1, "ranker_gap": -1, "log_rank": -1, "cosine": 1, "dense_gap": -1,
+            "lexical_norm": 1, "top_cosine": 1, "top_bigrams": 1, "top_toned": 1,
+            "top_folded": 1}
+
+
+def relevance_matrix(features: np.ndarray, mode: str,
+                     ranker: np.ndarray | None = None) -> np.ndarray:
+    """The relevance model's input columns (:data:`RELEVANCE_INPUTS`) of ``features``
+    (rows in the final order); ``ranker``: the ranker's scores in that order (hybrid)."""
+    n = len(features)
+    col = {name: features[:, j] for j, name in enumerate(FEATURES)}
+    col["log_rank"] = np.log1p(np.arange(n, dtype=np.float64))
+    for top, name in (("top_cosine", "cosine"), ("top_bigrams", "cover_bigrams"),
+                      ("top_toned", "cover_toned"), ("top_folded", "cover_folded")):
+        col[top] = np.full(n, float(col[name].max()) if n else 0.0)
+    if ranker is not None and n:
+        col["ranker"], col["ranker_gap"] = ranker, ranker.max() - ranker
+    zeros = np.zeros(n)
+    return np.column_stack([col.get(name, zeros) for name in RELEVANCE_INPUTS[mode]])
 
 
 @dataclass(frozen=True)
@@ -96,11 +125,9 @@ class LearnedModel:
                     ranker: np.ndarray | None = None) -> np.ndarray:
         """P(relevant) of each row; ``ranker``: the ranker's scores (hybrid)."""
         inputs, booster = self.relevance[mode]
-        columns = {name: features[:, j] for j, name in enumerate(FEATURES)}
-        if ranker is not None and len(ranker):
-            columns["ranker"] = ranker
-            columns["ranker_gap"] = ranker.max() - ranker
-        x = np.column_stack([columns.get(n, np.zeros(len(features))) for n in inputs])
+        if list(inputs) != list(RELEVANCE_INPUTS[mode]):
+            raise ValueError(f"the {mode} relevance model was fitted on other inputs")
+        x = relevance_matrix(features, mode, ranker)
         return np.asarray(booster.predict(x, num_threads=1), np.float64)
 
 
