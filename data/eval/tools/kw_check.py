@@ -3,7 +3,7 @@
 Rules: 2-6 words (bounded here as 2-8 syllables); at most 3 consecutive words shared with the headline (folded: lowercase,
 tones and đ removed, tokens = \\w+ runs); >= 70 and about a third of queries marked
 detail=body; target first in relevant; ids exist. For untitled articles (most of
-dantri-unc) the headline is the article's first sentence (the lead), see keyword-dev.md.
+dantri-unc) the headline is the URL slug, see keyword-dev.md.
 Also reports query words that occur nowhere in the target article (a typo/fact check)."""
 import json, re, sys, unicodedata, collections
 
@@ -19,11 +19,21 @@ def toks(s):
     return re.findall(r"\w+", fold(s))
 
 
+def slug(art):
+    """The headline as the URL slug spells it (toneless), e.g. dantri.com.vn/kinh-doanh/
+    bau-thuy-duoc-de-cu-...-20210427093438155.htm; empty when the URL has none."""
+    m = re.search(r"/([a-z0-9]+(?:-[a-z0-9]+)+?)(?:-\d{8,})?(?:\.html?)?$", art.get("url") or "")
+    return m.group(1).replace("-", " ") if m else ""
+
+
 def headline(art):
-    if art.get("title"):
-        return art["title"]
-    text = (art.get("text") or "").strip()
-    return re.split(r"(?<=[.?!])\s|\s{2,}|\n", text, maxsplit=1)[0]
+    """What the query must not copy: the title and the URL slug (the headline, toneless;
+    most dantri-unc records have no title); the first sentence only when both are missing."""
+    heads = [x for x in (art.get("title") or "", slug(art)) if x]
+    if not heads:
+        text = (art.get("text") or "").strip()
+        heads = [re.split(r"(?<=[.?!])\s|\s{2,}|\n", text, maxsplit=1)[0]]
+    return heads
 
 
 def longest_shared(q, h):
@@ -54,9 +64,13 @@ def main(path):
         words = r["query"].split()
         if not 2 <= len(words) <= 8:
             bad.append((r["qid"], f"{len(words)} syllables"))
-        shared = longest_shared(toks(r["query"]), toks(headline(a)))
+        heads = headline(a)
+        shared = max(longest_shared(toks(r["query"]), toks(h)) for h in heads)
         if shared > 3:
             bad.append((r["qid"], f"{shared} consecutive headline words"))
+        head_words = set(toks(" ".join(heads)))
+        if r["detail"] == "body" and set(toks(r["query"])) <= head_words:
+            bad.append((r["qid"], "detail=body but every word is in the headline"))
         if r["relevant"][0] != r["target"] or f != r["source_file"]:
             bad.append((r["qid"], "target/source_file mismatch"))
         if any(x not in arts for x in r["relevant"]):
