@@ -1,13 +1,16 @@
 """Assemble keyword-dev.jsonl from the hand-written query list (index|h/b|query) and the
 sampled targets (kw_sample.py output); keeps `relevant` lists already judged in an existing
 keyword-dev.jsonl (matched by target)."""
-import json, sys, os
-targets = [json.loads(l) for l in open(sys.argv[1])]
+import json
+import os
+import sys
+
+targets = [json.loads(line) for line in open(sys.argv[1])]
 out = sys.argv[3]
 judged = {}
 if os.path.exists(out):
-    for l in open(out):
-        r = json.loads(l)
+    for line in open(out):
+        r = json.loads(line)
         judged[r["target"]] = r["relevant"]
 rows = []
 for line in open(sys.argv[2]):

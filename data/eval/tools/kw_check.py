@@ -1,11 +1,16 @@
 """Mechanical rule check for data/eval/keyword-dev.jsonl (issue 26).
 
-Rules: 2-6 words (bounded here as 2-8 syllables); at most 3 consecutive words shared with the headline (folded: lowercase,
-tones and đ removed, tokens = \\w+ runs); >= 70 and about a third of queries marked
+Rules: 2-6 words (bounded here as 2-8 syllables); at most 3 consecutive words shared with
+the headline (folded: lowercase, tones and đ removed, tokens = \\w+ runs); >= 70 and
+about a third of queries marked
 detail=body; target first in relevant; ids exist. For untitled articles (most of
 dantri-unc) the headline is the URL slug, see keyword-dev.md.
 Also reports query words that occur nowhere in the target article (a typo/fact check)."""
-import json, re, sys, unicodedata, collections
+import collections
+import json
+import re
+import sys
+import unicodedata
 
 NEWS = "/work/shared/data/news/{}.jsonl"
 
@@ -53,7 +58,7 @@ def main(path):
         for line in open(NEWS.format(f)):
             a = json.loads(line)
             arts[a["id"]] = (f, a)
-    rows = [json.loads(l) for l in open(path)]
+    rows = [json.loads(line) for line in open(path)]
     bad = []
     missing_words = []
     for r in rows:
@@ -84,7 +89,8 @@ def main(path):
     multi = sum(len(r["relevant"]) > 1 for r in rows)
     print(f"queries: {n}  body-detail: {nb} ({nb / n:.0%})  with >1 relevant: {multi}")
     print("by source_file:", dict(collections.Counter(r["source_file"] for r in rows)))
-    print("syllable counts:", dict(sorted(collections.Counter(len(r["query"].split()) for r in rows).items())))
+    syllables = collections.Counter(len(r["query"].split()) for r in rows)
+    print("syllable counts:", dict(sorted(syllables.items())))
     print("qids unique:", len({r["qid"] for r in rows}) == n, " targets unique:",
           len({r["target"] for r in rows}) == n)
     if nb < 70:

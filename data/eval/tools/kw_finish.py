@@ -1,6 +1,7 @@
 """Write the judged extra relevant ids into keyword-dev.jsonl and the target ranks into
 keyword-dev.ranks.json. Usage: kw_finish.py HITS.jsonl JUDGED.txt (lines: qid id id ...)"""
-import json, sys
+import json
+import sys
 
 hits = {}
 for line in open(sys.argv[1]):
@@ -12,7 +13,7 @@ for line in open(sys.argv[2]):
     if parts:
         extra[parts[0]] = parts[1:]
 path = "data/eval/keyword-dev.jsonl"
-rows = [json.loads(l) for l in open(path)]
+rows = [json.loads(line) for line in open(path)]
 for r in rows:
     more = [x for x in extra.get(r["qid"], []) if x != r["target"]]
     r["relevant"] = [r["target"]] + list(dict.fromkeys(more))

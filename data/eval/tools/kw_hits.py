@@ -1,7 +1,8 @@
 """Run every keyword-dev query once through one Searcher (hybrid, k=20, group=article,
 min_relevance=0) and write the top hits and the target's rank, for judging by reading.
 Usage: kw_hits.py INDEX_DIR QUERIES.jsonl OUT.jsonl"""
-import json, sys
+import json
+import sys
 from pathlib import Path
 
 from indexer.cli_support import settings_from
@@ -37,7 +38,8 @@ def main(index_dir, queries, out):
             rank = next((h["rank"] for h in hits if h["id"] == q["target"]), None)
             also = next((h["rank"] for h in hits if q["target"] in h["also_in"]), None)
             fh.write(json.dumps({"qid": q["qid"], "query": q["query"], "target": q["target"],
-                                 "rank": rank, "rank_also_in": also, "hits": hits}, ensure_ascii=False) + "\n")
+                                 "rank": rank, "rank_also_in": also, "hits": hits},
+                                ensure_ascii=False) + "\n")
             fh.flush()
 
 

@@ -1,6 +1,8 @@
 """Print kw_hits.py output for reading: per query the target's headline and rank, then the
 top 10 hits (headline = title or URL slug, and the start of the passage)."""
-import json, sys
+import json
+import sys
+
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from kw_check import headline
 
@@ -15,7 +17,9 @@ for line in open(sys.argv[1]):
     n = int(r["qid"][3:])
     if not lo <= n <= hi:
         continue
-    print(f"\n## {r['qid']} [{r['query']}] rank={r['rank']} T={headline(arts[r['target']])[0][:90]}")
+    head = headline(arts[r["target"]])[0][:90]
+    print(f"\n## {r['qid']} [{r['query']}] rank={r['rank']} T={head}")
     for h in r["hits"][:10]:
         mark = "*" if h["id"] == r["target"] else " "
-        print(f" {mark}{h['rank']:2} {h['id'][-14:]} {headline(arts[h['id']])[0][:72]} | {h['text'][:40]}".replace(chr(10), ' '))
+        line = f" {mark}{h['rank']:2} {h['id'][-14:]} {headline(arts[h['id']])[0][:72]}"
+        print(f"{line} | {h['text'][:40]}".replace(chr(10), " "))
