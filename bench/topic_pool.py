@@ -3,16 +3,23 @@
 Writes the pool's rankings (``data/eval/topic-dev.pool.json``: qid -> {mode: [ids]}) and a
 working file for the judge (each pooled article's title, lead and best passage).
 
-    VNSEARCH_HOME=... python bench/topic_pool.py INDEX_DIR [--topics TSV] [--work JSONL]
+    vnsearch index ../shared/data/news/dantri-unc.jsonl ../shared/data/news/crawlnews-2026.jsonl \
+        --index /tmp/idx-news
+    python bench/topic_pool.py /tmp/idx-news [--topics TSV] [--pool JSON] [--work JSONL]
+
+The index names an article by the hash of its URL; the pool and the judgments use the
+corpus ``id`` (every article of the two files has its own URL).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 MODES = ("hybrid", "lexical", "dense")
-CORPORA = ("/work/shared/data/news/dantri-unc.jsonl", "/work/shared/data/news/crawlnews-2026.jsonl")
+#: The corpus the index was built from, under ``$VNSEARCH_TEST_SHARED`` (default ``../shared``).
+CORPORA = ("data/news/dantri-unc.jsonl", "data/news/crawlnews-2026.jsonl")
 
 
 def corpus_id(articles: dict[str, dict], index_id: str) -> str:
@@ -37,8 +44,9 @@ def main() -> None:
     from search_api.schemas import search_request
 
     articles = {}
-    for path in CORPORA:
-        with open(path, encoding="utf-8") as lines:
+    shared = Path(os.environ.get("VNSEARCH_TEST_SHARED", "../shared"))
+    for name in CORPORA:
+        with open(shared / name, encoding="utf-8") as lines:
             for line in lines:
                 row = json.loads(line)
                 # the index names an article by its URL's hash; the judgments use the corpus id
