@@ -104,6 +104,19 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     """Origins allowed to call the API from a browser, a JSON list
     (`'["https://cms.example"]'`); empty: CORS off."""
+    allowed_hosts: list[str] | None = Field(
+        default=None,
+        description="Host header values `vnsearch serve` answers, a JSON list "
+                    "(`'[\"search.example.vn\", \"*.example.vn\"]'`, any port; `\"*\"`: "
+                    "any); others get 400 (DNS rebinding). Unset: the loopback names "
+                    "(127.0.0.1, localhost, ::1) when bound to loopback, any host (with a "
+                    "warning at start) when bound beyond it (docs/service.md, 'Running on a "
+                    "network').")
+    header_timeout_s: float = Field(
+        default=10.0, gt=0.0, le=600.0,
+        description="`vnsearch serve` closes a connection whose request headers are not "
+                    "complete this many seconds after it opened (or after its previous "
+                    "answer): slow-header clients cannot hold connections.")
     max_query_chars: int = 1000
     """Longest query accepted (characters)."""
     max_k: int = 100

@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from indexer.settings import Settings
 
+from .edge_middleware import add_edge_middleware
 from .errors import ERROR_RESPONSES, error_response, register_error_handlers
 from .openapi_docs import build_openapi
 from .retrieval import Searcher
@@ -95,6 +96,8 @@ def create_app(settings: Settings, index_dir: Path, searcher: Searcher | None = 
                            allow_methods=["GET", "POST"], allow_headers=["*"])
     # Added after CORS, so it runs first: an oversized body is refused before anything else.
     app.middleware("http")(limit_body)
+    # Host check (set by `vnsearch serve`, docs/service.md), security headers, HEAD.
+    add_edge_middleware(app, settings.allowed_hosts)
 
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     register_error_handlers(app)

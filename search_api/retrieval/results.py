@@ -13,6 +13,8 @@ class AlsoIn:
     url: str | None
     published: str | None
     article_id: str
+    #: The stored URL when it is not an http(s) link (``url`` is then None).
+    url_text: str | None = None
 
 
 @dataclass
@@ -51,6 +53,9 @@ class Hit:
     also_in: list[AlsoIn] = field(default_factory=list)
     #: The passage's place in its article (0-based); None for a hit built without it.
     ordinal: int | None = None
+    #: The stored URL when it is not an http(s) link (``url`` is then None, see
+    #: :mod:`indexer.links`).
+    url_text: str | None = None
 
 
 @dataclass
@@ -98,6 +103,8 @@ class ArticleView:
     provinces: list[str] = field(default_factory=list)
     provinces_former: list[str] = field(default_factory=list)
     story_id: str | None = None
+    #: The stored URL when it is not an http(s) link (``url`` is then None).
+    url_text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +119,8 @@ class RelatedArticle:
     provinces: list[str]
     score: float
     story_id: str
+    #: The stored URL when it is not an http(s) link (``url`` is then None).
+    url_text: str | None = None
 
 
 @dataclass
