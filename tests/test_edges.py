@@ -2,9 +2,9 @@
 headers, HEAD, the start-up warnings and refusals, the header-read deadline, and article
 URLs that are not http(s) links.
 
-Against the real ``vnsearch serve`` subprocess (``demo_server``, or one of its own for the
-header deadline) where the behaviour is the server's; TestClient over a small index built
-with the fake encoder for the URL shapes.
+Against a real ``vnsearch serve`` subprocess over a five-article index (``edge_server``,
+or one of its own for the header deadline) where the behaviour is the server's; TestClient
+over the same index for the URL shapes.
 """
 
 from __future__ import annotations
@@ -13,12 +13,14 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 from pydantic import SecretStr
 
-from support import FakeEncoder, cli_env, serve_process
+from support import cli_env, serve_process
 
 BAD_URLS = {
     "js": "javascript:alert(document.cookie)",
@@ -29,31 +31,69 @@ BAD_URLS = {
 GOOD_URL = "https://baogialai.com.vn/cao-toc-quy-nhon-pleiku.html"
 
 
+@pytest.fixture(scope="module")
+def url_index(tmp_path_factory, settings, encoder) -> Path:
+    """Five articles on one story (real model, so ``vnsearch serve`` can open it); four of
+    their stored URLs are not links. Small: the module's servers start in seconds."""
+    from indexer.readers import iter_inputs
+    from indexer.writer import index_articles
+
+    folder = tmp_path_factory.mktemp("urls")
+    body = ("Gia Lai khởi công đường cao tốc Quy Nhơn Pleiku dài 125 km, tổng vốn "
+            "hơn 43.000 tỷ đồng, dự kiến hoàn thành năm 2029. ") * 3
+    rows = [{"id": key, "title": f"Cao tốc Quy Nhơn Pleiku ({key})", "text": body,
+             "url": url, "source": "Báo Gia Lai", "published": "2025-07-18"}
+            for key, url in [*BAD_URLS.items(), ("ok", GOOD_URL)]]
+    path = folder / "articles.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n",
+                    encoding="utf-8")
+    directory = folder / "index"
+    index_articles(directory, iter_inputs([path]), settings, encoder)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def url_searcher(url_index, settings, encoder):
+    from search_api.retrieval import Searcher
+
+    searcher = Searcher(url_index, settings, encoder)
+    yield searcher
+    searcher.close()
+
+
+@pytest.fixture(scope="module")
+def edge_server(tmp_path_factory, settings, url_index) -> Iterator[str]:
+    """A real ``vnsearch serve`` (default workers: forked when there are several cores)."""
+    log = tmp_path_factory.mktemp("edge-serve") / "serve.log"
+    with serve_process(settings, url_index, log) as url:
+        yield url
+
+
 # -- Host names (DNS rebinding) -------------------------------------------------------------
 
 @pytest.mark.parametrize("host", ["evil.example", "evil.example:8000", "127.0.0.1.evil.example",
                                   "localhost@evil.example"])
-def test_foreign_host_is_refused_in_the_error_shape(demo_server, host) -> None:
-    r = httpx.get(demo_server + "/search", params={"q": "giá vàng"}, headers={"Host": host})
+def test_foreign_host_is_refused_in_the_error_shape(edge_server, host) -> None:
+    r = httpx.get(edge_server + "/search", params={"q": "giá vàng"}, headers={"Host": host})
     assert r.status_code == 400, r.text
     assert r.json()["error"]["error"] == "invalid_host"
     assert set(r.json()["error"]) == {"status", "error", "message", "field"}
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost:8000", "LOCALHOST", "[::1]:1234"])
-def test_loopback_names_are_answered(demo_server, host) -> None:
-    r = httpx.get(demo_server + "/health", headers={"Host": host})
+def test_loopback_names_are_answered(edge_server, host) -> None:
+    r = httpx.get(edge_server + "/health", headers={"Host": host})
     assert r.status_code == 200, r.text
 
 
-def test_allowed_hosts_setting_is_the_list(settings, demo_index, searcher) -> None:
+def test_allowed_hosts_setting_is_the_list(settings, url_index, url_searcher) -> None:
     from fastapi.testclient import TestClient
 
     from search_api.app import create_app
 
     listed = settings.model_copy(update={"allowed_hosts": ["search.example.vn",
                                                            "*.example.org"]})
-    with TestClient(create_app(listed, demo_index, searcher=searcher),
+    with TestClient(create_app(listed, url_index, searcher=url_searcher),
                     base_url="http://search.example.vn:8080") as client:
         assert client.get("/health").status_code == 200
         assert client.get("/health", headers={"Host": "a.b.example.org"}).status_code == 200
@@ -80,8 +120,8 @@ def test_host_defaults_follow_the_bind_address() -> None:
 
 @pytest.mark.parametrize("path", ["/", "/search?q=gi%C3%A1+v%C3%A0ng", "/static/app.js",
                                   "/no-such-path"])
-def test_security_headers_on_page_and_api(demo_server, path) -> None:
-    r = httpx.get(demo_server + path)
+def test_security_headers_on_page_and_api(edge_server, path) -> None:
+    r = httpx.get(edge_server + path)
     csp = r.headers.get("content-security-policy", "")
     assert "frame-ancestors 'none'" in csp
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp
@@ -90,9 +130,9 @@ def test_security_headers_on_page_and_api(demo_server, path) -> None:
     assert r.headers.get("referrer-policy")
 
 
-def test_docs_get_their_own_policy(demo_server) -> None:
+def test_docs_get_their_own_policy(edge_server) -> None:
     for path in ("/docs", "/redoc"):
-        r = httpx.get(demo_server + path)
+        r = httpx.get(edge_server + path)
         assert r.status_code == 200
         csp = r.headers["content-security-policy"]
         assert "frame-ancestors 'none'" in csp and "'unsafe-inline'" in csp
@@ -112,9 +152,9 @@ def test_the_page_has_nothing_inline() -> None:
 
 @pytest.mark.parametrize("path", ["/", "/health", "/search?q=gi%C3%A1+v%C3%A0ng", "/facets",
                                   "/openapi.json", "/docs"])
-def test_head_on_get_routes(demo_server, path) -> None:
-    got = httpx.get(demo_server + path)
-    head = httpx.head(demo_server + path)
+def test_head_on_get_routes(edge_server, path) -> None:
+    got = httpx.get(edge_server + path)
+    head = httpx.head(edge_server + path)
     assert head.status_code == 200 == got.status_code
     assert head.content == b""
     assert head.headers["content-type"] == got.headers["content-type"]
@@ -132,8 +172,8 @@ def test_warning_when_listening_beyond_loopback_without_token() -> None:
     assert quiet == []
 
 
-def test_non_ascii_admin_token_is_refused_at_start(cli, demo_index) -> None:
-    proc = cli("serve", "--index", demo_index, "--port", "1", "--workers", "1",
+def test_non_ascii_admin_token_is_refused_at_start(cli, url_index) -> None:
+    proc = cli("serve", "--index", url_index, "--port", "1", "--workers", "1",
                env={"VNSEARCH_ADMIN_TOKEN": "mật-khẩu"})
     assert proc.returncode != 0
     assert "VNSEARCH_ADMIN_TOKEN must be ASCII" in proc.stderr
@@ -143,10 +183,10 @@ def test_non_ascii_admin_token_is_refused_at_start(cli, demo_index) -> None:
 # -- the header-read deadline ---------------------------------------------------------------
 
 @pytest.mark.slow
-def test_slow_header_connections_are_closed(tmp_path, settings, demo_index) -> None:
+def test_slow_header_connections_are_closed(tmp_path, settings, url_index) -> None:
     timeout_s, slack_s, clients = 2.0, 3.0, 20
     env = cli_env(settings, VNSEARCH_HEADER_TIMEOUT_S=str(timeout_s))
-    with serve_process(settings, demo_index, tmp_path / "serve.log", "--workers", "1",
+    with serve_process(settings, url_index, tmp_path / "serve.log", "--workers", "1",
                        env=env) as url:
         host, port = url.removeprefix("http://").split(":")
         closed_after: list[float] = []
@@ -186,31 +226,14 @@ def test_slow_header_connections_are_closed(tmp_path, settings, demo_index) -> N
 # -- URLs that are not links ----------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def url_app(tmp_path_factory, settings):
-    """TestClient over a 5-article index (fake encoder): four stored URLs are not links."""
+def url_app(settings, url_index, url_searcher):
+    """TestClient over ``url_index``."""
     from fastapi.testclient import TestClient
 
-    from indexer.readers import iter_inputs
-    from indexer.writer import index_articles
     from search_api.app import create_app
-    from search_api.retrieval import Searcher
 
-    folder = tmp_path_factory.mktemp("urls")
-    body = ("Gia Lai khởi công đường cao tốc Quy Nhơn Pleiku dài 125 km, tổng vốn "
-            "hơn 43.000 tỷ đồng, dự kiến hoàn thành năm 2029. ") * 3
-    rows = [{"id": key, "title": f"Cao tốc Quy Nhơn Pleiku ({key})", "text": body,
-             "url": url, "source": "Báo Gia Lai", "published": "2025-07-18"}
-            for key, url in [*BAD_URLS.items(), ("ok", GOOD_URL)]]
-    path = folder / "articles.jsonl"
-    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n",
-                    encoding="utf-8")
-    home = settings.model_copy(update={"home": folder / "home"})
-    directory = folder / "index"
-    index_articles(directory, iter_inputs([path]), home, FakeEncoder())
-    searcher = Searcher(directory, home, FakeEncoder())
-    with TestClient(create_app(home, directory, searcher=searcher)) as client:
+    with TestClient(create_app(settings, url_index, searcher=url_searcher)) as client:
         yield client
-    searcher.close()
 
 
 def _ids_to_urls(items: list[dict]) -> dict[str, tuple]:
