@@ -308,3 +308,9 @@ def test_page_links_only_absolute_http() -> None:
 
     util = (STATIC_DIR / "util.js").read_text(encoding="utf-8")
     assert "new URL(url)" in util  # no base: a relative URL is not made a link
+
+
+def test_405_allow_names_head_where_get_is(edge_server) -> None:
+    r = httpx.delete(edge_server + "/health")
+    assert r.status_code == 405 and r.headers["allow"] == "GET, HEAD"
+    assert httpx.head(edge_server + "/retrieve").status_code == 405  # POST only
