@@ -70,7 +70,8 @@ def check_serving(settings: Settings) -> tuple[Settings, list[str]]:
         if not settings.allowed_hosts:
             warnings.append("vnsearch: warning: VNSEARCH_ALLOWED_HOSTS is not set: any Host "
                             "header is answered; set it to the names clients use "
-                            "('[\"search.example.vn\"]') to refuse DNS-rebinding requests")
+                            "(VNSEARCH_ALLOWED_HOSTS=search.example.vn) to refuse "
+                            "DNS-rebinding requests")
     return settings.model_copy(update={"allowed_hosts": allowed_hosts(settings)}), warnings
 
 

@@ -101,6 +101,15 @@ def test_allowed_hosts_setting_is_the_list(settings, url_index, url_searcher) ->
         assert client.get("/health", headers={"Host": "localhost"}).status_code == 400
 
 
+def test_allowed_hosts_reads_a_comma_list_or_json(monkeypatch) -> None:
+    from indexer.settings import Settings
+
+    monkeypatch.setenv("VNSEARCH_ALLOWED_HOSTS", "search.example.vn, *.example.vn")
+    assert Settings().allowed_hosts == ["search.example.vn", "*.example.vn"]
+    monkeypatch.setenv("VNSEARCH_ALLOWED_HOSTS", '["a.vn"]')
+    assert Settings().allowed_hosts == ["a.vn"]
+
+
 def test_host_defaults_follow_the_bind_address() -> None:
     from indexer.settings import Settings
     from search_api.network import check_serving
