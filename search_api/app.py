@@ -30,6 +30,7 @@ from indexer.settings import Settings
 
 from .admin_guard import AdminGuardMiddleware
 from .body_limit import BodyLimitMiddleware
+from .edge_middleware import add_edge_middleware
 from .errors import ERROR_RESPONSES, register_error_handlers
 from .metrics import RequestMetrics
 from .openapi_docs import build_openapi
@@ -96,6 +97,8 @@ def create_app(settings: Settings, index_dir: Path, searcher: Searcher | None = 
     # Added after CORS, so it runs first: an oversized body is refused before anything else,
     # counted while it is read (chunked too).
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # Host check (set by `vnsearch serve`, docs/service.md), security headers, HEAD.
+    add_edge_middleware(app, settings.allowed_hosts)
     # Added last, so outermost: every answer, a refused body or a CORS preflight included,
     # gets its id, its log line and its count.
     app.add_middleware(RequestLog, observers=[app.state.metrics.observe])

@@ -123,6 +123,7 @@ def serve_cmd(index_dir: Path | None, cluster_file: Path | None, model: str | No
     import uvicorn
 
     from .app import create_app
+    from .network import check_serving, uvicorn_options
     from .workers import cluster_searcher, default_workers, run_workers
 
     if (index_dir is None) == (cluster_file is None):
@@ -133,14 +134,16 @@ def serve_cmd(index_dir: Path | None, cluster_file: Path | None, model: str | No
         from indexer.cluster.stats import load_cluster
 
         load_cluster(cluster_file)  # one-line error before the model loads
+    settings, warnings = check_serving(settings)  # Host names, token (.network)
+    for line in warnings:
+        click.echo(line, err=True)
     workers = workers or settings.workers or (1 if cluster_file else default_workers())
     if workers > 1:
         run_workers(workers, settings, overrides, index_dir, cluster_file)
         return
     app = (create_app(settings, cluster_file, searcher_factory=cluster_searcher)
            if cluster_file is not None else create_app(settings, cast(Path, index_dir)))
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info",
-                timeout_keep_alive=5, access_log=False)  # each request: one JSON line already
+    uvicorn.run(app, host=settings.host, port=settings.port, **uvicorn_options(settings))
 
 
 _file = click.Path(exists=True, dir_okay=False, path_type=Path)

@@ -63,6 +63,8 @@ class Hit(_Model):
     end: int = 0
     title: str | None = None
     url: str | None = None
+    #: The stored URL when it is not an http(s) link (``url`` is then None).
+    url_text: str | None = None
     source: str | None = None
     published: str | None = None
     category: str | None = None
@@ -106,6 +108,8 @@ class Passage(_Model):
     ordinal: int | None = None
     title: str | None = None
     url: str | None = None
+    #: The stored URL when it is not an http(s) link (``url`` is then None).
+    url_text: str | None = None
     source: str | None = None
     published: str | None = None
     category: str | None = None
@@ -146,6 +150,8 @@ class Article(_Model):
     text: str
     title: str | None = None
     url: str | None = None
+    #: The stored URL when it is not an http(s) link (``url`` is then None).
+    url_text: str | None = None
     urls: list[str] = Field(default_factory=list)
     source: str | None = None
     published: str | None = None

@@ -89,10 +89,10 @@ def _worker(sock: socket.socket, settings: Settings, index_dir: Path, encoder: A
         import uvicorn
 
         from .app import create_app
+        from .network import uvicorn_options
 
         app = create_app(settings, index_dir, encoder=encoder)
-        # access_log off: each request is one JSON line already (search_api.request_log)
-        config = uvicorn.Config(app, log_level="info", timeout_keep_alive=5, access_log=False)
+        config = uvicorn.Config(app, **uvicorn_options(settings))
         uvicorn.Server(config).run(sockets=[sock])
         code = 0
     except BaseException:  # noqa: BLE001 - reported, then the worker exits non-zero

@@ -116,8 +116,9 @@ def _search_text(response: RetrieveResponse) -> str:
 
 
 def _article_text(article: ArticleResponse) -> str:
-    meta = " · ".join(x for x in (article.source, article.published, article.category,
-                                  article.url) if x)
+    url = article.url or (rag.unlinked_note(article.url_text) if article.url_text else None)
+    meta = " · ".join(x for x in (article.source, article.published, article.category, url)
+                      if x)
     return f"{article.title or '(không có tiêu đề)'}\n{meta}\n\n{article.text}"
 
 

@@ -87,10 +87,14 @@ FIELDS: dict[str | tuple[str, str], tuple[str, Any]] = {
     "end": ("Character offset just after the passage's last character.", 530),
     "article_id": ("Id of the article (GET /articles/{article_id}).", SEED_ID),
     "title": ("Headline; null when the source has none.", SEED_TITLE),
-    "url": ("Canonical URL; null when unknown.",
+    "url_text": ("The stored URL when it is not an http(s) link (javascript:, data:, a "
+                 "relative path…): text, never to be linked; `url` is then null. Null "
+                 "otherwise.", None),
+    "url": ("Canonical http(s) URL; null when unknown or when the stored URL is not an "
+            "http(s) link (then see `url_text`).",
             "https://dantri.com.vn/kinh-doanh/vinamilk-lot-top-1000-thuong-hieu-hang-dau-"
             "chau-a-20201001163534963.htm"),
-    "urls": ("Every URL known for the article (the canonical one first).",
+    "urls": ("Every http(s) URL known for the article (the canonical one first).",
              ["https://dantri.com.vn/kinh-doanh/a-20201001163534963.htm"]),
     "published": ("Publication date or date-time, ISO 8601; null when unknown (never "
                   "invented).", "2025-07-18"),
@@ -113,7 +117,8 @@ FIELDS: dict[str | tuple[str, str], tuple[str, Any]] = {
     "undated_excluded": ("Matching articles left out by a date filter because they have no "
                          "date.", 0),
     "passages": ("The passages.", []),
-    "citations": ('"[n] title — url" lines, one per article.',
+    "citations": ('"[n] title — url" lines, one per article (a stored URL that is not an '
+                  'http(s) link follows as flagged code text, never as a link).',
                   [f"[1] {SEED_TITLE} — Báo Gia Lai"]),
     "context": ("The passages with their [n] markers, ready for a prompt; adjacent passages "
                 "of an article (ordinals differing by 1) are joined by a newline, a line … marks "

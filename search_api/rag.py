@@ -66,6 +66,8 @@ class RetrievedPassage:
     url: str | None
     source: str | None
     published: str | None
+    #: The stored URL when it is not an http(s) link (``url`` is then None).
+    url_text: str | None = None
     category: str | None = None
     categories: list[str] = field(default_factory=list)
     provinces: list[str] = field(default_factory=list)
@@ -113,8 +115,18 @@ class Piece:
 
 
 def citation_line(n: int, hit: Hit) -> str:
-    """``"[n] title — url"``; the outlet stands in for a missing URL, a placeholder for a title."""
-    return f"[{n}] {hit.title or NO_TITLE} — {hit.url or hit.source or ''}".rstrip(" —")
+    """``"[n] title — url"``; the outlet stands in for a missing URL, a placeholder for a title.
+    A stored URL that is not an http(s) link follows the outlet as flagged code text
+    (:func:`unlinked_note`), so that neither a reader nor a Markdown renderer makes it a link."""
+    line = f"[{n}] {hit.title or NO_TITLE} — {hit.url or hit.source or ''}".rstrip(" —")
+    return f"{line} {unlinked_note(hit.url_text)}" if hit.url_text else line
+
+
+def unlinked_note(url_text: str) -> str:
+    """``url_text`` flagged as not a link, in a Markdown code span (never rendered as a
+    link; its backticks are percent-encoded so the span cannot be closed early)."""
+    shown = url_text.replace("`", "%60")
+    return f"(URL is not an http(s) link, kept as text: `{shown}`)"
 
 
 def token_counter(searcher: Searcher) -> Callable[[str], int]:
@@ -301,6 +313,7 @@ def _passage(n: int, piece: Piece) -> RetrievedPassage:
     return RetrievedPassage(citation=n, text=piece.text, passage_id=piece.passage_id,
                             ordinal=piece.ordinal if piece.ordinal >= 0 else None,
                             article_id=hit.article_id, title=hit.title, url=hit.url,
+                            url_text=hit.url_text,
                             source=hit.source, published=hit.published, category=hit.category,
                             categories=hit.categories, provinces=hit.provinces,
                             provinces_former=hit.provinces_former, relevance=hit.relevance,

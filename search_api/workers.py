@@ -22,6 +22,7 @@ vectors and the lexical matrix files are memory-mapped, so the workers share the
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -93,9 +94,13 @@ def _run_uvicorn_workers(workers: int, settings: Settings, overrides: dict[str, 
     """``--cluster --workers N``: uvicorn's supervisor starts the workers (module docstring)."""
     import uvicorn
 
+    from .network import uvicorn_options
+
     for name, value in overrides.items():
         if value is not None:
             os.environ[f"VNSEARCH_{name.upper()}"] = str(value)
+    # The Host names resolved by the command (search_api.network), as the workers read them.
+    os.environ["VNSEARCH_ALLOWED_HOSTS"] = json.dumps(settings.allowed_hosts)
     os.environ.setdefault("VNSEARCH_THREADS", str(threads_per_worker(workers)))
     os.environ.pop(INDEX_ENV, None)
     os.environ.pop(CLUSTER_ENV, None)
@@ -105,5 +110,4 @@ def _run_uvicorn_workers(workers: int, settings: Settings, overrides: dict[str, 
         assert index_dir is not None  # the command checked: one of the two
         os.environ[INDEX_ENV] = str(index_dir.resolve())
     uvicorn.run("search_api.workers:worker_app", factory=True, workers=workers,
-                host=settings.host, port=settings.port, log_level="info", timeout_keep_alive=5,
-                access_log=False)
+                host=settings.host, port=settings.port, **uvicorn_options(settings))

@@ -194,7 +194,7 @@ def test_a_syndicated_story_is_shown_once_with_its_other_outlets(story_client):
     outlets = {a["source"] for a in hit["also_in"]}
     assert len(outlets) == 2 and hit["source"] not in outlets, hit["also_in"]
     assert all(a["url"] and a["article_id"] != hit["article_id"] for a in hit["also_in"])
-    assert {"source", "url", "published", "article_id"} == set(hit["also_in"][0])
+    assert {"source", "url", "published", "article_id", "url_text"} == set(hit["also_in"][0])
     stories = [h["story_id"] for h in body["results"]]
     assert len(stories) == len(set(stories))
     # group=article (and its old spelling true): one hit per article, all three outlets.
@@ -237,7 +237,7 @@ def test_related_leaves_out_the_story_and_is_newest_first(story_client, demo_cli
     assert dates == sorted(dates, reverse=True)
     assert [r["published"] for r in related][:len(dates)] == dates
     assert {"article_id", "title", "source", "url", "published", "provinces", "score",
-            "story_id"} == set(related[0])
+            "story_id", "url_text"} == set(related[0])
     assert len(_get(demo_client, f"/articles/{seed.article_id}/related", k=1)["related"]) <= 1
     r = demo_client.get("/articles/no-such-article/related")
     assert r.status_code == 404, r.text

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from indexer.links import link_url, unlinked_url
+
 from .results import AlsoIn, Hit
 
 
@@ -33,6 +35,7 @@ def attach_regions(hits: list[Hit], db: Any) -> None:
         hit.provinces = list(region.provinces)
         hit.provinces_former = list(region.provinces_former)
         hit.story_id = region.story_id
-        hit.also_in = [AlsoIn(m.source, m.url, m.published, m.article_id)
+        hit.also_in = [AlsoIn(m.source, link_url(m.url), m.published, m.article_id,
+                              unlinked_url(m.url))
                        for m in members.get(region.story_id, [])
                        if m.article_id != hit.article_id]

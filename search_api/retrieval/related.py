@@ -68,7 +68,7 @@ def related_coverage(searcher: Any, article_id: str, k: int = 10,
             continue
         related.append(RelatedArticle(hit.article_id, hit.title, hit.source, hit.url,
                                       hit.published, list(hit.provinces),
-                                      round(hit.relevance, 4), story))
+                                      round(hit.relevance, 4), story, hit.url_text))
         if len(related) == k:
             break
     dated = sorted((r for r in related if r.published), key=lambda r: r.published or "",

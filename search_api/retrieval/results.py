@@ -15,6 +15,8 @@ class AlsoIn:
     url: str | None
     published: str | None
     article_id: str
+    #: The stored URL when it is not an http(s) link (``url`` is then None).
+    url_text: str | None = None
 
 
 @dataclass
@@ -56,6 +58,9 @@ class Hit:
     #: ``relevance`` in words, for a person ("rất phù hợp", "phù hợp", "có thể liên quan";
     #: :mod:`.relevance_words`); filled in from ``relevance`` when not given.
     relevance_label: str = ""
+    #: The stored URL when it is not an http(s) link (``url`` is then None, see
+    #: :mod:`indexer.links`).
+    url_text: str | None = None
 
     def __post_init__(self) -> None:
         if not self.relevance_label:
@@ -111,6 +116,8 @@ class ArticleView:
     provinces: list[str] = field(default_factory=list)
     provinces_former: list[str] = field(default_factory=list)
     story_id: str | None = None
+    #: The stored URL when it is not an http(s) link (``url`` is then None).
+    url_text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +132,8 @@ class RelatedArticle:
     provinces: list[str]
     score: float
     story_id: str
+    #: The stored URL when it is not an http(s) link (``url`` is then None).
+    url_text: str | None = None
 
 
 @dataclass

@@ -31,6 +31,7 @@ import numpy as np
 
 from indexer.db import IndexDB, PassageRow, split_stored_categories
 from indexer.errors import NotFoundError
+from indexer.links import link_url, link_urls, unlinked_url
 from indexer.settings import Settings
 from indexer.vietnamese import has_tones
 
@@ -319,8 +320,10 @@ class Searcher:
         region = db.article_regions([article_id]).get(article_id)
         passages = [{"id": p.id, "ordinal": p.ordinal, "start": p.start, "end": p.end}
                     for p in record.passages]
-        return ArticleView(id=record.id, title=record.title, text=record.text, url=record.url,
-                           urls=record.urls, source=record.source, published=record.published,
+        return ArticleView(id=record.id, title=record.title, text=record.text,
+                           url=link_url(record.url), url_text=unlinked_url(record.url),
+                           urls=link_urls(record.urls), source=record.source,
+                           published=record.published,
                            category=record.category, passages=passages,
                            categories=list(split_stored_categories(record.category)),
                            published_raw=record.published_raw,
@@ -358,7 +361,7 @@ def _hit(rank: int, entry: Entry, row: PassageRow, req: SearchRequest) -> Hit:
                passage_id=entry.passage_id, text=row.text,
                highlighted=highlight(row.text, req.ranking_query), start=row.start,
                end=row.end, ordinal=row.ordinal, article_id=row.article_id, title=row.title,
-               url=row.url,
+               url=link_url(row.url), url_text=unlinked_url(row.url),
                source=row.source, published=row.published, category=row.category,
                categories=list(split_stored_categories(row.category)),
                other_matches=entry.other_matches,

@@ -7,11 +7,12 @@ export function formatDate(value) {
   return m ? `${m[3]}/${m[2]}/${m[1]}` : value;
 }
 
-/** An absolute http(s) URL, or null: links are never made from other schemes. */
+/** An absolute http(s) URL, or null: links are never made from other schemes nor from a
+ *  relative URL (the server already answers such a URL as `url_text`, `url` null). */
 export function safeUrl(url) {
   if (!url) return null;
   try {
-    const u = new URL(url, window.location.href);
+    const u = new URL(url);
     return u.protocol === "http:" || u.protocol === "https:" ? u.href : null;
   } catch (e) {
     return null;
