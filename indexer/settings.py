@@ -88,13 +88,18 @@ class Settings(BaseSettings):
                     "lexical, dense and query features, fitted by `vnsearch rank-fit`) or "
                     "'fusion' (the weighted min-max fusion at dense_weight). "
                     "Each has its own calibrated relevance model.")
+    ranking_model: Path | None = Field(
+        default=None,
+        description="A directory written by `vnsearch rank-fit --out` (ranker_model.txt + "
+                    "learned_model.json) to use instead of the models shipped in the package.")
     candidates: int = 100
     """Passages each retriever (dense, lexical) ranks before fusion."""
     min_relevance: float = Field(
-        default=0.002, ge=0.0, le=1.0,
+        default=0.005, ge=0.0, le=1.0,
         description="Default cut-off on a hit's calibrated relevance (0-1); hits below it are "
-                    "not returned. 0.002: nonsense 91-100% and off-topic 75-88% get no result, "
-                    "answerable nDCG@10 -0.007 (README, 'Relevance and no results').")
+                    "not returned. 0.005: the highest cut at which no query kind (questions, "
+                    "keywords, topics, toned or toneless) loses more than 0.005 nDCG@10, "
+                    "5-fold (docs/ranking.md).")
     lexical_max_df: float = Field(default=0.2, gt=0.0, le=1.0,
                                   description="Drop query syllables found in more than this "
                                               "share of passages (their bigrams stay)...")

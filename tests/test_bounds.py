@@ -25,7 +25,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from support import FakeEncoder, cli_env, invoke_cli, serve_process
+from support import ERROR_KEYS, FakeEncoder, cli_env, invoke_cli, serve_process
 
 from indexer.article import Article
 from indexer.chunking import ChunkSettings, chunk_text
@@ -43,7 +43,7 @@ def assert_error(resp, status: int, field: str | None = None) -> dict:
     """The one error shape, with ``status`` (and ``field`` when given)."""
     assert resp.status_code == status, resp.text[:300]
     error = resp.json()["error"]
-    assert set(error) == {"status", "error", "message", "field"} and error["status"] == status
+    assert set(error) == ERROR_KEYS and error["status"] == status
     if field is not None:
         assert error["field"] == field, error
     return error

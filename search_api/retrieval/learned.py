@@ -26,6 +26,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from indexer.db import IndexDB
+from indexer.errors import ModelError
 from indexer.settings import Settings
 from indexer.snapshot import Snapshot
 
@@ -41,16 +42,20 @@ RANKER_PATH = Path(__file__).with_name("ranker_model.txt")
 #: two neighbours get neighbouring values — and the query through what its best candidates
 #: look like (``top_*``) and its kind (length, tones, rare terms, question).
 QUERY_INPUTS = ("log_terms", "has_tones", "rare_share", "question", "top_cosine",
-                "top_bigrams", "top_toned", "top_folded")
+                "top_bigrams", "top_toned", "top_folded", "broad_cosine", "broad_bigrams")
+#: ``broad_*``: the mean over the first BROAD candidates — a broad topic ("bão lũ") has many
+#: passages that match well, a precise keyword query a few.
+BROAD = 20
 RELEVANCE_INPUTS = {
     "hybrid": ("ranker", "ranker_gap", "log_rank", *QUERY_INPUTS),
     "dense": ("cosine", "dense_gap", "log_rank", *QUERY_INPUTS),
-    "lexical": ("lexical_norm", "log_rank", *(q for q in QUERY_INPUTS if q != "top_cosine")),
+    "lexical": ("lexical_norm", "log_rank",
+                *(q for q in QUERY_INPUTS if q not in ("top_cosine", "broad_cosine"))),
 }
 #: +1: more of it never lowers the relevance; -1: never raises it.
 MONOTONE = {"ranker": 1, "ranker_gap": -1, "log_rank": -1, "cosine": 1, "dense_gap": -1,
             "lexical_norm": 1, "top_cosine": 1, "top_bigrams": 1, "top_toned": 1,
-            "top_folded": 1}
+            "top_folded": 1, "broad_cosine": 1, "broad_bigrams": 1}
 
 
 def relevance_matrix(features: np.ndarray, mode: str,
@@ -63,6 +68,8 @@ def relevance_matrix(features: np.ndarray, mode: str,
     for top, name in (("top_cosine", "cosine"), ("top_bigrams", "cover_bigrams"),
                       ("top_toned", "cover_toned"), ("top_folded", "cover_folded")):
         col[top] = np.full(n, float(col[name].max()) if n else 0.0)
+    for broad, name in (("broad_cosine", "cosine"), ("broad_bigrams", "cover_bigrams")):
+        col[broad] = np.full(n, float(col[name][:BROAD].mean()) if n else 0.0)
     if ranker is not None and n:
         col["ranker"], col["ranker_gap"] = ranker, ranker.max() - ranker
     zeros = np.zeros(n)
@@ -167,6 +174,12 @@ class LearnedScorer:
 
 def create_scorer(settings: Settings) -> Scorer:
     """The scorer ``settings.ranking`` names: "learned" (default) or "fusion"."""
-    if getattr(settings, "ranking", "learned") == "fusion" or not MODEL_PATH.exists():
+    if settings.ranking == "fusion":
         return FusionScorer(RelevanceScorer.load(settings))
-    return LearnedScorer(LearnedModel.read())
+    folder = Path(settings.ranking_model) if settings.ranking_model else MODEL_PATH.parent
+    try:
+        return LearnedScorer(LearnedModel.read(folder / MODEL_PATH.name,
+                                               folder / RANKER_PATH.name))
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelError(f"learned ranking model in {folder} unusable ({exc}); "
+                         "set VNSEARCH_RANKING=fusion or run `vnsearch rank-fit`") from exc
