@@ -108,3 +108,31 @@ def test_keyword_set_targets_are_found_with_real_relevance(dantri_index, setting
         assert float(np.median(rel)) >= 0.3, rel
     finally:
         s.close()
+
+
+def test_rank_fit_pipeline_end_to_end(repo_searcher, tmp_path) -> None:
+    """rows → 5-fold report → refit → files a LearnedModel reads (small: queries made from
+    the demo corpus's titles; the shipped fit runs the same code on 7,840 queries)."""
+    from indexer.db import IndexDB
+    from search_api.quality.rank_data import query_rows
+    from search_api.quality.rank_report import format_report, kfold_and_refit
+
+    with IndexDB(repo_searcher.directory, readonly=True) as db:
+        passage_article = db.passage_articles()
+        titles = [(a, t) for a, t in db.conn.execute(
+            "SELECT id, title FROM articles WHERE title IS NOT NULL ORDER BY id LIMIT 60")]
+        rows = []
+        for i, (article, title) in enumerate(titles):
+            words = title.split()[:4]
+            for kind, text in (("keyword", " ".join(words)), ("nonsense", f"zzq{i}xq")):
+                rows.append(query_rows(repo_searcher, db, "demo", kind, text,
+                                       {article: 1} if kind == "keyword" else {}, set(),
+                                       passage_article, article))
+    report = kfold_and_refit(rows, tmp_path, tmp_path / "plots", tmp_path / "check.npz")
+    assert set(report["ndcg10"]) == {"demo / keyword"}
+    assert 0.0 < report["ndcg10"]["demo / keyword"]["learned"] <= 1.0
+    assert "keyword" in report["calibration_hybrid"]
+    assert (tmp_path / "plots" / "reliability-hybrid.png").stat().st_size > 1000
+    assert "Chosen default min_relevance" in format_report(report)
+    model = LearnedModel.read(tmp_path / "learned_model.json", tmp_path / "ranker_model.txt")
+    assert set(model.relevance) == {"hybrid", "dense", "lexical"}
