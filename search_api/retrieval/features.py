@@ -104,24 +104,28 @@ def raw_candidates(retrieval: Retrieval, pids: list[int], db: IndexDB, passages:
     prf = _prf_direction([rows[p][3] for p, _ in retrieval.lexical[:PRF_TOP] if p in rows])
     out = np.zeros((len(pids), len(RAW)), np.float64)
     present = np.zeros(len(pids), bool)
+    blobs: list[bytes] = []
     for i, pid in enumerate(pids):
         row = rows.get(pid)
         if row is None:
             continue
         present[i] = True
         toned, folded, bigrams, blob, ordinal = row
-        vector = np.frombuffer(blob, np.float32)
+        blobs.append(blob)
         cover_folded = _share(w_folded, folded)
         cover_toned = cover_folded if w_toned is None else _share(w_toned, toned)
         cover_bigrams = _share(w_bigrams, bigrams) if terms.bigrams else cover_folded
-        if pid in dense:
-            cosine = dense[pid]
-        elif qvec is not None:
-            cosine = float(vector @ qvec)
-        else:
-            cosine = 0.0
-        out[i] = (cosine, cover_toned, cover_folded, cover_bigrams, lexical.get(pid, 0.0),
-                  ordinal, float(vector @ prf) if prf is not None else cosine)
+        out[i, 1:6] = (cover_toned, cover_folded, cover_bigrams, lexical.get(pid, 0.0), ordinal)
+    # The vectors in one matrix: one product each for the cosines and the feedback (a
+    # product per candidate cost more than the rest of the loop).
+    kept = np.flatnonzero(present)
+    if len(kept):
+        vectors = np.frombuffer(b"".join(blobs), np.float32).reshape(len(kept), -1)
+        cosine = (vectors @ qvec if qvec is not None else np.zeros(len(kept))).astype(np.float64)
+        known = [j for j, i in enumerate(kept) if pids[i] in dense]
+        cosine[known] = [dense[pids[kept[j]]] for j in known]
+        out[kept, 0] = cosine
+        out[kept, 6] = vectors @ prf if prf is not None else cosine
     return RawCandidates(list(pids), out, present, info)
 
 
