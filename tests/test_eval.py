@@ -19,9 +19,10 @@ SLICE_ARTICLES = 60
 
 # Measured with the default model on the first 60 vinewsqa-dev articles and their queries.
 # Exact-tone column weights moved lexical 0.952 -> 0.950 and hybrid 0.960 -> 0.957
-# here, while the full sets gained (README "Exact tones").
+# here, while the full sets gained (README "Exact tones"); the learned ranking (issue 26,
+# fitted on vinewsqa-dev among others, so in-sample here) moved hybrid 0.957 -> 0.965.
 PINNED = {
-    "hybrid": {"ndcg@10": 0.957, "tolerance": 0.005},
+    "hybrid": {"ndcg@10": 0.965, "tolerance": 0.005},
     "dense": {"ndcg@10": 0.880, "tolerance": 0.005},
     "lexical": {"ndcg@10": 0.950, "tolerance": 0.0015},
 }

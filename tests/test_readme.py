@@ -105,7 +105,7 @@ def test_readme_walkthrough_runs(tmp_path, encoder):  # encoder: the model is ma
 
 _INLINE_RE = re.compile(r"(?<!`)`([^`\n]+)`(?!`)")
 # ``vnsearch cluster index`` etc.: a group's subcommand is part of the command.
-_COMMAND_RE = re.compile(r"\bvnsearch (cluster [a-z]+|[a-z]+)\b")
+_COMMAND_RE = re.compile(r"\bvnsearch (cluster [a-z]+|[a-z]+(?:-[a-z]+)*)\b")
 _OPTION_RE = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]*)")
 
 

@@ -49,6 +49,10 @@ def require_metrics_token(request: Request, settings: SettingsDep) -> None:
             dependencies=[Depends(require_metrics_token)],
             summary="Prometheus metrics (all workers): requests, latency, searches, index")
 async def metrics(request: Request, searcher: SearcherDep) -> Response:
+    """The Prometheus text format: requests by route and status, latency by route and mode,
+    searches and empty searches, write durations, the index's articles, passages and
+    generation, worker restarts; counted over every worker. Open unless
+    `VNSEARCH_METRICS_TOKEN` is set (then `Authorization: Bearer <token>`)."""
     await run_in_threadpool(searcher.maybe_reload, 0.0)  # the latest committed generation
     body, content_type = await run_in_threadpool(request.app.state.metrics.exposition, searcher)
     return Response(body, media_type=content_type)
