@@ -144,7 +144,7 @@ def fit_relevance(hits: list[Hits], kinds: list[str], mode: str) -> object:
 
     x = np.vstack([h.x for h in hits if len(h.y)])
     y = np.concatenate([h.y for h in hits if len(h.y)])
-    per_kind = defaultdict(int)
+    per_kind: defaultdict[str, int] = defaultdict(int)
     for h, k in zip(hits, kinds, strict=True):
         per_kind[k] += len(h.y)
     w = np.concatenate([np.full(len(h.y), 1.0 / per_kind[k])
