@@ -136,3 +136,13 @@ def test_rank_fit_pipeline_end_to_end(repo_searcher, tmp_path) -> None:
     assert "Chosen default min_relevance" in format_report(report)
     model = LearnedModel.read(tmp_path / "learned_model.json", tmp_path / "ranker_model.txt")
     assert set(model.relevance) == {"hybrid", "dense", "lexical"}
+
+
+def test_unusable_model_directory_is_a_model_error(tmp_path, settings) -> None:
+    from indexer.errors import ModelError
+    from search_api.retrieval.learned import create_scorer
+
+    with pytest.raises(ModelError, match="rank-fit"):
+        create_scorer(settings.model_copy(update={"ranking_model": tmp_path}))
+    assert isinstance(create_scorer(settings.model_copy(update={"ranking": "fusion"})),
+                      FusionScorer)

@@ -2,12 +2,12 @@
 
 A search's candidates (the union the dense and lexical retrievers found, in the mode's
 order) get the features of :mod:`.features`; in hybrid mode a LightGBM lambdarank model
-(``ranker_model.txt``) re-orders them; then a logistic model per mode turns the features —
-plus, in hybrid mode, the ranker's score and its gap to the query's best — into the
-probability that the hit is relevant. Both are fitted by ``vnsearch rank-fit``
-(:mod:`search_api.quality.rank_fit`) on every query kind (questions, keywords, topics, each
-toned and toneless, nonsense, off-topic); the figures of that fit are in
-``learned_model.json`` and docs/performance.md.
+(``ranker_model.txt``) re-orders them; then a LightGBM binary model per mode turns the
+hit's place in the final order (the ranker's score, its gap to the best, the rank) and the
+query's kind into the probability that the hit is relevant (:data:`RELEVANCE_INPUTS`).
+Both are fitted by ``vnsearch rank-fit`` (:mod:`search_api.quality.rank_fit`) on every
+query kind (questions, keywords, topics, each toned and toneless, nonsense, off-topic); the
+figures of that fit are in ``learned_model.json`` and docs/ranking.md.
 
 The relevance is a running minimum down the final order, as with the fusion
 (:mod:`.relevance`): a hit is never shown as more relevant than one above it.
