@@ -15,9 +15,11 @@ Candidate columns (:data:`RAW`):
   query's content syllables (same tones / folded) and folded syllable pairs the passage
   (title included) holds, as in :mod:`.relevance`;
 * ``bm25`` — the lexical retriever's score (0 when it did not rank the passage);
-* ``ordinal`` — the passage's place in its article (the lead paragraphs say the most);
-* ``prf`` — cosine to the normalised mean vector of the top lexical hits (pseudo-relevance
-  feedback: what the words found, in the dense space).
+* ``ordinal`` — the passage's place in its article (the lead paragraphs say the most).
+
+Tried and left out: a pseudo-relevance-feedback cosine (to the mean vector of the five
+best lexical hits) lowered the 5-fold nDCG@10 of the ranker on all eight set/tone
+combinations, by 0.0004 to 0.006 (docs/ranking.md).
 
 Query columns (:class:`QueryInfo`): the number of content syllables, whether it has tones,
 the share of its syllables that are rare in the index, whether it is a question. They let
@@ -36,19 +38,17 @@ from indexer.vietnamese import fold, tokenize
 
 from .relevance import DocFreqs, QueryTerms, Retrieval, _share, _weighted, _weights, query_terms
 
-RAW = ("cosine", "cover_toned", "cover_folded", "cover_bigrams", "bm25", "ordinal", "prf")
+RAW = ("cosine", "cover_toned", "cover_folded", "cover_bigrams", "bm25", "ordinal")
 #: The model inputs, in column order (:func:`ranking_features`).
 FEATURES = ("cosine", "cover_toned", "cover_folded", "cover_bigrams", "log_terms",
             "dense_gap", "lexical_norm", "score_norm", "log_rank", "in_lexical", "bigram_gap",
-            "prf_cosine", "log_ordinal", "has_tones", "rare_share", "question")
+            "log_ordinal", "has_tones", "rare_share", "question")
 #: The features that need the query's vector (left out of the lexical variants).
 DENSE_ONLY = frozenset({"cosine", "dense_gap"})
 LEXICAL_FEATURES = tuple(f for f in FEATURES if f not in DENSE_ONLY)
 
 #: A syllable in fewer than this share of passages is "rare" (a name, a place, a number).
 RARE_DF = 0.01
-#: The lexical hits whose mean vector is the pseudo-relevance-feedback direction.
-PRF_TOP = 5
 _QUESTION = frozenset(fold(w) for w in "gì nào ai đâu sao bao mấy không".split())
 
 
@@ -97,11 +97,9 @@ def raw_candidates(retrieval: Retrieval, pids: list[int], db: IndexDB, passages:
                if terms.has_tones else None)
     w_bigrams = _weighted(terms.bigrams, _weights(terms.bigrams, "bigrams", dfs, passages))
     info = query_info(terms, retrieval.query, folded_dfs, passages)
-    wanted = list(dict.fromkeys([*pids, *(p for p, _ in retrieval.lexical[:PRF_TOP])]))
-    rows = db.relevance_rows(wanted)
+    rows = db.relevance_rows(pids)
     dense, lexical = dict(retrieval.dense), dict(retrieval.lexical)
     qvec = retrieval.query_vector
-    prf = _prf_direction([rows[p][3] for p, _ in retrieval.lexical[:PRF_TOP] if p in rows])
     out = np.zeros((len(pids), len(RAW)), np.float64)
     present = np.zeros(len(pids), bool)
     blobs: list[bytes] = []
@@ -116,8 +114,7 @@ def raw_candidates(retrieval: Retrieval, pids: list[int], db: IndexDB, passages:
         cover_toned = cover_folded if w_toned is None else _share(w_toned, toned)
         cover_bigrams = _share(w_bigrams, bigrams) if terms.bigrams else cover_folded
         out[i, 1:6] = (cover_toned, cover_folded, cover_bigrams, lexical.get(pid, 0.0), ordinal)
-    # The vectors in one matrix: one product each for the cosines and the feedback (a
-    # product per candidate cost more than the rest of the loop).
+    # The vectors in one matrix: one product for the cosines the dense search did not give.
     kept = np.flatnonzero(present)
     if len(kept):
         vectors = np.frombuffer(b"".join(blobs), np.float32).reshape(len(kept), -1)
@@ -125,16 +122,7 @@ def raw_candidates(retrieval: Retrieval, pids: list[int], db: IndexDB, passages:
         known = [j for j, i in enumerate(kept) if pids[i] in dense]
         cosine[known] = [dense[pids[kept[j]]] for j in known]
         out[kept, 0] = cosine
-        out[kept, 6] = vectors @ prf if prf is not None else cosine
     return RawCandidates(list(pids), out, present, info)
-
-
-def _prf_direction(blobs: list[bytes]) -> np.ndarray | None:
-    if not blobs:
-        return None
-    mean = np.mean([np.frombuffer(b, np.float32) for b in blobs], axis=0)
-    norm = float(np.linalg.norm(mean))
-    return (mean / norm).astype(np.float32) if norm > 0 else None
 
 
 def ranking_features(raw: np.ndarray, scores: np.ndarray, query: QueryInfo,
@@ -161,7 +149,6 @@ def ranking_features(raw: np.ndarray, scores: np.ndarray, query: QueryInfo,
     out[:, 8] = np.log1p(np.arange(n))
     out[:, 9] = (bm25 > 0).astype(np.float64)
     out[:, 10] = col["cover_bigrams"].max() - col["cover_bigrams"]
-    out[:, 11] = col["prf"]
-    out[:, 12] = np.log1p(col["ordinal"])
-    out[:, 13], out[:, 14], out[:, 15] = query.has_tones, query.rare_share, query.question
+    out[:, 11] = np.log1p(col["ordinal"])
+    out[:, 12], out[:, 13], out[:, 14] = query.has_tones, query.rare_share, query.question
     return out
