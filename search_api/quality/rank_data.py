@@ -24,6 +24,7 @@ import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -97,6 +98,32 @@ def _with_toneless(kind: str, text: str) -> list[tuple[str, str]]:
     return [(kind, text)] + ([(f"{kind}_toneless", folded)] if folded != text else [])
 
 
+#: One query to run: (kind, text, relevant article → grade, answer passages, fold key).
+Job = tuple[str, str, dict[str, int], set[int], str]
+
+
+def _run_jobs(index_dir: Path, settings: Settings, encoder: Any, name: str,
+              make_jobs: Callable[[IndexDB], list[Job]],
+              log: Callable[[str], None]) -> list[QueryRows]:
+    """Open ``index_dir`` once, make the jobs from its database (ids are the index's), embed
+    every query in batches and collect each job's rows."""
+    searcher = Searcher(index_dir, settings, encoder, lexical_matrix=False)
+    out: list[QueryRows] = []
+    try:
+        with IndexDB(index_dir, readonly=True) as db:
+            passage_article = db.passage_articles()
+            jobs = make_jobs(db)
+            encode_all(searcher, [j[1] for j in jobs])
+            for i, (kind, text, rel, ans, key) in enumerate(jobs):
+                out.append(query_rows(searcher, db, name, kind, text, rel, ans,
+                                      passage_article, key))
+                if i % 500 == 0:
+                    log(f"{name}: {i}/{len(jobs)} queries")
+    finally:
+        searcher.close()
+    return out
+
+
 def qa_rows(eval_dir: Path, name: str, settings: Settings, index_root: Path,
             leave_out_fraction: float, log: Callable[[str], None]) -> list[QueryRows]:
     """The rows of a question-answering set (indexed without its left-out articles)."""
@@ -112,32 +139,22 @@ def qa_rows(eval_dir: Path, name: str, settings: Settings, index_root: Path,
     if not (index_dir / "manifest.json").exists():
         index_articles(index_dir, (a for a in corpus_articles(corpus) if a.id not in left_out),
                        settings, encoder, batch_articles=256)
-    searcher = Searcher(index_dir, settings, encoder, lexical_matrix=False)
-    out: list[QueryRows] = []
-    try:
-        with IndexDB(index_dir, readonly=True) as db:
-            external = db.external_ids()
-            passage_article = db.passage_articles()
-            answers = all_answer_passages(db, queries, external, raw_texts)
-            jobs = []
-            for q in queries:
-                kind = "left_out" if all(r in left_out for r in q.relevant) else "qa"
-                rel = {external[r]: 1 for r in q.relevant if r in external}
-                key = q.relevant[0] if q.relevant else q.qid
-                for k, text in _with_toneless(kind, q.query):
-                    jobs.append((k.replace("left_out_toneless", "left_out"), text, rel,
-                                 answers.get(q.qid, set()), key))
-            jobs += [("nonsense", t, {}, set(), t) for t in nonsense_queries()]
-            jobs += [("off_topic", t, {}, set(), t) for t in OFF_TOPIC]
-            encode_all(searcher, [j[1] for j in jobs])
-            for i, (kind, text, rel, ans, key) in enumerate(jobs):
-                out.append(query_rows(searcher, db, name, kind, text, rel, ans,
-                                      passage_article, key))
-                if i % 500 == 0:
-                    log(f"{name}: {i}/{len(jobs)} queries")
-    finally:
-        searcher.close()
-    return out
+
+    def make_jobs(db: IndexDB) -> list[Job]:
+        external = db.external_ids()
+        answers = all_answer_passages(db, queries, external, raw_texts)
+        jobs: list[Job] = []
+        for q in queries:
+            kind = "left_out" if all(r in left_out for r in q.relevant) else "qa"
+            rel = {external[r]: 1 for r in q.relevant if r in external}
+            key = q.relevant[0] if q.relevant else q.qid
+            for k, text in _with_toneless(kind, q.query):
+                jobs.append((k.replace("left_out_toneless", "left_out"), text, rel,
+                             answers.get(q.qid, set()), key))
+        jobs += [("nonsense", t, {}, set(), t) for t in nonsense_queries()]
+        return jobs + [("off_topic", t, {}, set(), t) for t in OFF_TOPIC]
+
+    return _run_jobs(index_dir, settings, encoder, name, make_jobs, log)
 
 
 def news_rows(path: Path, index_dir: Path, settings: Settings,
@@ -148,28 +165,19 @@ def news_rows(path: Path, index_dir: Path, settings: Settings,
     name = path.name.removesuffix(".jsonl")
     records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
                if line.strip()]
-    encoder = create_encoder(settings)
-    searcher = Searcher(index_dir, settings, encoder, lexical_matrix=False)
-    out: list[QueryRows] = []
-    try:
-        with IndexDB(index_dir, readonly=True) as db:
-            external = db.external_ids()
-            passage_article = db.passage_articles()
-            jobs = []
-            for rec in records:
-                graded = rec.get("grades") or {r: 1 for r in rec["relevant"]}
-                rel = {external[a]: int(g) for a, g in graded.items() if a in external}
-                kind = "topic" if "grades" in rec else "keyword"
-                key = rec["qid"] if kind == "topic" else rec.get("target", rec["relevant"][0])
-                jobs += [(k, t, rel, key) for k, t in _with_toneless(kind, rec["query"])]
-            encode_all(searcher, [j[1] for j in jobs])
-            for kind, text, rel, key in jobs:
-                out.append(query_rows(searcher, db, name, kind, text, rel, set(),
-                                      passage_article, key))
-            log(f"{name}: {len(jobs)} queries")
-    finally:
-        searcher.close()
-    return out
+
+    def make_jobs(db: IndexDB) -> list[Job]:
+        external = db.external_ids()
+        jobs: list[Job] = []
+        for rec in records:
+            graded = rec.get("grades") or {r: 1 for r in rec["relevant"]}
+            rel = {external[a]: int(g) for a, g in graded.items() if a in external}
+            kind = "topic" if "grades" in rec else "keyword"
+            key = rec["qid"] if kind == "topic" else rec.get("target", rec["relevant"][0])
+            jobs += [(k, t, rel, set(), key) for k, t in _with_toneless(kind, rec["query"])]
+        return jobs
+
+    return _run_jobs(index_dir, settings, create_encoder(settings), name, make_jobs, log)
 
 
 def cached(path: Path, build: Callable[[], list[QueryRows]]) -> list[QueryRows]:

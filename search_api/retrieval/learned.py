@@ -122,6 +122,10 @@ class LearnedModel:
             raise ValueError(f"{path}: fitted on other features; run `vnsearch rank-fit`")
         relevance = {mode: (list(spec["inputs"]), lightgbm.Booster(model_str=spec["model"]))
                      for mode, spec in data["relevance"].items()}
+        for mode, (inputs, _) in relevance.items():
+            if inputs != list(RELEVANCE_INPUTS[mode]):
+                raise ValueError(f"{path}: the {mode} relevance model was fitted on other "
+                                 "inputs; run `vnsearch rank-fit`")
         return cls(lightgbm.Booster(model_file=str(ranker_path)), relevance)
 
     def rank(self, features: np.ndarray) -> np.ndarray:
@@ -131,9 +135,7 @@ class LearnedModel:
     def probability(self, features: np.ndarray, mode: str,
                     ranker: np.ndarray | None = None) -> np.ndarray:
         """P(relevant) of each row; ``ranker``: the ranker's scores (hybrid)."""
-        inputs, booster = self.relevance[mode]
-        if list(inputs) != list(RELEVANCE_INPUTS[mode]):
-            raise ValueError(f"the {mode} relevance model was fitted on other inputs")
+        _, booster = self.relevance[mode]
         x = relevance_matrix(features, mode, ranker)
         return np.asarray(booster.predict(x, num_threads=1), np.float64)
 
