@@ -186,3 +186,78 @@ def test_health_lists_the_shards(one_and_three, settings) -> None:
         r = client.post("/articles", json={"articles": [{"text": "x"}]},
                         headers={"Authorization": "Bearer x"})
         assert r.status_code in (401, 403, 409)
+
+
+# -- one story across shards (issue 28) ------------------------------------------------------
+
+def _signed(records: list[dict]) -> list[tuple]:
+    """(id, signature, outlet) of each record long enough to sign, in order."""
+    from indexer.stories import story_signature
+
+    signed = [(r["id"], story_signature(r["title"], r["text"]), r["source"]) for r in records]
+    return [entry for entry in signed if entry[1] is not None]
+
+
+def _split_stories(stories: dict[str, str], shards: int) -> int:
+    """Stories with articles in more than one shard."""
+    homes: dict[str, set[int]] = {}
+    for aid, story in stories.items():
+        homes.setdefault(story, set()).add(shard_of(aid, shards))
+    return sum(len(h) > 1 for h in homes.values())
+
+
+@pytest.mark.parametrize("shards", [2, 3, 5])
+@pytest.mark.parametrize("order", [0, 1, 2])
+def test_story_replay_equals_one_index_for_any_split(shards, order) -> None:
+    """Pure (no SQLite, no Ray): shards whose writers each see their own shard, then the
+    story step (``replay_in_order``) after each of two runs, give every article the story
+    one index fed the same articles in the same order gives it — for several splits and
+    indexing orders. Without the step (main before issue 28) they do not."""
+    import random
+
+    from storyutil import MemoryStories, story_corpus
+
+    from indexer.stories import RunArticle, replay_in_order
+
+    records = story_corpus()
+    random.Random(order).shuffle(records)
+    entries = _signed(records)
+    one = MemoryStories()
+    expected = {aid: one.write(aid, sig, source) for aid, sig, source in entries}
+    assert len(set(expected.values())) < len(expected) - 10  # stories of 2-3 articles
+    assert _split_stories(expected, shards)  # some across shards
+
+    stores = [MemoryStories() for _ in range(shards)]
+    half = len(entries) // 2
+    for run in (range(half), range(half, len(entries))):
+        run_articles = []
+        for n in range(shards):  # each shard's writer, one after the other
+            for position in run:
+                aid, sig, source = entries[position]
+                if shard_of(aid, shards) == n:
+                    stores[n].write(aid, sig, source)
+                    run_articles.append(RunArticle(position, aid, sig, source))
+        per_shard = {a.article_id: stores[shard_of(a.article_id, shards)].rows[a.article_id]
+                     .story_id for a in run_articles}
+        replayed = replay_in_order(
+            run_articles, lambda bands: [c for s in stores for c in s.candidates(bands)])
+        assert per_shard != replayed or not _split_stories(replayed, shards)
+        for aid, story in replayed.items():
+            stores[shard_of(aid, shards)].set_story(aid, story)
+    got = {aid: stores[shard_of(aid, shards)].rows[aid].story_id for aid in expected}
+    assert got == expected
+    alone = [MemoryStories() for _ in range(shards)]  # no story step: one story per shard
+    assert {aid: alone[shard_of(aid, shards)].write(aid, sig, source)
+            for aid, sig, source in entries} != expected
+
+
+def test_story_members_of_several_shards_in_one_index_order() -> None:
+    from indexer.db import StoryMember
+    from search_api.cluster.store import newest_first
+
+    members = [StoryMember("b", "s", None, None, "2021-04-02"),
+               StoryMember("c", "s", None, None, None),
+               StoryMember("a", "s", None, None, "2021-04-02"),
+               StoryMember("d", "s", None, None, "2021-04-03T08:00:00"),
+               StoryMember("0", "s", None, None, None)]
+    assert [m.article_id for m in newest_first(members)] == ["d", "a", "b", "0", "c"]
