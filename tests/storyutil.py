@@ -18,13 +18,13 @@ NEWS = SHARED / "data" / "news" / "dantri-unc.jsonl"
 
 def _edited(record: dict, outlet: str, tag: str, n: int, cut_first: bool) -> dict:
     """A republished copy: another outlet and URL, a dateline, one paragraph cut (the
-    first or the last) and a word changed — one story with the original (similarity
-    well above 0.5) but another content hash."""
+    first or the last) and the outlet's tag closing every paragraph — one story with the
+    original (similarity well above 0.5), but no passage the same text as another (exact
+    score ties between two articles would leave their order to the shards)."""
     paragraphs = record["text"].split("\n\n")
     paragraphs = paragraphs[1:] if cut_first else paragraphs[:-1]
+    paragraphs = [f"{p} [{tag}]" for p in paragraphs]
     paragraphs[0] = f"({outlet}) - {paragraphs[0]}"
-    middle = len(paragraphs) // 2
-    paragraphs[middle] = paragraphs[middle].replace(" và ", " cùng ", 1)
     return {**record, "id": f"{record['id']}-{tag}{n}", "source": outlet,
             "url": record["url"].replace("dantri.com.vn", f"{tag}.example.vn") + f"-{n}",
             "text": "\n\n".join(paragraphs)}
