@@ -16,7 +16,7 @@ from indexer.stories import choose_story
 NEWS = SHARED / "data" / "news" / "dantri-unc.jsonl"
 
 
-def _edited(record: dict, outlet: str, tag: str, n: int, cut_first: bool) -> dict:
+def republished(record: dict, outlet: str, tag: str, n: int, cut_first: bool) -> dict:
     """A republished copy: another outlet and URL, a dateline, one paragraph cut (the
     first or the last) and the outlet's tag closing every paragraph — one story with the
     original (similarity well above 0.5), but no passage the same text as another (exact
@@ -46,7 +46,7 @@ def story_corpus(originals: int = 40, seed: int = 7) -> list[dict]:
         for tag, outlet, cut_first in (("vne", "VnExpress", False), ("bm", "Báo Mới", True)):
             if tag == "bm" and n % 2:
                 continue
-            out.insert(rng.randrange(len(out) + 1), _edited(record, outlet, tag, n, cut_first))
+            out.insert(rng.randrange(len(out) + 1), republished(record, outlet, tag, n, cut_first))
     return out
 
 

@@ -277,7 +277,7 @@ def _same_stories(a: list[tuple], b: list[tuple]) -> None:
     the story tie exactly (a passage both copies share: which one the retrievers list
     first is the shards' order, as for ``_untie``); then ``also_in`` differs by it."""
     assert len(a) == len(b)
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         assert x[:4] == y[:4] and x[6] == y[6], (x, y)
         assert abs(x[4] - y[4]) <= 1e-6 and abs(x[5] - y[5]) <= 1e-4, (x, y)
         assert x[7:] == y[7:] or x[7] in y[8], (x, y)

@@ -18,9 +18,9 @@ from ..article import Article, Passage
 from ..errors import IndexFormatError
 from ..layout import DATABASE, SCHEMA_VERSION
 from ..metadata.keys import metadata_key
-from .story_reads import StoryReads
 from .records import ArticleMetadata, StoredArticle
 from .schema import SCHEMA, SCHEMA_2_ADDITIONS, SCHEMA_3_ADDITIONS
+from .story_reads import StoryReads
 
 _SCHEMA_1_COLUMNS = ("published_raw TEXT", "source_key TEXT", "origin TEXT")
 
