@@ -92,8 +92,8 @@ def test_same_answers_as_one_index(one_and_three, mode) -> None:
     compared = 0
     for q in QUERIES:
         for filt in FILTERS:
-            # Article level: a story id is per shard, so near-duplicates that
-            # landed in different shards stay two stories in a cluster (README, a limit).
+            # Article level: these shards are written one by one (`index --shard`), whose
+            # stories stay per shard; one story across shards: test_one_story_across_shards….
             for page in ({"k": 10, "group": "article"},
                          {"k": 5, "offset": 5, "group": "article"}, {"k": 10, "group": False}):
                 a, total_a = _hits(single, q=q, mode=mode, **filt, **page)
