@@ -355,9 +355,8 @@ def write_shards(routed: _Routed, shard_dirs: list[Path], settings: Settings,
     """Each shard written by the normal writer (every shard exists afterwards, even empty).
 
     The writer also gets ``--shard i/N``: it must keep every article routed to it, so an
-    article it leaves out means the routing here and the writer's disagree — a bug. Then
-    the story step (:func:`.stories.unify_run_stories`) gives the articles written the
-    story ids one index fed the input in the same order would give them.
+    article it leaves out means the routing here and the writer's disagree — a bug. Each
+    writer gives stories within its shard only: :func:`unify_stories` comes next.
     """
     from indexer.sharding import ShardSpec
     from indexer.writer import index_articles
@@ -375,8 +374,10 @@ def write_shards(routed: _Routed, shard_dirs: list[Path], settings: Settings,
 
 def unify_stories(routed: _Routed, shard_dirs: list[Path],
                   summaries: list[IndexSummary]) -> StoryStep:
-    """The story step over what :func:`write_shards` wrote: each shard writer's input
-    positions made run-wide (``routed.positions``)."""
+    """The story step (:func:`.stories.unify_run_stories`) over what :func:`write_shards`
+    wrote: the articles written get the story ids one index fed the input in the same
+    order gives them. Each shard writer's input positions are made run-wide by
+    ``routed.positions``."""
     storied = [(routed.positions[n][position], n, aid)
                for n, summary in enumerate(summaries) for position, aid in summary.storied]
     return unify_run_stories(shard_dirs, storied)
