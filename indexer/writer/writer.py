@@ -371,6 +371,7 @@ class IndexWriter:
         if art.file_key:
             db.add_aliases(entry.article_id, None, FILE_KEY_PREFIX + art.file_key)
         tag_article(db, entry.article_id, art.title, art.text, art.source)
+        summary.storied.append((entry.item.position, entry.article_id))
         return old
 
     def resolve_key(self, key: str) -> str | None:
