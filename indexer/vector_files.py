@@ -180,9 +180,26 @@ def remove_unnamed(directory: Path, generation: int, keep: int = 2) -> list[str]
         if path.name not in named:
             path.unlink(missing_ok=True)
             removed.append(path.name)
+    for path in directory.glob(".vectors.*.tmp"):
+        if not _alive(path.name.split(".")[-2]):
+            path.unlink(missing_ok=True)  # a killed writer's or fold's
+            removed.append(path.name)
     if removed:
         fsync_dir(directory)
     return removed
+
+
+def _alive(pid: str) -> bool:
+    """True when process ``pid`` (the number in a temporary file's name) still runs."""
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 #: ``flock``ed by a background fold while it runs (:mod:`indexer.vector_fold`).
