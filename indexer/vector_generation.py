@@ -122,7 +122,8 @@ def write_vector_generation(directory: Path, db: IndexDB, kind: str, dimension: 
         ids, vectors = db.load_all_vectors(dimension, after=previous.max_id)
         dead = _newly_removed(directory, db, previous, dimension,
                               removed if since == previous.generation else None)
-        passages = db.counts()["passages"]
+    # exact without counting the store (a cost that grows with it): ``dead`` were live
+    passages = previous.passages + len(ids) - len(dead)
     record = _appended(directory, previous, generation, ids, dead, passages)
     mode = "append"
     if policy.wants_fold(record):
