@@ -26,6 +26,7 @@ from .vector_files import (
     record_generations,
     remove_unnamed,
     segment_path,
+    vectors_written,
     write_file_durably,
     write_removed,
 )
@@ -112,7 +113,8 @@ def write_vector_generation(directory: Path, db: IndexDB, kind: str, dimension: 
 
     started = time.perf_counter()
     generation = db.generation()
-    if not rebuild and read_record(directory, generation) is not None:
+    if not rebuild and read_record(directory, generation) is not None \
+            and vectors_written(directory, generation):
         return VectorWrite(generation, "current", 0, 0, 0, 0.0, kind)
     previous = None if rebuild else _newest_before(directory, generation, kind, dimension)
     if previous is None:
