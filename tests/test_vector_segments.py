@@ -128,7 +128,8 @@ def test_writes_append_small_files_and_never_rewrite_the_base(tmp_path):
     inode = base.stat().st_ino
     writer = _write(directory, settings, add=CORPUS[20:22])
     assert writer.vector_write is not None and writer.vector_write.mode == "append"
-    assert writer.vector_write.added > 0 and segment_path(directory, _generation(directory)).exists()
+    assert writer.vector_write.added > 0
+    assert segment_path(directory, _generation(directory)).exists()
     writer = _write(directory, settings, delete=CORPUS[:3])
     record = read_record(directory, _generation(directory))
     assert record is not None and record.removed and record.removed_count > 0
