@@ -125,7 +125,7 @@ class Settings(BaseSettings):
     vector_fold_min_rows: int = Field(default=2000, ge=0,
                                       description="...and this many rows.")
     vector_fold_inline_passages: int = Field(
-        default=100_000, ge=0,
+        default=20_000, ge=0,
         description="A fold of an index with more passages than this, due after an API write, "
                     "runs in a background process (the write answers at once, searches go on "
                     "over base + segments); smaller ones, and those of `vnsearch index` and "

@@ -213,7 +213,7 @@ class VectorPolicy:
     max_segments: int = 8
     fold_share: float = 0.1
     fold_min_rows: int = 2000
-    inline_fold_rows: int = 100_000
+    inline_fold_rows: int = 20_000
     kind_threshold: int = 50_000
 
     @classmethod
