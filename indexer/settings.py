@@ -112,6 +112,24 @@ class Settings(BaseSettings):
                     "built in the background on start and after each write.")
     vector_index_threshold: int = 50_000
     """From this many passages on, the vector index is HNSW instead of exact (flat) search."""
+    vector_segments_max: int = Field(
+        default=8, ge=1,
+        description="Each write appends its passages' vectors as a small exact segment file "
+                    "beside the base vector file; past this many segments they are merged "
+                    "into one (read back from the store: cost proportional to their rows).")
+    vector_fold_share: float = Field(
+        default=0.1, gt=0.0,
+        description="Rebuild the vector base from the store (a fold: segments and removed "
+                    "vectors folded in) once the segments' rows plus the removed vectors "
+                    "exceed this share of the base's rows...")
+    vector_fold_min_rows: int = Field(default=2000, ge=0,
+                                      description="...and this many rows.")
+    vector_fold_inline_passages: int = Field(
+        default=20_000, ge=0,
+        description="A fold of an index with more passages than this, due after an API write, "
+                    "runs in a background process (the write answers at once, searches go on "
+                    "over base + segments); smaller ones, and those of `vnsearch index` and "
+                    "`vnsearch compact`, run inside the write.")
 
     # service
     host: str = "127.0.0.1"

@@ -106,9 +106,11 @@ class StoreReads:
         """Known article URLs (syndicated copies included)."""
         return int(self.conn.execute("SELECT count(*) FROM article_urls").fetchone()[0])
 
-    def load_all_vectors(self, dimension: int) -> tuple[np.ndarray, np.ndarray]:
-        """All (passage ids, vectors) of the store, in id order."""
-        rows = self.conn.execute("SELECT id, vector FROM passages ORDER BY id").fetchall()
+    def load_all_vectors(self, dimension: int, after: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """All (passage ids, vectors) of the store, in id order; ``after``: only the passages
+        whose id is above it (ids only grow: the rows added since a vector segment)."""
+        rows = self.conn.execute("SELECT id, vector FROM passages WHERE id > ? ORDER BY id",
+                                 (after,)).fetchall()
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         if not rows:
             return ids, np.zeros((0, dimension), np.float32)
