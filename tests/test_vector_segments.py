@@ -189,7 +189,7 @@ def test_api_write_starts_the_fold_in_a_process_and_readers_keep_their_files(tmp
     writer = _write(directory, settings, add=CORPUS[20:30], background_fold=True)
     assert writer.vector_write is not None and writer.vector_write.mode == "fold-started"
     generation = _generation(directory)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 240  # a process start under load
     while _segments(directory, generation) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert _segments(directory, generation) == 0  # folded in the background

@@ -197,12 +197,13 @@ class IndexWriter:
         (incrementally) and the manifest for the committed generation, drop old files."""
         db, manifest = self._state()
         started = time.monotonic()
-        self.vector_write = write_vectors(
-            self.directory, db, manifest, self._policy, np.asarray(self._removed, np.int64),
-            self._vectors_since, background=self._background_fold)
+        removed, since = np.asarray(self._removed, np.int64), self._vectors_since
+        self.vector_write = write_vectors(self.directory, db, manifest, self._policy, removed,
+                                          since, background=self._background_fold)
         self._removed, self._vectors_since = [], self.vector_write.generation
         lexical_at = time.monotonic()
-        self.lexical_write = write_lexical(self.directory, db)
+        # The lexical files lag by the same generations as the vector record did.
+        self.lexical_write = write_lexical(self.directory, db, removed=removed, since=since)
         manifest_at = time.monotonic()
         write_manifest(self.directory, manifest, db, self.lexical_write)
         self.timings.update(vectors=lexical_at - started, lexical=manifest_at - lexical_at,
