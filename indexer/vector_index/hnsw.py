@@ -29,6 +29,7 @@ class HnswIndex(VectorIndex):
             base.hnsw.efConstruction = 80
             index = faiss.IndexIDMap2(base)
         self._index = index
+        self.ef_search = ef_search
         faiss.downcast_index(self._index.index).hnsw.efSearch = ef_search
         self.tombstones: set[int] = set(tombstones or ())
 
@@ -53,8 +54,9 @@ class HnswIndex(VectorIndex):
             sel = faiss.IDSelectorBatch(live)
         elif self.tombstones:
             sel = faiss.IDSelectorNot(faiss.IDSelectorBatch(np.fromiter(self.tombstones, np.int64)))
-        params = faiss.SearchParametersHNSW(sel=sel, efSearch=max(128, k)) if sel is not None \
-            else faiss.SearchParametersHNSW(efSearch=max(128, k))
+        ef = max(self.ef_search, k)
+        params = faiss.SearchParametersHNSW(sel=sel, efSearch=ef) if sel is not None \
+            else faiss.SearchParametersHNSW(efSearch=ef)
         scores, ids = self._index.search(q, k, params=params)
         keep = ids[0] >= 0
         return VectorHits(ids[0][keep], scores[0][keep])

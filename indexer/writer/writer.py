@@ -192,7 +192,9 @@ class IndexWriter:
         """Pick the vector index type for the current size (exact while small)."""
         db, manifest = self._state()
         assert self._vectors is not None  # loaded with the manifest
-        kind = choose_kind(len(self._vectors), self.settings.vector_index_threshold)
+        kind = choose_kind(len(self._vectors), self.settings.vector_index_threshold,
+                           self.settings.vector_index_compressed_threshold,
+                           self.settings.vector_index)
         tombstoned = getattr(self._vectors, "tombstones", None)
         # HNSW tombstones live in memory only: rebuild before saving rather than persist a
         # graph whose deleted ids would come back on the next load.
