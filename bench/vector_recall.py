@@ -12,8 +12,10 @@ the bytes a reader holds resident (a fresh process maps the file as the service 
 ``mapped=True``, and runs every query: RSS after minus before), build seconds (FAISS's
 threads) and query ms p50 (one thread, one query at a time, through ``VectorIndex.search``).
 Kinds of ``indexer.vector_index`` plus two candidates measured for the choice and not
-shipped: ``ivf-sq8`` (IVF over the same 8-bit codes, nlist 4·√n, nprobe ``--nprobe``) and
-``hnsw-fp16`` (HNSW over 16-bit floats).
+shipped: ``hnsw-sq8-plain`` (the same 8-bit HNSW without the exact re-scoring),
+``ivf-sq8`` (IVF over the same 8-bit codes, nlist 4·√n) and ``hnsw-fp16`` (HNSW over
+16-bit floats). Each is searched at several settings of its knob (:data:`KNOBS`:
+efSearch, nprobe) from the same built file.
 
     .venv/bin/python bench/vector_recall.py --encode-queries ../shared/data/eval/vinewsqa-dev.jsonl
     .venv/bin/python bench/vector_recall.py --sizes 10000,100000,300000
@@ -23,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -35,7 +36,8 @@ import numpy as np
 DIM = 384
 SIGMA = 0.02
 QUERIES = Path("/work/idx/vector-recall-queries.npy")
-KINDS = ("flat", "hnsw", "hnsw-sq8", "ivf-sq8", "hnsw-fp16")
+KINDS = ("flat", "hnsw", "hnsw-sq8", "hnsw-sq8-plain", "ivf-sq8", "hnsw-fp16")
+RAW = ("hnsw-sq8-plain", "ivf-sq8", "hnsw-fp16")  # candidates: raw FAISS, not shipped
 
 
 def real_vectors(dirs: list[Path]) -> np.ndarray:
@@ -64,7 +66,7 @@ def corpus(pool: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
     return np.vstack([real, noisy.astype(np.float32)])
 
 
-def build(kind: str, vectors: np.ndarray, nprobe: int):
+def build(kind: str, vectors: np.ndarray):
     """An index of ``kind`` over ``vectors`` (ids 0..n-1); a raw FAISS index for candidates."""
     import faiss
 
@@ -80,12 +82,12 @@ def build(kind: str, vectors: np.ndarray, nprobe: int):
         index.train(vectors[:max(50 * nlist, 100_000)])
         index.add_with_ids(vectors, ids)
         return index
-    if kind == "hnsw-fp16":
-        hnsw = faiss.IndexHNSWSQ(DIM, faiss.ScalarQuantizer.QT_fp16, 32,
-                                 faiss.METRIC_INNER_PRODUCT)
+    if kind in ("hnsw-fp16", "hnsw-sq8-plain"):
+        qt = faiss.ScalarQuantizer.QT_fp16 if kind == "hnsw-fp16" else faiss.ScalarQuantizer.QT_8bit
+        hnsw = faiss.IndexHNSWSQ(DIM, qt, 32, faiss.METRIC_INNER_PRODUCT)
         hnsw.hnsw.efConstruction = 80
         index = faiss.IndexIDMap2(hnsw)
-        index.train(vectors[:1000])
+        index.train(vectors)
         index.add_with_ids(vectors, ids)
         return index
     return build_vector_index(kind, DIM, ids, vectors)
@@ -98,8 +100,14 @@ def rss() -> dict[str, int]:
     return {k: int(fields[k].split()[0]) * 1024 for k in ("VmRSS", "RssAnon", "RssFile")}
 
 
-def serve_queries(path: str, kind: str, queries_path: str, nprobe: int) -> dict:
-    """In a fresh process: map the index as a reader does, run every query (one thread)."""
+#: The search-time knob swept per kind (efSearch for HNSW, nprobe for IVF; flat: none).
+KNOBS = {"flat": [0], "hnsw": [128, 256], "hnsw-sq8": [128, 256],
+         "hnsw-fp16": [128, 256], "ivf-sq8": [64, 256], "hnsw-sq8-plain": [128, 256, 512]}
+
+
+def serve_queries(path: str, kind: str, queries_path: str) -> dict:
+    """In a fresh process: map the index as a reader does, run every query (one thread)
+    at each setting of the kind's knob."""
     import faiss
 
     from indexer.vector_index import load_vector_index
@@ -107,32 +115,37 @@ def serve_queries(path: str, kind: str, queries_path: str, nprobe: int) -> dict:
     faiss.omp_set_num_threads(1)
     queries = np.load(queries_path)
     before = rss()
-    if kind in ("ivf-sq8", "hnsw-fp16"):
+    if kind in RAW:
         raw = faiss.read_index(path, faiss.IO_FLAG_MMAP_IFC)
-        params = (faiss.SearchParametersIVF(nprobe=nprobe) if kind == "ivf-sq8"
-                  else faiss.SearchParametersHNSW(efSearch=128))
 
-        def search(q: np.ndarray) -> np.ndarray:
+        def search(q: np.ndarray, knob: int) -> np.ndarray:
+            params = (faiss.SearchParametersIVF(nprobe=knob) if kind == "ivf-sq8"
+                      else faiss.SearchParametersHNSW(efSearch=knob))
             return raw.search(q.reshape(1, -1), 10, params=params)[1][0]
     else:
         index = load_vector_index(Path(path), kind, DIM, mapped=True)
 
-        def search(q: np.ndarray) -> np.ndarray:
+        def search(q: np.ndarray, knob: int) -> np.ndarray:
+            if knob:
+                index.ef_search = knob  # type: ignore[attr-defined]
             return index.search(q, 10).ids
-    found, times = [], []
-    for q in queries:
-        t0 = time.perf_counter()
-        found.append(search(q))
-        times.append((time.perf_counter() - t0) * 1000)
+    runs = []
+    for knob in KNOBS[kind]:
+        found, times = [], []
+        for q in queries:
+            t0 = time.perf_counter()
+            found.append(search(q, knob))
+            times.append((time.perf_counter() - t0) * 1000)
+        runs.append({"knob": knob, "ids": [list(map(int, f)) for f in found],
+                     "ms": float(np.median(times))})
     after = rss()
-    return {"ids": [list(map(int, f)) for f in found], "ms": float(np.median(times)),
-            **{k: after[k] - before[k] for k in after}}
+    return {"runs": runs, **{k: after[k] - before[k] for k in after}}
 
 
 def measure(kind: str, vectors: np.ndarray, queries_path: Path, exact: list[set[int]],
-            nprobe: int, workdir: Path) -> dict:
+            workdir: Path) -> list[dict]:
     t0 = time.perf_counter()
-    index = build(kind, vectors, nprobe)
+    index = build(kind, vectors)
     build_s = time.perf_counter() - t0
     path = workdir / f"{kind}.faiss"
     if hasattr(index, "save"):
@@ -143,20 +156,24 @@ def measure(kind: str, vectors: np.ndarray, queries_path: Path, exact: list[set[
         faiss.write_index(index, str(path))
     del index
     out = subprocess.run([sys.executable, __file__, "--serve", str(path), kind,
-                          str(queries_path), str(nprobe)],
+                          str(queries_path)],
                          check=True, capture_output=True, text=True).stdout
     got = json.loads(out.splitlines()[-1])
-    recall = float(np.mean([len(set(f) & e) / 10 for f, e in zip(got["ids"], exact)]))
     size = path.stat().st_size
     path.unlink()
     n = len(vectors)
-    return {"kind": kind, "n": n, "recall": recall, "file_b": size / n,
-            "resident_b": got["VmRSS"] / n, "anon_b": got["RssAnon"] / n,
-            "mapped_b": got["RssFile"] / n, "build_s": build_s, "ms": got["ms"]}
+    rows = []
+    for run_ in got["runs"]:
+        recall = float(np.mean([len(set(f) & e) / 10
+                                for f, e in zip(run_["ids"], exact, strict=True)]))
+        rows.append({"kind": kind, "knob": run_["knob"], "n": n, "recall": recall,
+                     "file_b": size / n, "resident_b": got["VmRSS"] / n,
+                     "anon_b": got["RssAnon"] / n, "mapped_b": got["RssFile"] / n,
+                     "build_s": build_s, "ms": run_["ms"]})
+    return rows
 
 
-def run(sizes: list[int], kinds: list[str], pool: np.ndarray, queries: np.ndarray,
-        nprobe: int) -> list[dict]:
+def run(sizes: list[int], kinds: list[str], pool: np.ndarray, queries: np.ndarray) -> list[dict]:
     from indexer.vector_index import build_vector_index
 
     rows = []
@@ -169,18 +186,21 @@ def run(sizes: list[int], kinds: list[str], pool: np.ndarray, queries: np.ndarra
             exact = [set(map(int, flat.search(q, 10).ids)) for q in queries]
             del flat
             for kind in kinds:
-                row = measure(kind, vectors, qpath, exact, nprobe, Path(tmp))
-                rows.append(row)
-                print(json.dumps(row), file=sys.stderr, flush=True)
+                for row in measure(kind, vectors, qpath, exact, Path(tmp)):
+                    rows.append(row)
+                    print(json.dumps(row), file=sys.stderr, flush=True)
     return rows
 
 
 def table(rows: list[dict], real: int) -> str:
-    lines = ["| passages | kind | recall@10 | file B/passage | resident B/passage (mapped, "
-             "after the queries) | build s | query ms p50 |", "|---|---|---|---|---|---|---|"]
+    lines = ["| passages | kind | efSearch / nprobe | recall@10 | file B/passage | resident "
+             "B/passage (mapped, after the queries) | build s | query ms p50 |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         note = "" if r["n"] <= real else " *"
-        lines.append(f"| {r['n']:,}{note} | {r['kind']} | {r['recall']:.4f} | {r['file_b']:,.0f} "
+        knob = r["knob"] or "-"
+        lines.append(f"| {r['n']:,}{note} | {r['kind']} | {knob} | {r['recall']:.4f} "
+                     f"| {r['file_b']:,.0f} "
                      f"| {r['resident_b']:,.0f} | {r['build_s']:.1f} | {r['ms']:.3f} |")
     lines.append(f"\n\\* beyond the {real:,} distinct real vectors: noisy copies (σ {SIGMA}).")
     return "\n".join(lines)
@@ -200,8 +220,8 @@ def encode_queries(path: Path, out: Path, count: int = 200) -> None:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--serve":
-        path, kind, queries, nprobe = sys.argv[2:6]
-        print(json.dumps(serve_queries(path, kind, queries, int(nprobe))))
+        path, kind, queries = sys.argv[2:5]
+        print(json.dumps(serve_queries(path, kind, queries)))
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--real", type=Path, nargs="+",
@@ -210,7 +230,6 @@ def main() -> None:
     parser.add_argument("--encode-queries", type=Path, metavar="EVAL_JSONL")
     parser.add_argument("--sizes", default="10000,100000,300000")
     parser.add_argument("--kinds", default=",".join(KINDS))
-    parser.add_argument("--nprobe", type=int, default=64)
     args = parser.parse_args()
     if args.encode_queries:
         encode_queries(args.encode_queries, args.queries)
@@ -221,8 +240,7 @@ def main() -> None:
     else:  # held-out real passages, left out of the corpus
         queries, pool = pool[-200:], pool[:-200]
     print(f"{len(pool):,} distinct real vectors, {len(queries)} queries", file=sys.stderr)
-    rows = run([int(s) for s in args.sizes.split(",")], args.kinds.split(","), pool,
-               queries, args.nprobe)
+    rows = run([int(s) for s in args.sizes.split(",")], args.kinds.split(","), pool, queries)
     print(table(rows, len(pool)))
 
 

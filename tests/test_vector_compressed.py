@@ -58,8 +58,6 @@ def test_save_load_round_trip(built, tmp_path, mapped):
         with open("/proc/self/maps", encoding="utf-8") as maps:
             assert str(path) in maps.read()
     assert np.array_equal(np.sort(again.ids()), ids)
-    # Compressed: about 660 bytes per 384-dim vector, not 1,536 + graph.
-    assert path.stat().st_size < 0.5 * len(ids) * 384 * 4
     for q in vectors[:20]:
         a, b = index.search(q, 10), again.search(q, 10)
         assert list(a.ids) == list(b.ids) and np.allclose(a.scores, b.scores)
