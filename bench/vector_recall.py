@@ -12,10 +12,10 @@ the bytes a reader holds resident (a fresh process maps the file as the service 
 ``mapped=True``, and runs every query: RSS after minus before), build seconds (FAISS's
 threads) and query ms p50 (one thread, one query at a time, through ``VectorIndex.search``).
 Kinds of ``indexer.vector_index`` plus two candidates measured for the choice and not
-shipped: ``hnsw-sq8-plain`` (the same 8-bit HNSW without the exact re-scoring),
-``ivf-sq8`` (IVF over the same 8-bit codes, nlist 4·√n) and ``hnsw-fp16`` (HNSW over
-16-bit floats). Each is searched at several settings of its knob (:data:`KNOBS`:
-efSearch, nprobe) from the same built file.
+shipped: ``hnsw-sq8`` (HNSW over 8-bit codes), ``hnsw-sq8-refine`` (the same, its best 40
+re-scored from exact float32 vectors kept in the same mapped file, ``IndexRefineFlat``) and
+``ivf-sq8`` (IVF over 8-bit codes, nlist 4·√n). Each is searched at several settings of
+its knob (:data:`KNOBS`: efSearch, nprobe) from the same built file.
 
     .venv/bin/python bench/vector_recall.py --encode-queries ../shared/data/eval/vinewsqa-dev.jsonl
     .venv/bin/python bench/vector_recall.py --sizes 10000,100000,300000
@@ -36,8 +36,8 @@ import numpy as np
 DIM = 384
 SIGMA = 0.02
 QUERIES = Path("/work/idx/vector-recall-queries.npy")
-KINDS = ("flat", "hnsw", "hnsw-sq8", "hnsw-sq8-plain", "ivf-sq8", "hnsw-fp16")
-RAW = ("hnsw-sq8-plain", "ivf-sq8", "hnsw-fp16")  # candidates: raw FAISS, not shipped
+KINDS = ("flat", "hnsw", "hnsw-fp16", "hnsw-sq8", "hnsw-sq8-refine", "ivf-sq8")
+RAW = ("hnsw-sq8", "hnsw-sq8-refine", "ivf-sq8")  # candidates: raw FAISS, not shipped
 
 
 def real_vectors(dirs: list[Path]) -> np.ndarray:
@@ -82,11 +82,12 @@ def build(kind: str, vectors: np.ndarray):
         index.train(vectors[:max(50 * nlist, 100_000)])
         index.add_with_ids(vectors, ids)
         return index
-    if kind in ("hnsw-fp16", "hnsw-sq8-plain"):
-        qt = faiss.ScalarQuantizer.QT_fp16 if kind == "hnsw-fp16" else faiss.ScalarQuantizer.QT_8bit
-        hnsw = faiss.IndexHNSWSQ(DIM, qt, 32, faiss.METRIC_INNER_PRODUCT)
+    if kind in ("hnsw-sq8", "hnsw-sq8-refine"):
+        hnsw = faiss.IndexHNSWSQ(DIM, faiss.ScalarQuantizer.QT_8bit, 32,
+                                 faiss.METRIC_INNER_PRODUCT)
         hnsw.hnsw.efConstruction = 80
-        index = faiss.IndexIDMap2(hnsw)
+        # refine: exact float32 vectors in the same file, re-scoring the best 4k candidates
+        index = faiss.IndexIDMap2(hnsw if kind == "hnsw-sq8" else faiss.IndexRefineFlat(hnsw))
         index.train(vectors)
         index.add_with_ids(vectors, ids)
         return index
@@ -101,8 +102,8 @@ def rss() -> dict[str, int]:
 
 
 #: The search-time knob swept per kind (efSearch for HNSW, nprobe for IVF; flat: none).
-KNOBS = {"flat": [0], "hnsw": [128, 256], "hnsw-sq8": [128, 256],
-         "hnsw-fp16": [128, 256], "ivf-sq8": [64, 256], "hnsw-sq8-plain": [128, 256, 512]}
+KNOBS = {"flat": [0], "hnsw": [128, 256], "hnsw-fp16": [128, 256],
+         "hnsw-sq8": [128, 256, 512], "hnsw-sq8-refine": [128, 256], "ivf-sq8": [64, 256]}
 
 
 def serve_queries(path: str, kind: str, queries_path: str) -> dict:
@@ -115,7 +116,15 @@ def serve_queries(path: str, kind: str, queries_path: str) -> dict:
     faiss.omp_set_num_threads(1)
     queries = np.load(queries_path)
     before = rss()
-    if kind in RAW:
+    if kind == "hnsw-sq8-refine":
+        raw = faiss.read_index(path, faiss.IO_FLAG_MMAP_IFC)
+        inner, id_map = faiss.downcast_index(raw.index), faiss.vector_to_array(raw.id_map)
+
+        def search(q: np.ndarray, knob: int) -> np.ndarray:
+            params = faiss.IndexRefineSearchParameters(
+                k_factor=4, base_index_params=faiss.SearchParametersHNSW(efSearch=knob))
+            return id_map[inner.search(q.reshape(1, -1), 10, params=params)[1][0]]
+    elif kind in RAW:
         raw = faiss.read_index(path, faiss.IO_FLAG_MMAP_IFC)
 
         def search(q: np.ndarray, knob: int) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""The compressed vector index (``hnsw-sq8``): interface, recall against exact search,
+"""The compressed vector index (``hnsw-fp16``): interface, recall against exact search,
 choice by size and by setting, and a writer → reader round trip that picks it.
 
 Seeded clustered synthetic vectors (no model); the writer test uses the FakeEncoder.
@@ -16,7 +16,7 @@ from indexer.article import Article
 from indexer.db import IndexDB
 from indexer.settings import Settings
 from indexer.vector_index import build_vector_index, choose_kind, load_vector_index
-from indexer.vector_index.compressed import HnswSq8Index
+from indexer.vector_index.compressed import HnswFp16Index
 from indexer.writer import IndexWriter
 from search_api.retrieval import Searcher, SearchRequest
 
@@ -30,11 +30,11 @@ def _data(n: int, dim: int = 384, seed: int = 0) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def built() -> tuple[np.ndarray, np.ndarray, HnswSq8Index]:
+def built() -> tuple[np.ndarray, np.ndarray, HnswFp16Index]:
     vectors = _data(3000)
     ids = np.arange(100, 3100, dtype=np.int64)
-    index = build_vector_index("hnsw-sq8", 384, ids, vectors)
-    assert isinstance(index, HnswSq8Index)
+    index = build_vector_index("hnsw-fp16", 384, ids, vectors)
+    assert isinstance(index, HnswFp16Index)
     return ids, vectors, index
 
 
@@ -52,8 +52,8 @@ def test_save_load_round_trip(built, tmp_path, mapped):
     ids, vectors, index = built
     path = tmp_path / "v.faiss"
     index.save(path)
-    again = load_vector_index(path, "hnsw-sq8", 384, mapped=mapped)
-    assert isinstance(again, HnswSq8Index) and again.kind == "hnsw-sq8"
+    again = load_vector_index(path, "hnsw-fp16", 384, mapped=mapped)
+    assert isinstance(again, HnswFp16Index) and again.kind == "hnsw-fp16"
     if mapped:  # FAISS maps this index type (IO_FLAG_MMAP_IFC): readers share one copy
         with open("/proc/self/maps", encoding="utf-8") as maps:
             assert str(path) in maps.read()
@@ -66,7 +66,7 @@ def test_save_load_round_trip(built, tmp_path, mapped):
 def test_removed_ids_never_come_back(tmp_path):
     vectors = _data(1500, seed=2)
     ids = np.arange(1, 1501, dtype=np.int64)
-    index = build_vector_index("hnsw-sq8", 384, ids, vectors)
+    index = build_vector_index("hnsw-fp16", 384, ids, vectors)
     gone = ids[:300]
     index.remove(gone)
     assert len(index) == 1200 and not set(gone) & set(index.ids())
@@ -91,9 +91,9 @@ def test_allowed_restricts_the_search(built):
 
 
 def test_small_first_batch_then_more():
-    """Trained on a tiny first batch (symmetric ranges), later vectors are not clipped."""
+    """fp16 needs no training: a tiny first batch, then more, all found again."""
     vectors = _data(400, seed=4)
-    index = build_vector_index("hnsw-sq8", 384, np.arange(3), vectors[:3])
+    index = build_vector_index("hnsw-fp16", 384, np.arange(3), vectors[:3])
     index.add(np.arange(3, 400), vectors[3:])
     found = sum(index.search(v, 1).ids[0] == i for i, v in enumerate(vectors))
     assert found >= 390
@@ -102,15 +102,15 @@ def test_small_first_batch_then_more():
 def test_choose_kind_by_thresholds_and_override():
     assert choose_kind(10, 50_000, 500_000) == "flat"
     assert choose_kind(50_001, 50_000, 500_000) == "hnsw"
-    assert choose_kind(500_001, 50_000, 500_000) == "hnsw-sq8"
+    assert choose_kind(500_001, 50_000, 500_000) == "hnsw-fp16"
     assert choose_kind(500_001, 50_000) == "hnsw"  # old callers: no compressed threshold
-    assert choose_kind(10, 50_000, 500_000, "hnsw-sq8") == "hnsw-sq8"
+    assert choose_kind(10, 50_000, 500_000, "hnsw-fp16") == "hnsw-fp16"
     assert choose_kind(10**7, 50_000, 500_000, "flat") == "flat"
 
 
 def test_override_setting_from_the_environment(monkeypatch):
-    monkeypatch.setenv("VNSEARCH_VECTOR_INDEX", "hnsw-sq8")
-    assert Settings().vector_index == "hnsw-sq8"
+    monkeypatch.setenv("VNSEARCH_VECTOR_INDEX", "hnsw-fp16")
+    assert Settings().vector_index == "hnsw-fp16"
     monkeypatch.setenv("VNSEARCH_VECTOR_INDEX", "ivf")
     with pytest.raises(ValueError):
         Settings()
@@ -122,7 +122,7 @@ def _articles(n: int) -> list[Article]:
             for r in read_jsonl_head(DEMO_DATA / "demo.jsonl", n)]
 
 
-@pytest.mark.parametrize(("force", "kind"), [("auto", "hnsw-sq8"), ("flat", "flat")])
+@pytest.mark.parametrize(("force", "kind"), [("auto", "hnsw-fp16"), ("flat", "flat")])
 def test_writer_picks_the_compressed_kind_and_readers_use_it(tmp_path, force, kind):
     settings = Settings(home=tmp_path / "home", vector_index_threshold=5,
                         vector_index_compressed_threshold=20, vector_index=force)

@@ -1,8 +1,8 @@
-"""Create, choose, build and load vector indexes by kind ('flat', 'hnsw', 'hnsw-sq8').
+"""Create, choose, build and load vector indexes by kind ('flat', 'hnsw', 'hnsw-fp16').
 
 ``flat`` is exact; ``hnsw`` is the approximate choice above
-``Settings.vector_index_threshold`` passages and ``hnsw-sq8`` (8-bit compressed vectors,
-:mod:`.compressed`) the one above ``Settings.vector_index_compressed_threshold``;
+``Settings.vector_index_threshold`` passages and ``hnsw-fp16`` (vectors stored as 16-bit
+floats, :mod:`.compressed`) the one above ``Settings.vector_index_compressed_threshold``;
 ``Settings.vector_index`` forces one. FAISS itself, and the compressed module, are
 imported only when an index is made or read (see
 :func:`~indexer.vector_index.base.faiss_module`).
@@ -21,7 +21,7 @@ from indexer.vector_index.flat import FlatIndex
 from indexer.vector_index.hnsw import HnswIndex
 
 #: Every kind a manifest may name (the strings are stored in manifests: never rename one).
-KINDS = ("flat", "hnsw", "hnsw-sq8")
+KINDS = ("flat", "hnsw", "hnsw-fp16")
 
 
 def _make(kind: str, dimension: int, index: Any = None,
@@ -30,10 +30,10 @@ def _make(kind: str, dimension: int, index: Any = None,
         return FlatIndex(dimension, index)
     if kind == "hnsw":
         return HnswIndex(dimension, index, tombstones)
-    if kind == "hnsw-sq8":
-        from indexer.vector_index.compressed import HnswSq8Index
+    if kind == "hnsw-fp16":
+        from indexer.vector_index.compressed import HnswFp16Index
 
-        return HnswSq8Index(dimension, index, tombstones)
+        return HnswFp16Index(dimension, index, tombstones)
     return None
 
 
@@ -48,11 +48,11 @@ def create_vector_index(kind: str, dimension: int) -> VectorIndex:
 def choose_kind(n_passages: int, threshold: int, compressed_threshold: int | None = None,
                 force: str = "auto") -> str:
     """The kind for ``n_passages``: exact while small, HNSW above ``threshold``, compressed
-    HNSW (``hnsw-sq8``) above ``compressed_threshold``; ``force`` (not 'auto') wins."""
+    HNSW (``hnsw-fp16``) above ``compressed_threshold``; ``force`` (not 'auto') wins."""
     if force != "auto":
         return force
     if compressed_threshold is not None and n_passages > compressed_threshold:
-        return "hnsw-sq8"
+        return "hnsw-fp16"
     return "hnsw" if n_passages > threshold else "flat"
 
 
@@ -69,7 +69,7 @@ def load_vector_index(path: Path, kind: str, dimension: int,
     """Read an index written by :meth:`VectorIndex.save`; damage → IndexFormatError.
 
     ``mapped``: memory-map the vectors (FAISS ``IO_FLAG_MMAP_IFC``; flat, HNSW and
-    HNSW-SQ8 alike) instead of reading them into this process, so that every reader
+    HNSW-fp16 alike) instead of reading them into this process, so that every reader
     process of one generation shares one copy through the page cache. Only for readers: a
     mapped index must not be added to. The writer replaces a generation's file by rename,
     never in place, so a mapping stays valid (an unlinked file stays readable while mapped).
