@@ -130,6 +130,17 @@ class Settings(BaseSettings):
                     "runs in a background process (the write answers at once, searches go on "
                     "over base + segments); smaller ones, and those of `vnsearch index` and "
                     "`vnsearch compact`, run inside the write.")
+    vector_index_compressed_threshold: int = Field(
+        default=100_000, ge=0,
+        description="From this many passages on, the vector index is HNSW over 16-bit "
+                    "vectors (`hnsw-fp16`: ~1,050 instead of ~1,820 bytes/passage on disk "
+                    "and in memory, same recall@10 as `hnsw` from 100k passages on; "
+                    "docs/performance.md, 'Compressed vectors').")
+    vector_index: Literal["auto", "flat", "hnsw", "hnsw-fp16"] = Field(
+        default="auto",
+        description="Vector index kind: `auto` picks by size (the two thresholds above); "
+                    "`flat`, `hnsw` or `hnsw-fp16` forces one. Applied when the writer next "
+                    "saves the index (the next write).")
 
     # service
     host: str = "127.0.0.1"

@@ -36,6 +36,7 @@ import numpy as np
 from .layout import atomic_write, fsync_dir, temp_path, vector_path
 from .lexical.segments import file_crc
 from .settings import Settings
+from .vector_index import choose_kind
 
 RECORD_FORMAT = 1
 
@@ -215,6 +216,14 @@ class VectorPolicy:
     fold_min_rows: int = 2000
     inline_fold_rows: int = 20_000
     kind_threshold: int = 50_000
+    compressed_threshold: int | None = 100_000
+    #: A kind forced by ``VNSEARCH_VECTOR_INDEX`` ('auto': chosen by size at each fold).
+    force_kind: str = "auto"
+
+    def kind_for(self, passages: int) -> str:
+        """The base kind a fold of ``passages`` vectors builds."""
+        return choose_kind(passages, self.kind_threshold, self.compressed_threshold,
+                           self.force_kind)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> VectorPolicy:
@@ -223,10 +232,14 @@ class VectorPolicy:
                    fold_share=settings.vector_fold_share,
                    fold_min_rows=settings.vector_fold_min_rows,
                    inline_fold_rows=settings.vector_fold_inline_passages,
-                   kind_threshold=settings.vector_index_threshold)
+                   kind_threshold=settings.vector_index_threshold,
+                   compressed_threshold=settings.vector_index_compressed_threshold,
+                   force_kind=settings.vector_index)
 
     def wants_fold(self, record: VectorRecord) -> bool:
         """True when the segments and tombstones outgrow the base: past ``fold_share`` of
         its rows (and ``fold_min_rows``), a search pays more for them than a fold costs."""
+        if self.force_kind not in ("auto", record.kind) and record.base is not None:
+            return True  # a kind forced since the base was built: applied at the next write
         grown = record.segment_rows + record.removed_count
         return grown > max(self.fold_min_rows, self.fold_share * record.base_rows)

@@ -49,7 +49,7 @@ from .vector_files import (
     write_file_durably,
     write_removed,
 )
-from .vector_index import VectorIndex, build_vector_index, choose_kind
+from .vector_index import VectorIndex, build_vector_index
 
 #: How long a background fold waits for the write lock to publish (a bulk run holds it).
 FOLD_PUBLISH_WAIT_S = 3600.0
@@ -68,8 +68,7 @@ def _build(db: IndexDB, dimension: int,
 
 def _base(ids: np.ndarray, vectors: np.ndarray, dimension: int,
           policy: VectorPolicy) -> VectorIndex:
-    kind = choose_kind(len(ids), policy.kind_threshold)
-    return build_vector_index(kind, dimension, ids, vectors)
+    return build_vector_index(policy.kind_for(len(ids)), dimension, ids, vectors)
 
 
 def fold_inline(directory: Path, db: IndexDB, dimension: int,
