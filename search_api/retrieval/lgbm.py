@@ -13,25 +13,35 @@ prediction here give it.
 from __future__ import annotations
 
 import sys
+import threading
 from types import ModuleType
 
 #: Packages ``lightgbm.compat`` imports when present; prediction on arrays needs none.
 OPTIONAL = ("pandas", "sklearn", "pyarrow", "dask", "datatable", "graphviz", "matplotlib")
+# Searchers open in several threads at once (the service's workers, the tests): one of
+# them imports, the others wait for the whole module, never a partly initialised one.
+_LOCK = threading.Lock()
 
 
 def import_lightgbm() -> ModuleType:
     """The ``lightgbm`` module, imported (the first time) without :data:`OPTIONAL`."""
-    if "lightgbm" in sys.modules:
-        return sys.modules["lightgbm"]
+    with _LOCK:
+        if "lightgbm" not in sys.modules:
+            _import_hiding(OPTIONAL)
+    import lightgbm  # done above, or by another thread: the import system waits for it
+
+    return lightgbm
+
+
+def _import_hiding(optional: tuple[str, ...]) -> None:
     # A None entry makes ``import name`` raise ImportError, which lightgbm.compat expects
     # for a package that is not installed.
-    hidden = [name for name in OPTIONAL if name not in sys.modules]
+    hidden = [name for name in optional if name not in sys.modules]
     for name in hidden:
         sys.modules[name] = None  # type: ignore[assignment]
     try:
-        import lightgbm
+        import lightgbm  # noqa: F401
     finally:
         for name in hidden:
-            if sys.modules.get(name, 0) is None:
+            if name in sys.modules and sys.modules[name] is None:
                 del sys.modules[name]
-    return lightgbm
