@@ -373,10 +373,13 @@ class StoreReads:
         return self.conn.execute(sql, params).fetchone() is not None
 
     # -- relevance features (search_api/retrieval/relevance.py) ------------------------------
-    def relevance_rows(self, ids: Sequence[int]) -> dict[int, tuple[str, str, str, bytes, int]]:
+    def relevance_rows(self, ids: Sequence[int],
+                       vectors: bool = True) -> dict[int, tuple[str, str, str, bytes, int]]:
         """Passage id → (toned, folded, bigrams lexical columns, float32 vector bytes, the
-        passage's ordinal in its article) for the ``ids`` that exist."""
-        sql = ("SELECT p.id, f.toned, f.folded, f.bigrams, p.vector, p.ordinal FROM passages p "
+        passage's ordinal in its article) for the ``ids`` that exist; ``vectors`` False
+        gives empty bytes instead (a lexical search has no query vector to compare)."""
+        vector = "p.vector" if vectors else "x''"
+        sql = (f"SELECT p.id, f.toned, f.folded, f.bigrams, {vector}, p.ordinal FROM passages p "
                "JOIN passages_fts f ON f.rowid = p.id WHERE p.id IN ({marks})")
         return {row[0]: row[1:] for row in self._in_chunks(sql, list(ids))}
 

@@ -154,9 +154,10 @@ class ClusterDB:
         rows = self._keyed(ids, lambda db, pids: db.passage_rows(pids))
         return {gid: dataclasses.replace(row, id=gid) for gid, row in rows.items()}
 
-    def relevance_rows(self, ids: Sequence[int]) -> dict[int, tuple[str, str, str, bytes, int]]:
+    def relevance_rows(self, ids: Sequence[int],
+                       vectors: bool = True) -> dict[int, tuple[str, str, str, bytes, int]]:
         """Lexical columns and vector of each passage among ``ids``."""
-        return self._keyed(ids, lambda db, pids: db.relevance_rows(pids))
+        return self._keyed(ids, lambda db, pids: db.relevance_rows(pids, vectors))
 
     def toned_texts(self, ids: Sequence[int]) -> list[str]:
         """The tone-kept lexical column of the passages among ``ids``, in ``ids`` order."""
