@@ -68,19 +68,25 @@ def load_generation(directory: Path, generation: int, kind: str, dimension: int,
                     passages: int, *, mapped: bool = False) -> VectorIndex | None:
     """The vectors of ``generation`` if written and holding ``passages`` live vectors, else
     None. A base alone is returned as itself (no composition to pay for)."""
+    damaged: IndexFormatError | None = None
     for _ in range(LOAD_TRIES):
         record = current_record(directory, generation, kind)
         if record is None:
             return None
         try:
             index = open_record(directory, record, dimension, mapped)
-        except (IndexFormatError, OSError, ValueError):
-            continue  # a fold replaced the record meanwhile: read it again
+        except IndexFormatError as exc:
+            damaged = exc  # or a fold replaced the record meanwhile: read it again
+            continue
+        except (OSError, ValueError):
+            continue
         if len(index) != passages:
             return None
         if index.base is not None and not index.segments and not len(index.removed):
             return index.base
         return index
+    if damaged is not None:
+        raise damaged  # still damaged on every read: refuse, never rebuild silently over it
     return None
 
 
