@@ -1,0 +1,133 @@
+"""The growth benchmark's table: power-law fits (cost ≈ a·n^b), extrapolation, plot, JSON.
+
+Pure functions over the rows ``bench/growth.py`` measures (one dict per index size, keys
+are the cost names of :data:`COSTS`), so the table code is tested without building
+indexes (tests/test_growth_bench.py).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+#: (key, column header, unit) of every cost in the table, in order.
+COSTS: list[tuple[str, str, str]] = [
+    ("build_s", "build", "s"),
+    ("build_pps", "build rate", "passages/s"),
+    ("disk_bpp", "disk", "B/passage"),
+    ("disk_store_bpp", "store", "B/passage"),
+    ("disk_vectors_bpp", "vectors", "B/passage"),
+    ("disk_lexical_bpp", "lexical", "B/passage"),
+    ("rss_idle_mib", "RSS idle 1w", "MiB"),
+    ("rss_load_mib", "RSS loaded 1w", "MiB"),
+    ("pss2_idle_mib", "PSS idle 2w", "MiB"),
+    ("pss2_load_mib", "PSS loaded 2w", "MiB"),
+    ("health_s", "/health ready", "s"),
+    ("full_speed_s", "full speed", "s"),
+    *[(f"{mode}_c{c}_{q}", f"{mode} c={c} {q}", "ms")
+      for mode in ("hybrid", "lexical", "dense") for c in (1, 8) for q in ("p50", "p99")],
+    ("write_ack_ms", "write ack", "ms"),
+    ("write_visible_ms", "write→searchable", "ms"),
+]
+
+
+def fit_power(sizes: list[float], costs: list[float | None]) -> tuple[float, float] | None:
+    """Least squares on logs: ``(a, b)`` with cost ≈ a·n^b, or None with fewer than two
+    usable (positive, finite) points."""
+    import numpy as np
+
+    points = [(n, c) for n, c in zip(sizes, costs, strict=True)
+              if c is not None and n > 0 and c > 0 and math.isfinite(c)]
+    if len(points) < 2 or len({n for n, _ in points}) < 2:
+        return None
+    x = np.log([n for n, _ in points])
+    y = np.log([c for _, c in points])
+    b, log_a = np.polyfit(x, y, 1)
+    return float(math.exp(log_a)), float(b)
+
+
+def predict(fit: tuple[float, float] | None, n: float) -> float | None:
+    """a·n^b, or None without a fit."""
+    return None if fit is None else fit[0] * n ** fit[1]
+
+
+def fits(rows: list[dict]) -> dict[str, tuple[float, float] | None]:
+    """The fit of every cost of :data:`COSTS` over ``rows`` (keyed by ``passages``)."""
+    sizes = [float(r["passages"]) for r in rows]
+    return {key: fit_power(sizes, [r.get(key) for r in rows]) for key, _, _ in COSTS}
+
+
+def _cell(value: float | None) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.1f}" if abs(value) >= 10 else f"{value:.2f}"
+
+
+def table(rows: list[dict], extrapolate: list[int] = ()) -> str:
+    """A Markdown table: one row per cost, one column per measured size, the exponent b,
+    then one column per size in ``extrapolate`` (a·n^b, labelled "extrapolated")."""
+    got = fits(rows)
+    head = ["cost", "unit", *[f"{r['passages']:,}" for r in rows], "b",
+            *[f"{n:,} (extrapolated)" for n in extrapolate]]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for key, name, unit in COSTS:
+        if all(r.get(key) is None for r in rows):
+            continue
+        fit = got[key]
+        cells = [name, unit, *[_cell(r.get(key)) for r in rows],
+                 "–" if fit is None else f"{fit[1]:.2f}",
+                 *[_cell(predict(fit, n)) for n in extrapolate]]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def write_json(path: Path, rows: list[dict], meta: dict) -> None:
+    """Rows, fits (a, b) and how they were measured, as one JSON document."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = {"meta": meta, "rows": rows,
+           "fits": {k: None if f is None else {"a": f[0], "b": f[1]} for k, f in fits(rows).items()}}
+    path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+PLOTTED = [("build_s", "build s"), ("disk_bpp", "disk B/passage ÷100"),
+           ("rss_idle_mib", "RSS idle MiB (1 worker)"), ("full_speed_s", "start-up to full speed s"),
+           ("hybrid_c1_p50", "hybrid p50 ms (1 client)"), ("lexical_c1_p50", "lexical p50 ms"),
+           ("dense_c1_p50", "dense p50 ms"), ("write_visible_ms", "write→searchable ms")]
+
+
+def plot(path: Path, rows: list[dict], title: str) -> None:
+    """Log-log plot of the main costs against passages, with each fitted line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    got = fits(rows)
+    sizes = [float(r["passages"]) for r in rows]
+    fig, ax = plt.subplots(figsize=(8, 5.5), dpi=110)
+    for key, label in PLOTTED:
+        scale = 0.01 if key == "disk_bpp" else 1.0
+        points = [(n, r[key] * scale) for n, r in zip(sizes, rows, strict=True)
+                  if r.get(key) is not None and r[key] > 0]
+        if not points:
+            continue
+        fit = got[key]
+        line = ax.plot(*zip(*points), "o", label=label if fit is None else
+                       f"{label}  (b={fit[1]:.2f})")[0]
+        if fit is not None:
+            xs = [min(sizes), max(sizes)]
+            ax.plot(xs, [predict(fit, x) * scale for x in xs], "-", color=line.get_color(),
+                    alpha=0.6)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("passages in the index")
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7.5, loc="upper left")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)

@@ -1,0 +1,69 @@
+"""The growth benchmark's table code (bench/growth_fit.py, bench/growth.py helpers): the
+power-law fit, extrapolation, the Markdown table, JSON and plot, start-up-to-full-speed and
+disk-by-kind. The size runs themselves are benchmarks, not tests."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))  # bench/ is a folder of scripts, not a package
+
+import growth  # noqa: E402
+import growth_build  # noqa: E402
+import growth_fit  # noqa: E402
+
+
+def _rows() -> list[dict]:
+    # build time linear, bytes per passage constant, latency ∝ n^0.5
+    return [{"passages": n, "build_s": 0.003 * n, "disk_bpp": 14_000.0,
+             "hybrid_c1_p50": 0.5 * n ** 0.5, "write_visible_ms": None}
+            for n in (10_000, 100_000, 300_000)]
+
+
+def test_fit_recovers_exponents_and_extrapolates():
+    fits = growth_fit.fits(_rows())
+    assert fits["build_s"][1] == pytest.approx(1.0)
+    assert fits["disk_bpp"][1] == pytest.approx(0.0, abs=1e-9)
+    assert fits["hybrid_c1_p50"][1] == pytest.approx(0.5)
+    assert growth_fit.predict(fits["build_s"], 10_000_000) == pytest.approx(30_000)
+    assert fits["write_visible_ms"] is None  # no points, no fit
+    # one usable point, or non-positive costs: no fit rather than a made-up exponent
+    assert growth_fit.fit_power([1, 2], [5.0, None]) is None
+    assert growth_fit.fit_power([1, 2], [0.0, -1.0]) is None
+
+
+def test_table_has_exponents_and_labelled_extrapolation(tmp_path: Path):
+    text = growth_fit.table(_rows(), [10_000_000])
+    lines = text.splitlines()
+    assert "10,000,000 (extrapolated)" in lines[0] and "| b |" in lines[0]
+    build = next(line for line in lines if line.startswith("| build |"))
+    assert "| 1.00 |" in build and "30,000" in build
+    assert not any("write→searchable" in line for line in lines)  # never measured: no row
+    growth_fit.write_json(tmp_path / "g.json", _rows(), {"command": "x"})
+    doc = json.loads((tmp_path / "g.json").read_text())
+    assert doc["fits"]["hybrid_c1_p50"]["b"] == pytest.approx(0.5)
+    growth_fit.plot(tmp_path / "g.png", _rows(), "test")
+    assert (tmp_path / "g.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_steady_time_and_sizes():
+    probes = [(1.0, 900.0), (1.1, 40.0), (1.2, 300.0), (1.5, 30.0), (1.6, 31.0), (1.7, 29.0)]
+    assert growth.steady_time(probes, 25.0) == 1.5
+    assert growth.steady_time(probes[:3], 25.0) is None
+    assert [growth_build.parse_size(s) for s in ("10k", "1m", "2500", "1.5m")] == \
+        [10_000, 1_000_000, 2_500, 1_500_000]
+    assert growth_build.size_label(300_000) == "300k" and growth_build.size_label(10**6) == "1m"
+
+
+def test_disk_by_kind(tmp_path: Path):
+    (tmp_path / "lexical.3").mkdir()
+    for name, size in (("store.sqlite", 100), ("store.sqlite-wal", 10), ("vectors.3.faiss", 50),
+                       ("lexical.3/s1.tf.npy", 7), ("manifest.json", 3), ("write.lock", 5)):
+        (tmp_path / name).write_bytes(b"x" * size)
+    assert growth.disk_by_kind(tmp_path) == {"store": 110, "vectors": 50, "lexical": 7,
+                                             "other": 3}
