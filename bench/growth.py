@@ -177,6 +177,25 @@ def measure_size(root: Path, record: dict, parts: set[str], requests: int) -> di
     return row
 
 
+def print_sizing(rows: list[dict], totals: list[int], root: Path) -> list[dict]:
+    """Deployments of ``totals`` passages in shards of the largest measured size and of 1M
+    passages; the Ray overhead per request from ``bench/cluster.py --part size`` if run."""
+    import json
+
+    overhead = None
+    results = sorted(root.glob("cluster-*/result.json"))
+    if results:
+        overhead = json.loads(results[-1].read_text())["overhead_p50_ms"].get("hybrid_c1_ms")
+    largest = max(r["passages"] for r in rows)
+    plans = [growth_fit.sizing(rows, total, shard, overhead)
+             for total in totals for shard in sorted({largest, 1_000_000})]
+    print(f"\nsizing (Ray overhead per request {overhead} ms, from {results[-1:]}):")
+    for plan in plans:
+        print("  " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                               for k, v in plan.items()))
+    return plans
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -216,7 +235,8 @@ def main() -> None:
     extra = [gb.parse_size(s) for s in args.extrapolate.split(",") if s.strip()]
     print("\n" + growth_fit.table(rows, extra))
     meta = {"command": " ".join(["bench/growth.py", *sys.argv[1:]]), "cpus": os.cpu_count(),
-            "requests_per_row": args.requests, "extrapolated_sizes": extra}
+            "requests_per_row": args.requests, "extrapolated_sizes": extra,
+            "sizing": print_sizing(rows, extra, args.root)}
     growth_fit.write_json(args.json, rows, meta)
     growth_fit.plot(args.plot, rows, f"vnsearch growth ({os.cpu_count()} CPUs, "
                                      f"{len(rows)} sizes measured in one run)")

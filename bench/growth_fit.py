@@ -87,13 +87,14 @@ def table(rows: list[dict], extrapolate: list[int] = ()) -> str:
 def write_json(path: Path, rows: list[dict], meta: dict) -> None:
     """Rows, fits (a, b) and how they were measured, as one JSON document."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    doc = {"meta": meta, "rows": rows,
-           "fits": {k: None if f is None else {"a": f[0], "b": f[1]} for k, f in fits(rows).items()}}
+    fitted = {k: None if f is None else {"a": f[0], "b": f[1]} for k, f in fits(rows).items()}
+    doc = {"meta": meta, "rows": rows, "fits": fitted}
     path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 PLOTTED = [("build_s", "build s"), ("disk_bpp", "disk B/passage ÷100"),
-           ("rss_idle_mib", "RSS idle MiB (1 worker)"), ("full_speed_s", "start-up to full speed s"),
+           ("rss_idle_mib", "RSS idle MiB (1 worker)"),
+           ("full_speed_s", "start-up to full speed s"),
            ("hybrid_c1_p50", "hybrid p50 ms (1 client)"), ("lexical_c1_p50", "lexical p50 ms"),
            ("dense_c1_p50", "dense p50 ms"), ("write_visible_ms", "write→searchable ms")]
 
@@ -115,7 +116,7 @@ def plot(path: Path, rows: list[dict], title: str) -> None:
         if not points:
             continue
         fit = got[key]
-        line = ax.plot(*zip(*points), "o", label=label if fit is None else
+        line = ax.plot(*zip(*points, strict=True), "o", label=label if fit is None else
                        f"{label}  (b={fit[1]:.2f})")[0]
         if fit is not None:
             xs = [min(sizes), max(sizes)]
@@ -131,3 +132,37 @@ def plot(path: Path, rows: list[dict], title: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
     plt.close(fig)
+
+
+def _at(rows: list[dict], got: dict, key: str, n: int) -> tuple[float | None, str]:
+    """A cost at ``n`` passages: the measured value when ``n`` was measured, else a·n^b."""
+    for row in rows:
+        if row["passages"] == n and row.get(key) is not None:
+            return float(row[key]), "measured"
+    return predict(got.get(key), n), "extrapolated"
+
+
+def sizing(rows: list[dict], total: int, shard: int, ray_overhead_ms: float | None = None
+           ) -> dict:
+    """A deployment of ``total`` passages in shards of ``shard``: shard count, disk and
+    memory per shard and in all, per-shard latency (+ the Ray overhead per request), each
+    figure labelled measured or extrapolated (measured only when ``shard`` is a measured
+    size). Memory is one ``vnsearch serve`` worker's loaded RSS (encoder included)."""
+    import math as _math
+
+    got = fits(rows)
+    shards = _math.ceil(total / shard)
+    out: dict = {"passages": total, "shard_passages": shard, "shards": shards}
+    for key, name in (("disk_bpp", "disk_bpp"), ("rss_load_mib", "rss_mib"),
+                      ("pss2_load_mib", "pss2_mib"), ("hybrid_c1_p50", "hybrid_p50_ms"),
+                      ("hybrid_c1_p99", "hybrid_p99_ms"), ("full_speed_s", "start_s")):
+        value, how = _at(rows, got, key, shard)
+        out[name], out[f"{name}_how"] = value, how
+    if out["disk_bpp"] is not None:
+        out["disk_per_shard_gb"] = out["disk_bpp"] * shard / 1e9
+        out["disk_total_gb"] = out["disk_bpp"] * total / 1e9
+    if out["rss_mib"] is not None:
+        out["rss_total_gib"] = out["rss_mib"] * shards / 1024
+    if ray_overhead_ms is not None and out["hybrid_p50_ms"] is not None:
+        out["cluster_p50_ms"] = out["hybrid_p50_ms"] + ray_overhead_ms
+    return out

@@ -67,3 +67,16 @@ def test_disk_by_kind(tmp_path: Path):
         (tmp_path / name).write_bytes(b"x" * size)
     assert growth.disk_by_kind(tmp_path) == {"store": 110, "vectors": 50, "lexical": 7,
                                              "other": 3}
+
+
+def test_sizing_labels_measured_and_extrapolated():
+    rows = [{**row, "rss_load_mib": 500 + row["passages"] / 1000} for row in _rows()]
+    at_measured = growth_fit.sizing(rows, 10_000_000, 300_000, ray_overhead_ms=5.0)
+    assert at_measured["shards"] == 34 and at_measured["disk_bpp_how"] == "measured"
+    assert at_measured["disk_total_gb"] == pytest.approx(140.0)
+    assert at_measured["rss_mib"] == 800 and at_measured["rss_total_gib"] == pytest.approx(
+        800 * 34 / 1024)
+    assert at_measured["cluster_p50_ms"] == pytest.approx(0.5 * 300_000 ** 0.5 + 5.0)
+    beyond = growth_fit.sizing(rows, 50_000_000, 1_000_000)
+    assert beyond["shards"] == 50 and beyond["hybrid_p50_ms_how"] == "extrapolated"
+    assert beyond["hybrid_p50_ms"] == pytest.approx(500.0)
