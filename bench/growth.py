@@ -152,6 +152,8 @@ def measure_size(root: Path, record: dict, parts: set[str], requests: int) -> di
     index_dir = gb.index_path(root, record["size"])
     kept = root / f"idx-{gb.size_label(record['size'])}.measure.json"
     row = json.loads(kept.read_text()) if kept.exists() else {}
+    if not parts:  # report only: the kept figures as they are
+        return row
     row.update(size=record["size"], passages=record["passages"])
     if "build" in parts:
         row.update(build_s=record["build_seconds"], build_stages=record["stages"],
@@ -183,7 +185,7 @@ def print_sizing(rows: list[dict], totals: list[int], root: Path) -> list[dict]:
     import json
 
     overhead = None
-    results = sorted(root.glob("cluster-*/result.json"))
+    results = sorted(root.glob("cluster-*/result.json"), key=lambda p: p.stat().st_mtime)
     if results:
         overhead = json.loads(results[-1].read_text())["overhead_p50_ms"].get("hybrid_c1_ms")
     largest = max(r["passages"] for r in rows)
@@ -204,7 +206,8 @@ def main() -> None:
     parser.add_argument("--root", type=Path, default=Path("/work/idx/growth"),
                         help="Where the indexes are built and kept (never inside the repo).")
     parser.add_argument("--parts", default=",".join(PARTS),
-                        help=f"Costs to (re)measure: {', '.join(PARTS)}.")
+                        help=f"Costs to (re)measure: {', '.join(PARTS)}; 'none': print the "
+                             "table of the kept measurements.")
     parser.add_argument("--requests", type=int, default=120,
                         help="Requests per latency row (mode × clients).")
     parser.add_argument("--no-build", action="store_true",
@@ -221,7 +224,7 @@ def main() -> None:
     if ROOT in args.root.resolve().parents or args.root.resolve() == ROOT:
         sys.exit("--root must be outside the repository")
     sizes = [gb.parse_size(s) for s in args.sizes.split(",") if s.strip()]
-    parts = {p.strip() for p in args.parts.split(",") if p.strip()}
+    parts = {p.strip() for p in args.parts.split(",") if p.strip() and p.strip() != "none"}
     if unknown := parts - set(PARTS):
         sys.exit(f"unknown parts: {', '.join(sorted(unknown))}")
     if args.no_build:

@@ -47,6 +47,20 @@ def fit_power(sizes: list[float], costs: list[float | None]) -> tuple[float, flo
     return float(math.exp(log_a)), float(b)
 
 
+def fit_affine(sizes: list[float], costs: list[float | None]) -> tuple[float, float] | None:
+    """Least squares ``(fixed, per_passage)`` with cost ≈ fixed + per_passage·n: the model
+    for memory, whose fixed part (the encoder, the interpreter) hides the per-passage part
+    from a power law at small sizes. None with fewer than two usable points."""
+    import numpy as np
+
+    points = [(n, c) for n, c in zip(sizes, costs, strict=True)
+              if c is not None and math.isfinite(c)]
+    if len(points) < 2 or len({n for n, _ in points}) < 2:
+        return None
+    slope, fixed = np.polyfit([n for n, _ in points], [c for _, c in points], 1)
+    return float(fixed), float(slope)
+
+
 def predict(fit: tuple[float, float] | None, n: float) -> float | None:
     """a·n^b, or None without a fit."""
     return None if fit is None else fit[0] * n ** fit[1]
@@ -68,17 +82,20 @@ def _cell(value: float | None) -> str:
 
 def table(rows: list[dict], extrapolate: list[int] = ()) -> str:
     """A Markdown table: one row per cost, one column per measured size, the exponent b,
-    then one column per size in ``extrapolate`` (a·n^b, labelled "extrapolated")."""
+    the slope of a straight-line fit (the cost of 100k more passages), then one column per
+    size in ``extrapolate`` (a·n^b, labelled "extrapolated")."""
     got = fits(rows)
-    head = ["cost", "unit", *[f"{r['passages']:,}" for r in rows], "b",
+    head = ["cost", "unit", *[f"{r['passages']:,}" for r in rows], "b", "+ per 100k",
             *[f"{n:,} (extrapolated)" for n in extrapolate]]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for key, name, unit in COSTS:
         if all(r.get(key) is None for r in rows):
             continue
         fit = got[key]
+        line = fit_affine([float(r["passages"]) for r in rows], [r.get(key) for r in rows])
         cells = [name, unit, *[_cell(r.get(key)) for r in rows],
                  "–" if fit is None else f"{fit[1]:.2f}",
+                 "–" if line is None else _cell(line[1] * 100_000),
                  *[_cell(predict(fit, n)) for n in extrapolate]]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -142,27 +159,35 @@ def _at(rows: list[dict], got: dict, key: str, n: int) -> tuple[float | None, st
     return predict(got.get(key), n), "extrapolated"
 
 
-def sizing(rows: list[dict], total: int, shard: int, ray_overhead_ms: float | None = None
-           ) -> dict:
+def sizing(rows: list[dict], total: int, shard: int, ray_overhead_ms: float | None = None,
+           node_gib: float = 64.0) -> dict:
     """A deployment of ``total`` passages in shards of ``shard``: shard count, disk and
     memory per shard and in all, per-shard latency (+ the Ray overhead per request), each
     figure labelled measured or extrapolated (measured only when ``shard`` is a measured
-    size). Memory is one ``vnsearch serve`` worker's loaded RSS (encoder included)."""
-    import math as _math
-
+    size). Memory is one ``vnsearch serve`` worker's loaded RSS (encoder included) from the
+    straight-line fit (fixed + per passage); nodes: shards that fit in ``node_gib`` each,
+    keeping a quarter free for the page cache."""
     got = fits(rows)
-    shards = _math.ceil(total / shard)
+    sizes = [float(r["passages"]) for r in rows]
+    shards = math.ceil(total / shard)
+    measured = any(r["passages"] == shard for r in rows)
     out: dict = {"passages": total, "shard_passages": shard, "shards": shards}
-    for key, name in (("disk_bpp", "disk_bpp"), ("rss_load_mib", "rss_mib"),
-                      ("pss2_load_mib", "pss2_mib"), ("hybrid_c1_p50", "hybrid_p50_ms"),
+    for key, name in (("disk_bpp", "disk_bpp"), ("hybrid_c1_p50", "hybrid_p50_ms"),
                       ("hybrid_c1_p99", "hybrid_p99_ms"), ("full_speed_s", "start_s")):
         value, how = _at(rows, got, key, shard)
         out[name], out[f"{name}_how"] = value, how
+    for key, name in (("rss_load_mib", "rss_mib"), ("pss2_load_mib", "pss2_mib")):
+        line = fit_affine(sizes, [r.get(key) for r in rows])
+        out[name] = None if line is None else line[0] + line[1] * shard
+        out[f"{name}_how"] = "measured" if measured else "extrapolated (straight line)"
     if out["disk_bpp"] is not None:
         out["disk_per_shard_gb"] = out["disk_bpp"] * shard / 1e9
         out["disk_total_gb"] = out["disk_bpp"] * total / 1e9
     if out["rss_mib"] is not None:
         out["rss_total_gib"] = out["rss_mib"] * shards / 1024
+        per_node = max(1, int(node_gib * 0.75 * 1024 // out["rss_mib"]))
+        out["node_gib"], out["shards_per_node"] = node_gib, per_node
+        out["nodes"] = math.ceil(shards / per_node)
     if ray_overhead_ms is not None and out["hybrid_p50_ms"] is not None:
         out["cluster_p50_ms"] = out["hybrid_p50_ms"] + ray_overhead_ms
     return out

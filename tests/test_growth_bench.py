@@ -42,7 +42,7 @@ def test_table_has_exponents_and_labelled_extrapolation(tmp_path: Path):
     lines = text.splitlines()
     assert "10,000,000 (extrapolated)" in lines[0] and "| b |" in lines[0]
     build = next(line for line in lines if line.startswith("| build |"))
-    assert "| 1.00 |" in build and "30,000" in build
+    assert "| 1.00 | 300 |" in build and "30,000" in build  # b, then + per 100k passages
     assert not any("write→searchable" in line for line in lines)  # never measured: no row
     growth_fit.write_json(tmp_path / "g.json", _rows(), {"command": "x"})
     doc = json.loads((tmp_path / "g.json").read_text())
@@ -74,9 +74,13 @@ def test_sizing_labels_measured_and_extrapolated():
     at_measured = growth_fit.sizing(rows, 10_000_000, 300_000, ray_overhead_ms=5.0)
     assert at_measured["shards"] == 34 and at_measured["disk_bpp_how"] == "measured"
     assert at_measured["disk_total_gb"] == pytest.approx(140.0)
-    assert at_measured["rss_mib"] == 800 and at_measured["rss_total_gib"] == pytest.approx(
-        800 * 34 / 1024)
+    assert at_measured["rss_mib"] == pytest.approx(800) and at_measured[
+        "rss_total_gib"] == pytest.approx(800 * 34 / 1024)
+    assert at_measured["shards_per_node"] == 61 and at_measured["nodes"] == 1  # 48 GiB / 800 MiB
     assert at_measured["cluster_p50_ms"] == pytest.approx(0.5 * 300_000 ** 0.5 + 5.0)
     beyond = growth_fit.sizing(rows, 50_000_000, 1_000_000)
     assert beyond["shards"] == 50 and beyond["hybrid_p50_ms_how"] == "extrapolated"
     assert beyond["hybrid_p50_ms"] == pytest.approx(500.0)
+    # memory: fixed + per passage, not a power law (which would bend it down)
+    assert beyond["rss_mib"] == pytest.approx(1500) and "straight line" in beyond["rss_mib_how"]
+    assert growth_fit.fit_affine([1, 2, 3], [5.0, 7.0, 9.0]) == pytest.approx((3.0, 2.0))
