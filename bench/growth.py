@@ -58,17 +58,22 @@ PARTS = ("build", "disk", "serve", "workers2", "write")
 
 
 def disk_by_kind(index_dir: Path) -> dict[str, int]:
-    """Bytes on disk of an index's files: store (SQLite + WAL), vectors (FAISS), lexical
-    (matrix files), other."""
+    """Bytes on disk of an index's files: store (SQLite + WAL), vectors (FAISS files,
+    segments), lexical (matrix files), other."""
     out = {"store": 0, "vectors": 0, "lexical": 0, "other": 0}
-    for path in index_dir.rglob("*"):
+    seen: set[tuple[int, int]] = set()  # a file hard-linked into two generations counts once
+    for path in sorted(index_dir.rglob("*")):
         if not path.is_file() or path.name == "write.lock":
             continue
+        stat = path.stat()
+        if (stat.st_dev, stat.st_ino) in seen:
+            continue
+        seen.add((stat.st_dev, stat.st_ino))
         rel = path.relative_to(index_dir).parts[0]
         kind = ("store" if rel.startswith("store.sqlite") else
                 "vectors" if rel.startswith("vectors.") else
                 "lexical" if rel.startswith("lexical") else "other")
-        out[kind] += path.stat().st_size
+        out[kind] += stat.st_size
     return out
 
 

@@ -65,8 +65,10 @@ def test_disk_by_kind(tmp_path: Path):
     for name, size in (("store.sqlite", 100), ("store.sqlite-wal", 10), ("vectors.3.faiss", 50),
                        ("lexical.3/s1.tf.npy", 7), ("manifest.json", 3), ("write.lock", 5)):
         (tmp_path / name).write_bytes(b"x" * size)
+    (tmp_path / "lexical.4").mkdir()
+    (tmp_path / "lexical.4" / "s1.tf.npy").hardlink_to(tmp_path / "lexical.3" / "s1.tf.npy")
     assert growth.disk_by_kind(tmp_path) == {"store": 110, "vectors": 50, "lexical": 7,
-                                             "other": 3}
+                                             "other": 3}  # the hard link counted once
 
 
 def test_sizing_labels_measured_and_extrapolated():
