@@ -196,10 +196,9 @@ def print_sizing(rows: list[dict], totals: list[int], root: Path) -> list[dict]:
     largest = max(r["passages"] for r in rows)
     plans = [growth_fit.sizing(rows, total, shard, overhead)
              for total in totals for shard in sorted({largest, 1_000_000})]
-    print(f"\nsizing (Ray overhead per request {overhead} ms, from {results[-1:]}):")
-    for plan in plans:
-        print("  " + ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
-                               for k, v in plan.items()))
+    where = results[-1] if results else "no bench/cluster.py --part size run"
+    print(f"\nsizing (Ray overhead per request {overhead} ms, from {where}):\n")
+    print(growth_fit.sizing_table(plans))
     return plans
 
 

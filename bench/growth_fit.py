@@ -191,3 +191,30 @@ def sizing(rows: list[dict], total: int, shard: int, ray_overhead_ms: float | No
     if ray_overhead_ms is not None and out["hybrid_p50_ms"] is not None:
         out["cluster_p50_ms"] = out["hybrid_p50_ms"] + ray_overhead_ms
     return out
+
+
+def _how(plan: dict, key: str) -> str:
+    how = plan.get(f"{key}_how", "")
+    return f" ({how.split(' ')[0]})" if how else ""
+
+
+def sizing_table(plans: list[dict]) -> str:
+    """The deployments of :func:`sizing` side by side, as Markdown."""
+    head = ["", *[f"{p['passages'] / 1e6:g}M, shards of {p['shard_passages']:,}" for p in plans]]
+    rows = [
+        ("shards", lambda p: f"{p['shards']}"),
+        ("disk per shard", lambda p: f"{p['disk_per_shard_gb']:.1f} GB{_how(p, 'disk_bpp')}"),
+        ("disk in all", lambda p: f"{p['disk_total_gb']:,.0f} GB"),
+        ("memory per shard (RSS loaded)", lambda p: f"{p['rss_mib'] / 1024:.1f} GiB"
+                                                    f"{_how(p, 'rss_mib')}"),
+        ("memory in all", lambda p: f"{p['rss_total_gib']:,.0f} GiB"),
+        (f"nodes of {plans[0].get('node_gib', 64):g} GiB", lambda p: f"{p['nodes']}"),
+        ("shard hybrid p50, 1 client", lambda p: f"{p['hybrid_p50_ms']:.0f} ms"
+                                                 f"{_how(p, 'hybrid_p50_ms')}"),
+        ("+ Ray overhead (cluster p50)", lambda p: f"{p['cluster_p50_ms']:.0f} ms"
+                                                   if p.get("cluster_p50_ms") else "–"),
+    ]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, cell in rows:
+        lines.append("| " + " | ".join([name, *[cell(p) for p in plans]]) + " |")
+    return "\n".join(lines)
