@@ -86,3 +86,13 @@ def test_sizing_labels_measured_and_extrapolated():
     # memory: fixed + per passage, not a power law (which would bend it down)
     assert beyond["rss_mib"] == pytest.approx(1500) and "straight line" in beyond["rss_mib_how"]
     assert growth_fit.fit_affine([1, 2, 3], [5.0, 7.0, 9.0]) == pytest.approx((3.0, 2.0))
+
+
+def test_sizing_table_lists_each_deployment():
+    rows = [{**row, "rss_load_mib": 500 + row["passages"] / 1000} for row in _rows()]
+    plans = [growth_fit.sizing(rows, 10_000_000, 300_000, 5.0),
+             growth_fit.sizing(rows, 10_000_000, 1_000_000, 5.0)]
+    text = growth_fit.sizing_table(plans)
+    assert "10M, shards of 300,000" in text and "10M, shards of 1,000,000" in text
+    assert "| shards | 34 | 10 |" in text
+    assert "(measured)" in text and "(extrapolated)" in text
