@@ -141,7 +141,7 @@ def run(growth_root: Path, size: str, shards: int, requests: int, sample: int) -
             delta = by[(ray, mode, c)].p50 - by[(local, mode, c)].p50
             overhead[f"{mode}_c{c}_ms"] = delta
             print(f"  {mode:8s} c={c}: {delta:+.1f} ms")
-    result = {"info": info, "agreement": agreement, "overhead_p50_ms": overhead,
+    result = {"info": info, "agreement": agreement, "overhead_p50_ms": overhead, "answers": answers,
               "rows": [r.__dict__ for r in rows], "load_avg": os.getloadavg()}
     (work / "result.json").write_text(json.dumps(result, indent=1))
     print(f"\nresult {work / 'result.json'}")
