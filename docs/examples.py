@@ -12,13 +12,18 @@ A block that shows real output is marked in the Markdown source:
     <!-- /example -->
 
 and NAME is one of ``EXAMPLES`` below. The outputs come from the current code, run the way a
-reader runs it: ``vnsearch`` commands as subprocesses, the HTTP API through the real app
-(FastAPI's TestClient, the same answers as ``vnsearch serve``), the Python examples executed
-as printed. Two sources: the demo index that ``make demo`` builds (``data/demo/``, default
-encoder) and the walkthrough of docs/getting-started.md, whose ``sh readme-test`` blocks are
-run in order in a temporary directory. ``--check`` ignores timings and compares numbers with
-a small tolerance (another CPU may round the int8 encoder differently); anything else that
-differs is drift. ``tests/test_docs.py`` runs it.
+reader runs it: the walkthrough's ``vnsearch`` commands as real processes, the other
+``vnsearch`` commands through the console script's own click group in this process (the same
+code and output, with the model loaded once instead of once a command), the HTTP API through
+the real app (FastAPI's TestClient, the same answers as ``vnsearch serve``), the Python
+examples executed as printed. Two sources: the demo index that ``make demo`` builds
+(``data/demo/``, default encoder) and the walkthrough of docs/getting-started.md, whose
+``sh readme-test`` blocks are run in order in a temporary directory. ``--check`` ignores
+timings and compares numbers with a small tolerance (another CPU may round the int8 encoder
+differently); anything else that differs is drift. The suite runs it once (the session
+fixture ``docs_examples``, with ``--keep DIR``: the work directory stays):
+tests/test_docs.py checks its verdict, tests/test_readme.py the walkthrough's index in DIR
+instead of running the walkthrough a second time.
 """
 
 from __future__ import annotations
@@ -60,6 +65,32 @@ def _env(home: Path) -> dict[str, str]:
     return env
 
 
+_ENCODERS: dict[tuple[Any, ...], Any] = {}
+
+
+@contextlib.contextmanager
+def _models_loaded_once() -> Any:
+    """``create_encoder`` returns the encoder already loaded for the same model and options:
+    a command run in-process loads what its process would load, once per run."""
+    import indexer.encoders
+
+    real = indexer.encoders.create_encoder
+
+    def create_encoder(settings: Any) -> Any:
+        key = (settings.models_dir, settings.model, settings.model_adapter,
+               settings.query_prompt, settings.passage_prompt, settings.encoder_backend,
+               settings.threads)
+        if key not in _ENCODERS:
+            _ENCODERS[key] = real(settings)
+        return _ENCODERS[key]
+
+    indexer.encoders.create_encoder = create_encoder  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        indexer.encoders.create_encoder = real
+
+
 class Runs:
     """The demo index, the walkthrough's directory and the app, built once per run."""
 
@@ -83,12 +114,22 @@ class Runs:
         self.cli("index", str(DEMO_DATA), "--index", "demo-index", "--quiet")
 
     def cli(self, *args: str, check: bool = False) -> str:
-        proc = subprocess.run([sys.executable, "-m", "search_api", *args], check=False,
-                              cwd=self.work,
-                              env=self.env, capture_output=True, text=True, timeout=600)
-        if check and proc.returncode != 0:
-            raise RuntimeError(f"vnsearch {' '.join(args)}: exit {proc.returncode}\n{proc.stderr}")
-        return proc.stdout + (proc.stderr if proc.returncode else "")
+        """What ``vnsearch ARGS`` prints in the work directory (stderr too when it fails):
+        the console script's click group in this process, with the reader's environment."""
+        from click.testing import CliRunner
+
+        from search_api.cli import main
+
+        env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("VNSEARCH_")}
+        env.update({k: v for k, v in self.env.items() if k.startswith("VNSEARCH_")})
+        with _models_loaded_once(), contextlib.chdir(self.work):
+            result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=True)
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception  # a crash, not vnsearch's one-line error: its traceback
+        if check and result.exit_code != 0:
+            raise RuntimeError(f"vnsearch {' '.join(args)}: exit {result.exit_code}\n"
+                               f"{result.stderr}")
+        return result.stdout + (result.stderr if result.exit_code else "")
 
     def command(self, line: str) -> str:
         """``$ vnsearch …`` and what it prints (stdout; stderr too when it fails)."""
@@ -134,6 +175,10 @@ class Runs:
             if proc.returncode != 0:
                 raise RuntimeError(f"walkthrough block {i} failed:\n{block}\n{proc.stderr}")
             self.walk_outputs[i] = proc.stdout
+            # What ran, block by block, for tests/test_readme.py (reads it with --keep).
+            (self.work / "walkthrough-ran.json").write_text(json.dumps(
+                {"blocks": i + 1, "stdout": self.walk_outputs}, ensure_ascii=False),
+                encoding="utf-8")
             for line in after.get(i, []):
                 out = subprocess.run(["bash", "-c", line], check=False, cwd=walk, env=env,
                                      capture_output=True, text=True, timeout=600).stdout
@@ -146,7 +191,9 @@ def fence_blocks(text: str) -> list[tuple[str, str]]:
 
 
 def walkthrough_blocks(text: str) -> list[str]:
-    return [body for info, body in fence_blocks(text) if info == WALK_INFO]
+    # The rule of tests/test_readme.py, which counts the blocks this run went through.
+    marker = WALK_INFO.split()[1]
+    return [body for info, body in fence_blocks(text) if info.split()[1:2] == [marker]]
 
 
 # -- helpers for the API examples ------------------------------------------------------------
@@ -430,6 +477,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="compare, do not rewrite")
     parser.add_argument("--home", type=Path, default=Path(os.environ.get(
         "VNSEARCH_HOME", Path.home() / ".cache" / "vnsearch")), help="model home")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="work in DIR (new or empty) and keep it: the demo index, the "
+                             "walkthrough's directory")
     args = parser.parse_args(argv)
     names = marked_names()
     known = set(DEMO_EXAMPLES) | set(WALK_EXAMPLES) | PYTHON_EXAMPLES
@@ -437,8 +487,12 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"unknown example names: {unknown}", file=sys.stderr)
         return 1
-    with tempfile.TemporaryDirectory(prefix="vnsearch-examples-") as tmp:
-        fresh = generate(Path(tmp), args.home, set(names))
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        fresh = generate(args.keep, args.home, set(names))
+    else:
+        with tempfile.TemporaryDirectory(prefix="vnsearch-examples-") as tmp:
+            fresh = generate(Path(tmp), args.home, set(names))
     failed = 0
     for path in DOCS:
         text = path.read_text(encoding="utf-8")

@@ -8,11 +8,13 @@ from pathlib import Path
 
 from .db import IndexDB, IntegrityReport
 from .errors import IndexFormatError
-from .layout import DATABASE, MANIFEST, vector_path
+from .layout import DATABASE, MANIFEST
 from .lexical.files import lexical_problems
+from .lexical.segments import file_crc
 from .manifest import Manifest
 from .snapshot import recover
-from .vector_index import load_vector_index
+from .vector_files import record_path
+from .vector_generation import current_record, open_record
 
 
 @dataclass
@@ -27,8 +29,8 @@ class CheckReport:
 
 
 def check_index(directory: Path) -> CheckReport:
-    """Integrity: SQLite, FAISS ids ↔ passage rows, FTS ↔ passages, lexical matrix files ↔
-    passages (and their checksums), counts ↔ manifest."""
+    """Integrity: SQLite, vector files (checksums; live ids ↔ passage rows), FTS ↔
+    passages, lexical matrix files ↔ passages (and their checksums), counts ↔ manifest."""
     directory = Path(directory)
     manifest = recover(directory)
     with IndexDB(directory, readonly=True) as db:
@@ -71,15 +73,21 @@ def _store_problems(facts: IntegrityReport) -> list[str]:
 
 def _vector_problems(directory: Path, manifest: Manifest, generation: int,
                      passage_ids: set[int]) -> list[str]:
-    path = vector_path(directory, generation)
-    if not path.exists():
-        return [f"{path.name}: missing vector file for generation {generation}"]
+    """The vector files of ``generation`` exist, match their checksums, and their live
+    vectors are exactly the store's passages."""
+    record = current_record(directory, generation, manifest.vector_index)
+    if record is None:
+        return [f"{record_path(directory, generation).name}: missing vector files for "
+                f"generation {generation}"]
+    problems = [f"{name}: checksum mismatch" for name, crc in record.checksums.items()
+                if not (directory / name).exists() or file_crc(directory / name) != crc]
     try:
-        vectors = load_vector_index(path, manifest.vector_index, manifest.dimension)
-    except IndexFormatError as exc:
-        return [str(exc)]
+        vectors = open_record(directory, record, manifest.dimension, mapped=True)
+    except (IndexFormatError, OSError, ValueError) as exc:
+        return problems + [str(exc)]
     faiss_ids = {int(i) for i in vectors.ids()}
-    if faiss_ids == passage_ids:
-        return []
-    return [f"{path.name}: {len(passage_ids - faiss_ids)} passages without a vector, "
-            f"{len(faiss_ids - passage_ids)} vectors without a passage"]
+    if faiss_ids != passage_ids:
+        problems.append(f"vectors of generation {generation}: "
+                        f"{len(passage_ids - faiss_ids)} passages without a vector, "
+                        f"{len(faiss_ids - passage_ids)} vectors without a passage")
+    return problems

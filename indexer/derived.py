@@ -1,5 +1,5 @@
-"""The derived files of an index: the FAISS file and the lexical matrix files
-(:mod:`.lexical.files`) of each generation, and the manifest.
+"""The derived files of an index: the vector files (:mod:`.vector_files`) and the lexical
+matrix files (:mod:`.lexical.files`) of each generation, and the manifest.
 
 The SQLite store is the truth; these files are rebuilt from it. One module loads and
 writes them, for both the writer (after each committed batch) and recovery (after a writer
@@ -8,16 +8,20 @@ died between its commit and these writes).
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
+import numpy as np
+
 from .db import IndexDB
-from .layout import temp_path, utc_now, vector_path
+from .layout import utc_now
 from .lexical.files import FORMAT as LEXICAL_FORMAT
 from .lexical.files import LexicalWrite, lexical_dir, write_lexical
 from .manifest import Manifest
-from .vector_index import VectorIndex, build_vector_index, load_vector_index
+from .vector_files import VectorPolicy, vectors_written
+from .vector_fold import fold_running
+from .vector_generation import VectorWrite, load_generation, write_vector_generation
+from .vector_index import VectorIndex, build_vector_index
 
 
 def rebuild_vectors(db: IndexDB, kind: str, dimension: int) -> VectorIndex:
@@ -28,32 +32,23 @@ def rebuild_vectors(db: IndexDB, kind: str, dimension: int) -> VectorIndex:
 
 def load_current_vectors(directory: Path, db: IndexDB, manifest: Manifest, generation: int,
                          passages: int, *, mapped: bool = False) -> VectorIndex | None:
-    """The FAISS file of ``generation`` if it exists and holds ``passages`` vectors, else
-    None; ``mapped`` (readers only): memory-mapped, shared between reader processes."""
-    path = vector_path(directory, generation)
-    if not path.exists():
-        return None
-    index = load_vector_index(path, manifest.vector_index, manifest.dimension, mapped=mapped)
-    return index if len(index) == passages else None
+    """The vectors of ``generation`` (base + segments − tombstones, :mod:`.vector_files`) if
+    written and holding ``passages`` vectors, else None; ``mapped`` (readers only):
+    memory-mapped, shared between reader processes."""
+    return load_generation(directory, generation, manifest.vector_index, manifest.dimension,
+                           passages, mapped=mapped)
 
 
-def write_vectors(directory: Path, generation: int, index: VectorIndex) -> Path:
-    """Write the FAISS file of ``generation`` durably (temp, fsync, rename); drop older ones."""
-    path = vector_path(directory, generation)
-    tmp = temp_path(path)
-    index.save(tmp)
-    with open(tmp, "rb+") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    remove_other_vector_files(directory, path)
-    return path
-
-
-def remove_other_vector_files(directory: Path, keep: Path) -> None:
-    """Delete the FAISS files of every generation but ``keep``'s."""
-    for old in directory.glob("vectors.*.faiss"):
-        if old != keep:
-            old.unlink(missing_ok=True)
+def write_vectors(directory: Path, db: IndexDB, manifest: Manifest, policy: VectorPolicy,
+                  removed: np.ndarray | None = None, since: int | None = None, *,
+                  background: bool = False, rebuild: bool = False) -> VectorWrite:
+    """Write the store's generation's vectors (append a segment, or fold: see
+    :func:`.vector_generation.write_vector_generation`) and note the base's kind."""
+    done = write_vector_generation(directory, db, manifest.vector_index, manifest.dimension,
+                                   policy, removed, since, background=background,
+                                   rebuild=rebuild)
+    manifest.vector_index = done.kind
+    return done
 
 
 def write_manifest(directory: Path, manifest: Manifest, db: IndexDB,
@@ -70,20 +65,22 @@ def write_manifest(directory: Path, manifest: Manifest, db: IndexDB,
     manifest.save(directory)
 
 
-def roll_forward(directory: Path, manifest: Manifest, db: IndexDB) -> None:
+def roll_forward(directory: Path, manifest: Manifest, db: IndexDB,
+                 policy: VectorPolicy | None = None) -> None:
     """Recovery: write whatever derived file lags behind the store (the caller holds the lock)."""
     db.check_schema()
     generation = db.generation()
-    path = vector_path(directory, generation)
-    if not path.exists():
-        write_vectors(directory, generation,
-                      rebuild_vectors(db, manifest.vector_index, manifest.dimension))
+    if not vectors_written(directory, generation):
+        # compared with the store: what a dead writer removed is not known otherwise
+        write_vectors(directory, db, manifest, policy or VectorPolicy())
     lexical = write_lexical(directory, db)  # incremental from an older generation's files
     if manifest.generation != generation or manifest.counts != db.counts() \
             or manifest.lexical.get("generation") != generation:
         write_manifest(directory, manifest, db, lexical)
-    remove_other_vector_files(directory, path)
+    fold_busy = fold_running(directory)  # its temporary base is being written
     for tmp in directory.glob(".*.tmp"):
+        if fold_busy and tmp.name.startswith(".vectors."):
+            continue
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)  # a lexical directory being written
         else:
@@ -91,6 +88,6 @@ def roll_forward(directory: Path, manifest: Manifest, db: IndexDB) -> None:
 
 
 def derived_missing(directory: Path, generation: int) -> bool:
-    """True when a derived file of ``generation`` (FAISS, lexical matrix) is absent."""
-    return not (vector_path(directory, generation).exists()
+    """True when a derived file of ``generation`` (vectors, lexical matrix) is absent."""
+    return not (vectors_written(directory, generation)
                 and (lexical_dir(directory, generation) / "header.json").exists())

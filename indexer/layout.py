@@ -4,16 +4,23 @@ Layout of an index directory::
 
     manifest.json        format version, model, dimension, chunking, counts, generation
     store.sqlite         articles, article_urls, passages (with their vectors), passages_fts
-    vectors.<gen>.faiss  the vector index for SQLite generation <gen>
+    vectors.<b>.faiss    a vector base: every vector of generation <b>, any kind
+    vectors.<s>.seg      a delta segment: the vectors the write of generation <s> added (flat)
+    vectors.<g>[.f<b>].removed.npy  tombstones: passage ids gone since the base
+    vectors.<gen>.json   the record of generation <gen>: which base, segments and tombstones
+                         form its vectors (:mod:`indexer.vector_files`; a write appends a
+                         segment, a fold rebuilds the base: :mod:`indexer.vector_fold`)
+    vectors-fold.lock    flock()ed by a background fold while it runs
     lexical.<gen>/       the BM25 matrix files of generation <gen> (:mod:`indexer.lexical.files`;
                          the previous generation's stays while a reader may map it)
     write.lock           flock()ed by the one process allowed to write
 
 Crash safety: every batch of articles is one SQLite transaction that also bumps the
 ``generation`` counter, so after a kill the store is at the state before or after the last
-completed batch. The FAISS file, the lexical matrix files and the manifest are derived from
-the store (:mod:`indexer.derived`): written after the commit (temporary file or directory +
-rename) and rebuilt from the store by the next process that finds them lagging behind it.
+completed batch. The vector files, the lexical matrix files and the manifest are derived
+from the store (:mod:`indexer.derived`): written after the commit (temporary file or
+directory + fsync + rename; a vector record last) and rolled forward from the store by the
+next process that finds them lagging behind it.
 """
 
 from __future__ import annotations
@@ -36,7 +43,8 @@ def utc_now() -> str:
 
 
 def vector_path(directory: Path, generation: int) -> Path:
-    """The FAISS file of store generation ``generation``."""
+    """The vector base file written at store generation ``generation`` (before vector
+    records: the generation's only vector file)."""
     return directory / f"vectors.{generation}.faiss"
 
 

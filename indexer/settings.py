@@ -112,6 +112,35 @@ class Settings(BaseSettings):
                     "built in the background on start and after each write.")
     vector_index_threshold: int = 50_000
     """From this many passages on, the vector index is HNSW instead of exact (flat) search."""
+    vector_segments_max: int = Field(
+        default=8, ge=1,
+        description="Each write appends its passages' vectors as a small exact segment file "
+                    "beside the base vector file; past this many segments they are merged "
+                    "into one (read back from the store: cost proportional to their rows).")
+    vector_fold_share: float = Field(
+        default=0.1, gt=0.0,
+        description="Rebuild the vector base from the store (a fold: segments and removed "
+                    "vectors folded in) once the segments' rows plus the removed vectors "
+                    "exceed this share of the base's rows...")
+    vector_fold_min_rows: int = Field(default=2000, ge=0,
+                                      description="...and this many rows.")
+    vector_fold_inline_passages: int = Field(
+        default=20_000, ge=0,
+        description="A fold of an index with more passages than this, due after an API write, "
+                    "runs in a background process (the write answers at once, searches go on "
+                    "over base + segments); smaller ones, and those of `vnsearch index` and "
+                    "`vnsearch compact`, run inside the write.")
+    vector_index_compressed_threshold: int = Field(
+        default=100_000, ge=0,
+        description="From this many passages on, the vector index is HNSW over 16-bit "
+                    "vectors (`hnsw-fp16`: ~1,050 instead of ~1,820 bytes/passage on disk "
+                    "and in memory, same recall@10 as `hnsw` from 100k passages on; "
+                    "docs/performance.md, 'Compressed vectors').")
+    vector_index: Literal["auto", "flat", "hnsw", "hnsw-fp16"] = Field(
+        default="auto",
+        description="Vector index kind: `auto` picks by size (the two thresholds above); "
+                    "`flat`, `hnsw` or `hnsw-fp16` forces one. Applied when the writer next "
+                    "saves the index (the next write).")
 
     # service
     host: str = "127.0.0.1"

@@ -89,8 +89,9 @@ class ArticleWrites:
                                 "`vnsearch cluster stats` again")
         with self._lock:
             # the searcher's encoder is the whole model, which encodes passages too
+            # background_fold: a vector fold of a large index must not hold up the answer
             writer = IndexWriter(searcher.directory, self.settings,
-                                 cast("PassageEncoder", searcher.encoder))
+                                 cast("PassageEncoder", searcher.encoder), background_fold=True)
             writer.open(wait_s=WRITER_WAIT_S)
             try:
                 summary = action(writer)

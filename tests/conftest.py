@@ -13,6 +13,8 @@ Tiers (markers, set here in ``pytest_collection_modifyitems`` from the fixtures 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -40,7 +42,7 @@ os.environ["VNSEARCH_ENCODER_BACKEND"] = os.environ.get("VNSEARCH_TEST_BACKEND",
 #: Fixtures that load the real model (directly or through what they build).
 MODEL_FIXTURES = {"encoder", "engine", "int8_encoder", "searcher", "demo_index", "repo_index",
                   "dantri_index",
-                  "repo_searcher", "client", "tolerant_client", "demo_server"}
+                  "repo_searcher", "client", "tolerant_client", "demo_server", "docs_examples"}
 #: Fixtures that read ../shared.
 SHARED_FIXTURES = {"dantri300", "demo_index", "dantri_index"}
 #: Whole modules of a tier, for what fixtures cannot tell (a module that starts Ray or a
@@ -218,3 +220,20 @@ def demo_server(tmp_path_factory, settings, demo_index) -> str:
     log = tmp_path_factory.mktemp("serve") / "serve.log"
     with serve_process(settings, demo_index, log) as url:
         yield url
+
+
+# -- the documentation's examples ------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def docs_examples(tmp_path_factory, encoder) -> tuple[subprocess.CompletedProcess, Path]:
+    """One run of ``docs/examples.py --check --keep DIR`` (its process, DIR): it builds the
+    demo index and runs the getting-started walkthrough as a reader does, once for both
+    tests/test_docs.py (the shown outputs are current) and tests/test_readme.py (the
+    walkthrough runs and leaves the right index). ``encoder``: the model is materialised in
+    the suite's home before the script links to it."""
+    work = tmp_path_factory.mktemp("docs-examples")
+    proc = subprocess.run([sys.executable, str(REPO / "docs" / "examples.py"), "--check",
+                           "--home", str(TEST_HOME), "--keep", str(work)], check=False,
+                          cwd=REPO, capture_output=True, text=True, timeout=1200,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    return proc, work

@@ -29,6 +29,12 @@ def articles_of(directory: Path) -> dict[str, list[str]]:
     return out
 
 
+def stories_of(directory: Path) -> list[tuple[str, str]]:
+    """(article id, story id) of each article of a shard."""
+    with sqlite3.connect(f"file:{directory / 'store.sqlite'}?mode=ro", uri=True) as con:
+        return con.execute("SELECT id, coalesce(story_id, id) FROM articles").fetchall()
+
+
 def vectors_of(directory: Path) -> dict[tuple[str, int], np.ndarray]:
     """(article id, passage ordinal) → the passage's stored vector."""
     with sqlite3.connect(f"file:{directory / 'store.sqlite'}?mode=ro", uri=True) as con:

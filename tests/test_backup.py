@@ -23,7 +23,7 @@ from indexer.article import Article
 from indexer.check import check_index
 from indexer.db import IndexDB
 from indexer.errors import InputError
-from indexer.layout import vector_path
+from indexer.vector_files import record_path
 from indexer.lexical.files import lexical_dir
 from indexer.lock import WriteLock
 from indexer.maintenance import backup, compact
@@ -170,7 +170,7 @@ def test_backup_keeps_its_generation_while_writers_remove_its_files(tmp_path, lo
         for record in CORPUS[12:14]:
             with IndexWriter(directory, local, FakeEncoder()) as writer:
                 writer.add_articles([_article(record)])
-        assert not vector_path(directory, pinned).exists()
+        assert not record_path(directory, pinned).exists()
         real_backup_to(db, target)
 
     monkeypatch.setattr(IndexDB, "backup_to", backup_to_after_two_writes)
@@ -188,8 +188,8 @@ def test_backup_builds_derived_files_when_none_are_written(tmp_path, local, monk
     backup copies the store alone and builds them from the copy."""
     directory = _build(tmp_path / "index", local, CORPUS[:12])
     expected = _results_of(directory, local)
-    for path in [vector_path(directory, _generation(directory))]:
-        os.rename(path, tmp_path / "aside.faiss")  # as if not written yet
+    for path in [record_path(directory, _generation(directory))]:
+        os.rename(path, tmp_path / "aside.json")  # as if not written yet
     monkeypatch.setattr(backup, "BACKUP_WAIT_S", 0.2)
     report = maintenance.backup_index(directory, tmp_path / "backup")
     assert report.derived == "rebuilt" and check_index(tmp_path / "backup").ok
@@ -240,7 +240,8 @@ def test_compact_gives_the_space_of_deleted_articles_back(tmp_path, local, monke
         reader.close()
     assert check_index(directory).ok
     assert sorted(p.name for p in directory.glob("lexical.*")) == [f"lexical.{old_generation + 1}"]
-    assert [p.name for p in directory.glob("vectors.*")] == [f"vectors.{old_generation + 1}.faiss"]
+    assert sorted(p.name for p in directory.glob("vectors.*")) == \
+        [f"vectors.{old_generation + 1}.faiss", f"vectors.{old_generation + 1}.json"]
     header = json.loads((lexical_dir(directory, old_generation + 1) / "header.json").read_text())
     assert header["rows"] == header["passages"]  # no masked row left
 

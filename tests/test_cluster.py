@@ -92,8 +92,8 @@ def test_same_answers_as_one_index(one_and_three, mode) -> None:
     compared = 0
     for q in QUERIES:
         for filt in FILTERS:
-            # Article level: a story id is per shard, so near-duplicates that
-            # landed in different shards stay two stories in a cluster (README, a limit).
+            # Article level: these shards are written one by one (`index --shard`), whose
+            # stories stay per shard; one story across shards: test_one_story_across_shards….
             for page in ({"k": 10, "group": "article"},
                          {"k": 5, "offset": 5, "group": "article"}, {"k": 10, "group": False}):
                 a, total_a = _hits(single, q=q, mode=mode, **filt, **page)
@@ -186,3 +186,157 @@ def test_health_lists_the_shards(one_and_three, settings) -> None:
         r = client.post("/articles", json={"articles": [{"text": "x"}]},
                         headers={"Authorization": "Bearer x"})
         assert r.status_code in (401, 403, 409)
+
+
+# -- one story across shards (issue 28) ------------------------------------------------------
+
+def _signed(records: list[dict]) -> list[tuple]:
+    """(id, signature, outlet) of each record long enough to sign, in order."""
+    from indexer.stories import story_signature
+
+    signed = [(r["id"], story_signature(r["title"], r["text"]), r["source"]) for r in records]
+    return [entry for entry in signed if entry[1] is not None]
+
+
+def _split_stories(stories: dict[str, str], shards: int) -> int:
+    """Stories with articles in more than one shard."""
+    homes: dict[str, set[int]] = {}
+    for aid, story in stories.items():
+        homes.setdefault(story, set()).add(shard_of(aid, shards))
+    return sum(len(h) > 1 for h in homes.values())
+
+
+@pytest.mark.parametrize("shards", [2, 3, 5])
+@pytest.mark.parametrize("order", [0, 1, 2])
+def test_story_replay_equals_one_index_for_any_split(shards, order) -> None:
+    """Pure (no SQLite, no Ray): shards whose writers each see their own shard, then the
+    story step (``replay_in_order``) after each of two runs, give every article the story
+    one index fed the same articles in the same order gives it — for several splits and
+    indexing orders. Without the step (main before issue 28) they do not."""
+    import random
+
+    from storyutil import MemoryStories, story_corpus
+
+    from indexer.stories import RunArticle, replay_in_order
+
+    records = story_corpus()
+    random.Random(order).shuffle(records)
+    entries = _signed(records)
+    one = MemoryStories()
+    expected = {aid: one.write(aid, sig, source) for aid, sig, source in entries}
+    assert len(set(expected.values())) < len(expected) - 10  # stories of 2-3 articles
+    assert _split_stories(expected, shards)  # some across shards
+
+    stores = [MemoryStories() for _ in range(shards)]
+    half = len(entries) // 2
+    for run in (range(half), range(half, len(entries))):
+        run_articles = []
+        for n in range(shards):  # each shard's writer, one after the other
+            for position in run:
+                aid, sig, source = entries[position]
+                if shard_of(aid, shards) == n:
+                    stores[n].write(aid, sig, source)
+                    run_articles.append(RunArticle(position, aid, sig, source))
+        per_shard = {a.article_id: stores[shard_of(a.article_id, shards)].rows[a.article_id]
+                     .story_id for a in run_articles}
+        replayed = replay_in_order(
+            run_articles, lambda bands: [c for s in stores for c in s.candidates(bands)])
+        assert per_shard != replayed or not _split_stories(replayed, shards)
+        for aid, story in replayed.items():
+            stores[shard_of(aid, shards)].set_story(aid, story)
+    got = {aid: stores[shard_of(aid, shards)].rows[aid].story_id for aid in expected}
+    assert got == expected
+    alone = [MemoryStories() for _ in range(shards)]  # no story step: one story per shard
+    assert {aid: alone[shard_of(aid, shards)].write(aid, sig, source)
+            for aid, sig, source in entries} != expected
+
+
+def test_story_members_of_several_shards_in_one_index_order() -> None:
+    from indexer.db import StoryMember
+    from search_api.cluster.store import newest_first
+
+    members = [StoryMember("b", "s", None, None, "2021-04-02"),
+               StoryMember("c", "s", None, None, None),
+               StoryMember("a", "s", None, None, "2021-04-02"),
+               StoryMember("d", "s", None, None, "2021-04-03T08:00:00"),
+               StoryMember("0", "s", None, None, None)]
+    assert [m.article_id for m in newest_first(members)] == ["d", "a", "b", "0", "c"]
+
+
+def _story_answer(searcher, q: str) -> tuple[list[tuple], int]:
+    """Hits of ``group=story``: (story id, its articles — the hit's and its ``also_in`` —,
+    start, end, score, relevance, rank, hit article, ``also_in`` ids in order)."""
+    result = searcher.search(search_request(q=q, group="story", k=10, min_relevance=0))
+    return [(h.story_id, sorted([h.article_id, *(a.article_id for a in h.also_in)]), h.start,
+             h.end, h.score, h.relevance, h.rank, h.article_id,
+             [a.article_id for a in h.also_in]) for h in result.results], result.total
+
+
+def _same_stories(a: list[tuple], b: list[tuple]) -> None:
+    """Equal story by story. The hit's own article may differ only where two articles of
+    the story tie exactly (a passage both copies share: which one the retrievers list
+    first is the shards' order, as for ``_untie``); then ``also_in`` differs by it."""
+    assert len(a) == len(b)
+    for x, y in zip(a, b, strict=True):
+        assert x[:4] == y[:4] and x[6] == y[6], (x, y)
+        assert abs(x[4] - y[4]) <= 1e-6 and abs(x[5] - y[5]) <= 1e-4, (x, y)
+        assert x[7:] == y[7:] or x[7] in y[8], (x, y)
+
+
+@pytest.fixture(scope="module")
+def story_split(tmp_path_factory, settings, encoder):
+    """A corpus of stories from several outlets (storyutil.story_corpus) as one index and as
+    3 shards written by ``cluster index``'s writing step (routing as its Ray stage does,
+    without Ray), answered before and after the story step."""
+    from storyutil import story_corpus, write_jsonl
+
+    from indexer.cluster.ray_index import _Routed, unify_stories, write_shards
+    from indexer.metadata.normalise import MetadataRules
+    from indexer.writer import prepare, stable_article_id
+
+    root = tmp_path_factory.mktemp("stories")
+    records = story_corpus()
+    corpus = write_jsonl(records, root / "stories.jsonl")
+    index_articles(root / "one", iter_inputs([corpus]), settings, encoder)
+    rules = MetadataRules.from_settings(settings)
+    routed = _Routed([[], [], []], positions=[[], [], []])
+    for position, article in enumerate(iter_inputs([corpus])):
+        item = prepare(article, rules)
+        n = shard_of(stable_article_id(item.article.url, item.chash), 3)
+        routed.shards[n].append(article)
+        routed.positions[n].append(position)
+    dirs = [root / f"shard-{i}" for i in range(3)]
+    summaries = write_shards(routed, dirs, settings, encoder)
+    cluster = build_cluster_file(dirs, root / "cluster.json")
+    matrix_settings = settings.model_copy(update={"lexical_matrix_min_passages": 0})
+    # the originals that have copies (every fourth), by title or their first words
+    queries = [r["title"] or " ".join(r["text"].split()[:8])
+               for r in records if "-" not in r["id"][-5:]][::4]
+    single = Searcher(root / "one", matrix_settings, encoder)
+    assert single.wait_for_lexical(120)
+    before = ClusterSearcher(cluster, matrix_settings, encoder)
+    answers_before = {q: _story_answer(before, q) for q in queries}
+    before.close()
+    step = unify_stories(routed, dirs, summaries)
+    clustered = ClusterSearcher(cluster, matrix_settings, encoder)
+    yield {"single": single, "cluster": clustered, "before": answers_before, "step": step,
+           "queries": queries}
+    single.close()
+    clustered.close()
+
+
+def test_one_story_across_shards_as_one_index(story_split) -> None:
+    """``group=story`` on 3 shards whose stories' articles landed in different shards: the
+    same hits, scores (1e-6), story ids and ``also_in`` members as one index; before the
+    story step (main before issue 28) a split story showed up once per shard."""
+    single, cluster = story_split["single"], story_split["cluster"]
+    assert story_split["step"].changed > 0
+    differed_before = across = 0
+    for q in story_split["queries"]:
+        hits, total = _story_answer(single, q)
+        got, got_total = _story_answer(cluster, q)
+        assert got_total == total, q
+        _same_stories(hits, got)
+        across += any(len({shard_of(a, 3) for a in hit[1]}) > 1 for hit in hits)
+        differed_before += [h[:2] for h in story_split["before"][q][0]] != [h[:2] for h in hits]
+    assert across >= 3 and differed_before >= 3

@@ -10,7 +10,9 @@ SIGTERM cover the private-session path):
   one-index ``demo_index`` holds, and no Ray process listens off the loopback;
 - re-running it with new articles while an encoder actor is SIGKILLed adds them (the new
   passages are embedded by the Ray actors — each new article carries a sentence no cache can
-  hold — and equal the model's vectors), and every shard passes ``vnsearch check``;
+  hold — and equal the model's vectors), every shard passes ``vnsearch check``, and copies
+  of two new articles from another outlet, routed to other shards, join their originals'
+  stories (the story step: one story id across shards);
 - ``vnsearch cluster serve`` (a subprocess with its private Ray) on those shards answers over
   HTTP exactly as the in-process ``ClusterSearcher`` does, with ``/retrieve``, ``/articles``,
   ``/health``, the page and the seed queries; a killed shard replica gives ``partial: true``
@@ -38,7 +40,15 @@ from support import REPO, SEED, SHARED
 
 pytest.importorskip("ray", reason="the ray extra is not installed (pip install vnsearch[ray])")
 
-from rayutil import articles_of, free_port, http_hits, local_hits, vectors_of, wait_for_ready  # noqa: E402
+from rayutil import (  # noqa: E402
+    articles_of,
+    free_port,
+    http_hits,
+    local_hits,
+    stories_of,
+    vectors_of,
+    wait_for_ready,
+)
 
 from indexer.cluster.ray_runtime import (  # noqa: E402
     keep_on_loopback,
@@ -53,6 +63,7 @@ pytestmark = [pytest.mark.ray, pytest.mark.filterwarnings("ignore::DeprecationWa
 NEWS = SHARED / "data" / "news" / "dantri-unc.jsonl"
 SHARDS = 3
 MORE = 12  # new articles of the re-run (after the 300 of the demo corpus)
+COPIES = 2  # of those, republished by another outlet into another shard (one story each)
 TIMEOUT_S = 2.0  # how long the serving ingress waits for a shard
 TONED, TONELESS = "thi hành án dân sự", "tai nan giao thong"
 SEED_QUERIES = ["kết quả thi hành án dân sự Gia Lai 2025", "thi hanh an dan su gia lai"]
@@ -129,6 +140,7 @@ def _new_articles(path: Path) -> Path:
     if not NEWS.exists():
         pytest.skip("../shared/data/news/dantri-unc.jsonl (real articles) is not present")
     marker = uuid.uuid4().hex[:12]
+    copies: list[dict] = []
     with NEWS.open(encoding="utf-8") as src, path.open("w", encoding="utf-8") as dst:
         for i, line in enumerate(src):
             if i >= 300 + MORE:
@@ -137,7 +149,26 @@ def _new_articles(path: Path) -> Path:
                 record = json.loads(line)
                 record["text"] = f"Bản tin {marker} số {i} gửi bạn đọc. {record['text']}"
                 dst.write(json.dumps(record, ensure_ascii=False) + "\n")
+                if i < 300 + COPIES:
+                    copies.append(_copy_elsewhere(record, i))
+        for copy in copies:  # after every original: each story starts with its original
+            dst.write(json.dumps(copy, ensure_ascii=False) + "\n")
     return path
+
+
+def _copy_elsewhere(record: dict, n: int) -> dict:
+    """A VnExpress copy of ``record`` whose URL routes it to another shard."""
+    from storyutil import republished
+
+    from indexer.sharding import shard_of
+    from indexer.writer import stable_article_id
+
+    home = shard_of(stable_article_id(record["url"], ""), SHARDS)
+    for attempt in range(100):
+        copy = republished(record, "VnExpress", "vne", n * 100 + attempt, False)
+        if shard_of(stable_article_id(copy["url"], ""), SHARDS) != home:
+            return copy
+    raise AssertionError("no URL routes the copy to another shard")
 
 
 def test_rerun_with_a_killed_actor_adds_the_new_articles(first_run, two_nodes, settings,
@@ -175,7 +206,12 @@ def test_rerun_with_a_killed_actor_adds_the_new_articles(first_run, two_nodes, s
                            address=two_nodes.address, actors=2, encoder=encoder,
                            progress=kill_one_actor)
     assert killed, "no encoder actor process found to kill"
-    assert (report.summary.unchanged, report.summary.added) == (1, MORE)
+    assert (report.summary.unchanged, report.summary.added) == (1, MORE + COPIES)
+    # Each copy (another outlet, another shard) joins its original's story, as in one index.
+    stories = {aid: story for shard in report.shard_dirs for aid, story in stories_of(shard)}
+    joined = [aid for aid, story in stories.items() if story != aid]
+    assert len(joined) == COPIES and report.stories.changed == COPIES
+    assert all(shard_of(aid, SHARDS) != shard_of(stories[aid], SHARDS) for aid in joined)
     # Each new article's opening passage is new to every cache: embedded on Ray.
     assert MORE <= report.embedded_on_ray <= report.summary.passages_added
     total = 0
@@ -184,7 +220,7 @@ def test_rerun_with_a_killed_actor_adds_the_new_articles(first_run, two_nodes, s
         held = articles_of(shard)
         assert all(shard_of(a, SHARDS) == i and passages for a, passages in held.items())
         total += len(held)
-    assert total == first.summary.added + MORE
+    assert total == first.summary.added + MORE + COPIES
     # The actors' vectors are the model's: three new articles embedded here, without a cache.
     fresh = settings.model_copy(update={"home": tmp_path / "home"})
     (tmp_path / "home").mkdir()

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from support import REPO, SEED, SHARED, needs_shared
+from support import REPO, SEED, SHARED, invoke_cli, needs_shared
 
 MAX_WORDS = 35  # keeps every text well under 510 tokens and the embedding runs short
 
@@ -358,7 +358,7 @@ def test_config_tokenizer_and_prompts(fresh_model) -> None:
     assert [m["type"].rsplit(".", 1)[-1] for m in modules] == ["Transformer", "Pooling", "Normalize"]
 
 
-def test_materialised_dir_loads_offline_and_cli_prints_it(fresh_model) -> None:
+def test_materialised_dir_loads_offline_and_cli_prints_it(fresh_model, settings) -> None:
     home, _models, paths = fresh_model
     probe = ("import sys; from sentence_transformers import SentenceTransformer; "
              "m = SentenceTransformer(sys.argv[1], device='cpu'); "
@@ -368,9 +368,9 @@ def test_materialised_dir_loads_offline_and_cli_prints_it(fresh_model) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "384 512 'query: '"
 
-    cli = subprocess.run([sys.executable, "-m", "search_api", "model", "--path"], cwd=REPO,
-                         env=_child_env(VNSEARCH_HOME=str(home)), capture_output=True, text=True,
-                         timeout=300)
+    # `vnsearch model --path` in-process (what it prints is the point, not the process: a
+    # subprocess costs an interpreter and torch); its home is the fresh one.
+    cli = invoke_cli(settings, "model", "--path", env={"VNSEARCH_HOME": str(home)})
     assert cli.returncode == 0, cli.stderr[-2000:]
     assert cli.stdout.strip() == paths[0]
 

@@ -18,7 +18,7 @@ import sys
 
 import click
 import pytest
-from support import REPO, TEST_HOME
+from support import REPO
 
 _spec = importlib.util.spec_from_file_location("docs_hooks", REPO / "docs" / "hooks.py")
 hooks = importlib.util.module_from_spec(_spec)
@@ -91,12 +91,10 @@ def test_mkdocs_build_strict(tmp_path):
     assert (tmp_path / "site" / "cli" / "index.html").exists()
 
 
-def test_examples_are_current(encoder):  # encoder: the model is materialised once
-    """Every marked example output is what the current code prints on a fresh demo index."""
-    proc = subprocess.run([sys.executable, str(REPO / "docs" / "examples.py"), "--check",
-                           "--home", str(TEST_HOME)], check=False, cwd=REPO, capture_output=True,
-                          text=True,
-                          timeout=1200, env={**os.environ, "PYTHONPATH": str(REPO)})
+def test_examples_are_current(docs_examples):
+    """Every marked example output is what the current code prints on a fresh demo index
+    (``docs/examples.py --check``, run once for this and tests/test_readme.py)."""
+    proc, _work = docs_examples
     assert proc.returncode == 0, (
         f"an example in the docs drifted from the code; run `python docs/examples.py` and "
         f"review the diff:\n{proc.stderr[-6000:]}\n{proc.stdout[-2000:]}")

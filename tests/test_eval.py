@@ -55,12 +55,23 @@ def vinewsqa_slice(tmp_path_factory):
     return qfile, corpus, len(queries)
 
 
-@needs_shared
-def test_pinned_quality_on_slice(vinewsqa_slice, settings, encoder, tmp_path):
-    qfile, corpus, n = vinewsqa_slice
+@pytest.fixture(scope="module")
+def slice_rows(vinewsqa_slice, settings, encoder, tmp_path_factory):
+    """The three modes measured once on a fresh index of the slice: (row by mode, the index
+    directory). The toneless test asks its queries again on that index instead of building
+    it and measuring the toned hybrid a second time."""
+    qfile, corpus, _ = vinewsqa_slice
+    index_dir = tmp_path_factory.mktemp("eval") / "idx"
     rows = run_eval(qfile, corpus, [], settings, modes=["hybrid", "dense", "lexical"],
-                    index_dir=tmp_path / "idx", progress=False, encoder=encoder)
-    got = {r.mode: r.as_json() for r in rows}
+                    index_dir=index_dir, progress=False, encoder=encoder)
+    return {r.mode: r for r in rows}, index_dir
+
+
+@needs_shared
+@pytest.mark.model
+def test_pinned_quality_on_slice(vinewsqa_slice, slice_rows):
+    _, _, n = vinewsqa_slice
+    got = {mode: row.as_json() for mode, row in slice_rows[0].items()}
     print(json.dumps(got, indent=1))
     for mode, pin in PINNED.items():
         assert got[mode]["queries"] == n
@@ -71,12 +82,14 @@ def test_pinned_quality_on_slice(vinewsqa_slice, settings, encoder, tmp_path):
 
 
 @needs_shared
-def test_toneless_queries_lose_little(vinewsqa_slice, settings, encoder, tmp_path):
+@pytest.mark.model
+def test_toneless_queries_lose_little(vinewsqa_slice, slice_rows, settings, encoder):
     qfile, corpus, _ = vinewsqa_slice
-    toned = run_eval(qfile, corpus, [], settings, modes=["hybrid"], index_dir=tmp_path / "i",
-                     progress=False, encoder=encoder)[0]
+    rows, index_dir = slice_rows
+    toned = rows["hybrid"]
+    assert not toned.toneless
     toneless = run_eval(qfile, corpus, [], settings, modes=["hybrid"], toneless=True,
-                        index_dir=tmp_path / "i", progress=False, encoder=encoder)[0]
+                        index_dir=index_dir, progress=False, encoder=encoder)[0]
     assert toneless.toneless
     assert toned.ndcg10 - toneless.ndcg10 <= 0.05
 

@@ -154,19 +154,22 @@ def _read_pty(proc: subprocess.Popen, primary: int, timeout: float = 300) -> str
     return out.decode("utf-8", "replace")
 
 
-def test_index_shows_a_bar_on_a_terminal_and_lines_in_a_pipe(tmp_path, settings, encoder) -> None:
+def test_index_shows_a_bar_on_a_terminal_and_lines_in_a_pipe(tmp_path, settings, encoder,
+                                                             cli) -> None:
     corpus = _corpus(tmp_path / "c.jsonl")
     fast = _env(settings, VNSEARCH_PROGRESS_INTERVAL_S="0.01")
-    # Started together: the model loads overlap.
+    # On a terminal: real processes in pseudo-terminals, started together (their model loads
+    # overlap). Not on a terminal: the same command in-process meanwhile, its stderr a
+    # captured stream that is no terminal (what a pipe is to the reporter: isatty() is false),
+    # with the session's model instead of two more processes loading theirs.
     tty, primary = _start_in_pty(["index", str(corpus), "--index", str(tmp_path / "t")], fast)
     tty_quiet, primary_quiet = _start_in_pty(
         ["index", str(corpus), "--index", str(tmp_path / "tq"), "--quiet"], fast)
-    piped = [subprocess.Popen([sys.executable, "-m", "search_api", "index", str(corpus),
-                               "--index", str(tmp_path / name), *flags], cwd=REPO, env=fast,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    piped = [cli("index", corpus, "--index", tmp_path / name, *flags,
+                 env={"VNSEARCH_PROGRESS_INTERVAL_S": "0.01"})
              for name, flags in (("p", []), ("pq", ["--quiet"]))]
     shown, shown_quiet = _read_pty(tty, primary), _read_pty(tty_quiet, primary_quiet)
-    (out, err), (out_q, err_q) = (proc.communicate(timeout=300) for proc in piped)
+    (out, err), (out_q, err_q) = ((run.stdout, run.stderr) for run in piped)
 
     assert tty.returncode == 0, shown
     assert "%|" in shown and "12/12" in shown and "passages/s" in shown, shown

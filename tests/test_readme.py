@@ -1,11 +1,13 @@
 """The README and the docs stay true: the walkthrough runs, and the options they name exist.
 
 * Every fenced block of docs/getting-started.md whose info string is ``sh readme-test``
-  (rendered as ``sh``) is run, in page order, as one ``bash`` script in a fresh temporary
-  directory, with the suite's model home and the ``vnsearch`` of this environment on
-  ``PATH`` — what a newcomer following the walkthrough types. The blocks assert for
-  themselves (``| grep …``); afterwards the index must hold exactly the articles the
-  walkthrough leaves in it.
+  (rendered as ``sh``) is run, in page order, by ``bash -e -o pipefail`` in a fresh temporary
+  directory, with a fresh home (the suite's model linked in, the default encoder) and the
+  ``vnsearch`` of this environment on ``PATH`` — what a newcomer following the walkthrough
+  types. docs/examples.py does that run (its outputs are shown in the docs); the session's
+  ``docs_examples`` fixture runs it once for this module and tests/test_docs.py. The blocks
+  assert for themselves (``| grep …``); afterwards the index must hold exactly the articles
+  the walkthrough leaves in it.
 * Every ``vnsearch COMMAND … --option`` in the code of README.md and docs/*.md (fenced blocks
   and inline code spans) names a command of the root group and an option its ``--help`` lists.
 """
@@ -13,15 +15,11 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from functools import cache
-from pathlib import Path
 
 import pytest
-from support import REPO, TEST_HOME
+from support import REPO
 
 README = REPO / "README.md"
 WALKTHROUGH = REPO / "docs" / "getting-started.md"
@@ -71,24 +69,18 @@ def test_readme_has_a_walkthrough():
         "docs/getting-started.md lost its `sh readme-test` walkthrough blocks"
 
 
-def test_readme_walkthrough_runs(tmp_path, encoder):  # encoder: the model is materialised once
-    script = walkthrough_script(WALKTHROUGH.read_text(encoding="utf-8"))
-    bin_dir = Path(sys.executable).parent
-    env = {**os.environ,
-           "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
-           "VNSEARCH_HOME": str(TEST_HOME)}
-    env.pop("VNSEARCH_ADMIN_TOKEN", None)
-    (tmp_path / "walkthrough.sh").write_text(script, encoding="utf-8")
-    proc = subprocess.run(["bash", "-e", "-o", "pipefail", "-x", "walkthrough.sh"], cwd=tmp_path,
-                          env=env, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, (
-        f"the getting-started walkthrough failed (exit {proc.returncode}); the commands, as run, "
-        f"are "
-        f"the '+' lines:\n{proc.stderr[-6000:]}\n--- stdout ---\n{proc.stdout[-4000:]}")
+def test_readme_walkthrough_runs(docs_examples, cli):
+    proc, work = docs_examples
+    blocks = [b for i, b in fenced_blocks(WALKTHROUGH.read_text(encoding="utf-8"))
+              if i.split()[1:2] == [TEST_INFO]]
+    ran = work / "walkthrough-ran.json"
+    done = json.loads(ran.read_text(encoding="utf-8"))["blocks"] if ran.exists() else 0
+    assert done == len(blocks), (
+        f"the getting-started walkthrough stopped after {done} of its {len(blocks)} blocks "
+        f"(docs/examples.py ran it; exit {proc.returncode}):\n{proc.stderr[-6000:]}")
 
-    exported = subprocess.run([str(bin_dir / "vnsearch"), "export", "--index", "my-index"],
-                              cwd=tmp_path, env=env, capture_output=True, text=True,
-                              timeout=120, check=True)
+    exported = cli("export", "--index", work / "walkthrough" / "my-index")
+    assert exported.returncode == 0, exported.stderr
     articles = [json.loads(line) for line in exported.stdout.splitlines() if line.strip()]
     titles = {a["title"] for a in articles}
     # Indexed: .txt + sidecar, CSV, HTML, mapped JSONL. Deleted: the JSONL article (by its

@@ -10,7 +10,6 @@ import json
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from support import SHARED, needs_shared
 
 from search_api.retrieval import SearchRequest
@@ -77,23 +76,21 @@ def test_relevance_in_unit_interval_and_monotone(searcher, mode) -> None:
         assert all(h.relevance >= rel[len(rel) // 2] for h in cut.results)
 
 
-def test_cli_says_no_results_and_shows_relevance(settings, demo_index, monkeypatch) -> None:
-    from search_api.cli import main
-
-    monkeypatch.setenv("VNSEARCH_HOME", str(settings.home))
-    runner = CliRunner()
-    out = runner.invoke(main, ["query", NONSENSE, "--index", str(demo_index)])
-    assert out.exit_code == 0, out.output
+def test_cli_says_no_results_and_shows_relevance(cli, demo_index) -> None:
+    """``vnsearch query`` in-process through the ``cli`` fixture: the session's model, not
+    one load per call (the output is the point, not the process)."""
+    out = cli("query", NONSENSE, "--index", demo_index)
+    assert out.returncode == 0, out.stderr
     lines = out.stdout.strip().splitlines()
     assert lines[0].startswith("Không tìm thấy kết quả phù hợp")
-    out = runner.invoke(main, ["query", NONSENSE, "--index", str(demo_index), "--json"])
+    out = cli("query", NONSENSE, "--index", demo_index, "--json")
     data = json.loads(out.stdout)
     assert data["total"] == 0
     # the API's hints, after the line on the matches min_relevance hid
     assert lines[1] == f"{cut_note(data['cut'])}. {SHOW_CUT_CLI}"
     assert [line.strip(" •") for line in lines[2:]] == data["hints"]
-    out = runner.invoke(main, ["query", SEED_QUERY, "--index", str(demo_index), "-k", "2"])
-    assert out.exit_code == 0 and "độ liên quan " in out.stdout
+    out = cli("query", SEED_QUERY, "--index", demo_index, "-k", "2")
+    assert out.returncode == 0 and "độ liên quan " in out.stdout
 
 
 @needs_shared

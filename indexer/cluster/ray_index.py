@@ -21,7 +21,9 @@ The run, in order:
 4. **Write** (driver): each ``out_dir/shard-{i}`` with the normal ``IndexWriter`` whose
    encoder answers from the pipeline's vectors (no re-embedding; a text the pipeline did not
    embed and the cache does not hold is an error), so identity, updates, aliases and the
-   manifest follow the same rules as ``vnsearch index``; then ``cluster.json`` is summed
+   manifest follow the same rules as ``vnsearch index``; then the story step
+   (:mod:`.stories`) gives the written articles one story id across shards, replaying the
+   writer's story rule in input order over all shards; then ``cluster.json`` is summed
    from the shards.
 
 The driver loads the encoder for its ``info`` and token counter (the writer checks the
@@ -52,6 +54,8 @@ from indexer.metadata.normalise import MetadataRules
 from indexer.settings import Settings
 from indexer.sharding import shard_of
 from indexer.writer import IndexSummary, embedding_text, prepare, stable_article_id
+
+from .stories import StoryStep, unify_run_stories
 
 #: Articles per routing task: routing is cheap, so big batches keep the task count low.
 ROUTE_BATCH = 64
@@ -88,6 +92,8 @@ class ClusterIndexReport:
     embed_seconds: float
     seconds: float
     skipped_records: list[SkippedRecord] = field(default_factory=list)
+    #: The story step: one story id across shards (see :mod:`.stories`).
+    stories: StoryStep = field(default_factory=StoryStep)
 
 
 @dataclass
@@ -96,6 +102,8 @@ class _Routed:
 
     shards: list[list[Article]]
     skipped: list[SkippedRecord] = field(default_factory=list)
+    #: The input position of each article of ``shards`` (the story step's order).
+    positions: list[list[int]] = field(default_factory=list)
 
 
 class PipelineEncoder:
@@ -336,8 +344,10 @@ def _collect(ds: Any, articles: list[Article], shards: int,
             progress(len(vectors))
     # Ray Data does not keep the input order, and the writer must see it (of two articles
     # with the same content in one run, the first one read is kept).
-    return (_Routed([[articles[i] for i in sorted(ids)] for ids in placed],
-                    [record for _, record in sorted(skipped, key=lambda s: s[0])]), vectors)
+    order = [sorted(ids) for ids in placed]
+    return (_Routed([[articles[i] for i in ids] for ids in order],
+                    [record for _, record in sorted(skipped, key=lambda s: s[0])], order),
+            vectors)
 
 
 def write_shards(routed: _Routed, shard_dirs: list[Path], settings: Settings,
@@ -345,7 +355,8 @@ def write_shards(routed: _Routed, shard_dirs: list[Path], settings: Settings,
     """Each shard written by the normal writer (every shard exists afterwards, even empty).
 
     The writer also gets ``--shard i/N``: it must keep every article routed to it, so an
-    article it leaves out means the routing here and the writer's disagree — a bug.
+    article it leaves out means the routing here and the writer's disagree — a bug. Each
+    writer gives stories within its shard only: :func:`unify_stories` comes next.
     """
     from indexer.sharding import ShardSpec
     from indexer.writer import index_articles
@@ -359,6 +370,17 @@ def write_shards(routed: _Routed, shard_dirs: list[Path], settings: Settings,
                                f"shard {i} belong to another shard by the writer's rule")
         summaries.append(summary)
     return summaries
+
+
+def unify_stories(routed: _Routed, shard_dirs: list[Path],
+                  summaries: list[IndexSummary]) -> StoryStep:
+    """The story step (:func:`.stories.unify_run_stories`) over what :func:`write_shards`
+    wrote: the articles written get the story ids one index fed the input in the same
+    order gives them. Each shard writer's input positions are made run-wide by
+    ``routed.positions``."""
+    storied = [(routed.positions[n][position], n, aid)
+               for n, summary in enumerate(summaries) for position, aid in summary.storied]
+    return unify_run_stories(shard_dirs, storied)
 
 
 def cluster_index(paths: Iterable[str | Path], out_dir: Path, shards: int, settings: Settings,
@@ -403,6 +425,7 @@ def cluster_index(paths: Iterable[str | Path], out_dir: Path, shards: int, setti
             embed_seconds = time.perf_counter() - embed_started
     routed.skipped[:0] = unread
     per_shard = write_shards(routed, dirs, settings, PipelineEncoder(encoder, vectors))
+    stories = unify_stories(routed, dirs, per_shard)
     out_dir.mkdir(parents=True, exist_ok=True)
     cluster_file = build_cluster_file(dirs, out_dir / "cluster.json")
     total = IndexSummary()
@@ -412,4 +435,5 @@ def cluster_index(paths: Iterable[str | Path], out_dir: Path, shards: int, setti
         total.merge(summary)
     total.seconds = time.perf_counter() - started
     return ClusterIndexReport(out_dir, dirs, cluster_file, total, per_shard, len(vectors),
-                              actors, threads, embed_seconds, total.seconds, routed.skipped)
+                              actors, threads, embed_seconds, total.seconds, routed.skipped,
+                              stories)

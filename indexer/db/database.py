@@ -2,7 +2,8 @@
 
 Nothing else in vnsearch runs SQL on the index store: the writer, recovery, the integrity
 check, the searcher, the CLI and the evaluation all call methods of this object (the read
-queries are in :mod:`indexer.db.reads`). The embedding cache keeps its own database.
+queries are in :mod:`indexer.db.reads` and :mod:`indexer.db.story_reads`). The embedding
+cache keeps its own database.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from ..article import Article, Passage
 from ..errors import IndexFormatError
 from ..layout import DATABASE, SCHEMA_VERSION
 from ..metadata.keys import metadata_key
-from .reads import StoreReads
 from .records import ArticleMetadata, StoredArticle
 from .schema import SCHEMA, SCHEMA_2_ADDITIONS, SCHEMA_3_ADDITIONS
+from .story_reads import StoryReads
 
 _SCHEMA_1_COLUMNS = ("published_raw TEXT", "source_key TEXT", "origin TEXT")
 
@@ -47,7 +48,7 @@ def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
     return conn
 
 
-class IndexDB(StoreReads):
+class IndexDB(StoryReads):
     """One connection to an index directory's ``store.sqlite`` and every statement on it.
 
     ``readonly`` connections (searchers, check, export) never write; a writable one is
@@ -326,6 +327,12 @@ class IndexDB(StoreReads):
                               (article_id, signature))
             self.conn.executemany("INSERT INTO story_bands (band, article_id) VALUES (?,?)",
                                   [(band, article_id) for band in bands])
+
+    def set_story_ids(self, stories: dict[str, str]) -> None:
+        """Set the story id of each article of ``stories`` (article id → story id): a
+        cluster's story step, which unifies story ids across shards (signatures unchanged)."""
+        self.conn.executemany("UPDATE articles SET story_id=? WHERE id=?",
+                              [(story, aid) for aid, story in stories.items()])
 
     def clear_regions(self, article_id: str) -> None:
         """Drop an article's places, signature and band keys (the other articles of its

@@ -106,9 +106,11 @@ class StoreReads:
         """Known article URLs (syndicated copies included)."""
         return int(self.conn.execute("SELECT count(*) FROM article_urls").fetchone()[0])
 
-    def load_all_vectors(self, dimension: int) -> tuple[np.ndarray, np.ndarray]:
-        """All (passage ids, vectors) of the store, in id order."""
-        rows = self.conn.execute("SELECT id, vector FROM passages ORDER BY id").fetchall()
+    def load_all_vectors(self, dimension: int, after: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """All (passage ids, vectors) of the store, in id order; ``after``: only the passages
+        whose id is above it (ids only grow: the rows added since a vector segment)."""
+        rows = self.conn.execute("SELECT id, vector FROM passages WHERE id > ? ORDER BY id",
+                                 (after,)).fetchall()
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         if not rows:
             return ids, np.zeros((0, dimension), np.float32)
@@ -371,10 +373,13 @@ class StoreReads:
         return self.conn.execute(sql, params).fetchone() is not None
 
     # -- relevance features (search_api/retrieval/relevance.py) ------------------------------
-    def relevance_rows(self, ids: Sequence[int]) -> dict[int, tuple[str, str, str, bytes, int]]:
+    def relevance_rows(self, ids: Sequence[int],
+                       vectors: bool = True) -> dict[int, tuple[str, str, str, bytes, int]]:
         """Passage id → (toned, folded, bigrams lexical columns, float32 vector bytes, the
-        passage's ordinal in its article) for the ``ids`` that exist."""
-        sql = ("SELECT p.id, f.toned, f.folded, f.bigrams, p.vector, p.ordinal FROM passages p "
+        passage's ordinal in its article) for the ``ids`` that exist; ``vectors`` False
+        gives empty bytes instead (a lexical search has no query vector to compare)."""
+        vector = "p.vector" if vectors else "x''"
+        sql = (f"SELECT p.id, f.toned, f.folded, f.bigrams, {vector}, p.ordinal FROM passages p "
                "JOIN passages_fts f ON f.rowid = p.id WHERE p.id IN ({marks})")
         return {row[0]: row[1:] for row in self._in_chunks(sql, list(ids))}
 

@@ -38,6 +38,7 @@ from ..layout import DATABASE, fsync_dir, vector_path
 from ..lexical.files import LexicalFiles, lexical_dir, open_lexical
 from ..lock import WriteLock
 from ..manifest import Manifest
+from ..vector_files import VectorRecord, record_path
 from .files import copy_durably, directory_bytes, fsync_tree, new_path, remove_tree, staging_path
 
 #: Longest a backup waits for a generation whose derived files are written before it
@@ -64,9 +65,10 @@ class BackupReport:
 
 class _Pinned:
     """The derived files of one generation, held as a searcher holds them until
-    :meth:`close`: the FAISS file open, the lexical directory ``flock``ed shared."""
+    :meth:`close`: the vector files (record, base, segments, tombstones) open, the lexical
+    directory ``flock``ed shared."""
 
-    def __init__(self, generation: int, vectors: BinaryIO, lexical: LexicalFiles) -> None:
+    def __init__(self, generation: int, vectors: list[BinaryIO], lexical: LexicalFiles) -> None:
         self.generation = generation
         self.vectors = vectors
         self.lexical = lexical
@@ -74,19 +76,20 @@ class _Pinned:
     @classmethod
     def take(cls, directory: Path, generation: int) -> _Pinned | None:
         """Pin ``generation``'s files; None when one is not written (or being removed)."""
-        try:
-            vectors = open(vector_path(directory, generation), "rb")  # closed by close()
-        except FileNotFoundError:
+        vectors = _open_vector_files(directory, generation)
+        if vectors is None:
             return None
         lexical = open_lexical(directory, generation, shared_lock=True)
         if lexical is None:
-            vectors.close()
+            for handle in vectors:
+                handle.close()
             return None
         return cls(generation, vectors, lexical)
 
     def copy_to(self, target: Path) -> None:
         """Copy the pinned files into the index directory ``target``."""
-        copy_durably(self.vectors, vector_path(target, self.generation))
+        for handle in self.vectors:
+            copy_durably(handle, target / Path(handle.name).name)
         lexical = lexical_dir(target, self.generation)
         lexical.mkdir()
         for path in sorted(self.lexical.path.iterdir()):
@@ -95,8 +98,34 @@ class _Pinned:
 
     def close(self) -> None:
         """Let the writer remove these files again."""
-        self.vectors.close()
+        for handle in self.vectors:
+            handle.close()
         self.lexical.close()
+
+
+def _open_vector_files(directory: Path, generation: int) -> list[BinaryIO] | None:
+    """The vector files of ``generation``, opened (closed by the caller); None when one is
+    not there (not written yet, or removed meanwhile)."""
+    handles: list[BinaryIO] = []
+    try:
+        # the record first, parsed from the open file: a fold may replace it meanwhile
+        handles.append(open(record_path(directory, generation), "rb"))  # noqa: SIM115
+        try:
+            record = VectorRecord.from_json(handles[0].read().decode("utf-8"))
+        except (ValueError, TypeError, KeyError):
+            raise FileNotFoundError from None
+        for path in record.files(directory):
+            handles.append(open(path, "rb"))  # noqa: SIM115 - closed by _Pinned.close()
+    except FileNotFoundError:
+        for handle in handles:
+            handle.close()
+        if handles or not vector_path(directory, generation).exists():
+            return None
+        try:  # an index from before records: its one FAISS file
+            return [open(vector_path(directory, generation), "rb")]  # noqa: SIM115
+        except FileNotFoundError:
+            return None
+    return handles
 
 
 def backup_index(directory: Path, out: Path, wait_s: float | None = None) -> BackupReport:

@@ -8,30 +8,28 @@ segments. Under the write lock (writers wait or are refused; searches never), co
 1. rolls the derived files forward to the store, if a writer died before writing them;
 2. merges the full-text index (FTS5 ``optimize``) and bumps the generation, one
    transaction: a new generation that searches the same rows;
-3. publishes that generation's derived files: the FAISS file (it keeps no deleted vector:
-   hard-linked from the previous generation) and the lexical matrix rebuilt as one
-   segment without masked rows; searchers swap to it on their next reload, and those
-   still on the old generation keep it (mapped files stay readable once unlinked; a
-   lexical directory a reader holds is left for the next write to remove);
+3. publishes that generation's derived files: the vectors folded into one base built
+   from the store (no segment, no tombstone: :mod:`indexer.vector_fold`) and the lexical
+   matrix rebuilt as one segment without masked rows; searchers swap to it on their next
+   reload, and those still on the old generation keep it (mapped files stay readable
+   once unlinked; a lexical directory a reader holds is left for the next write to remove);
 4. removes the older generations' files, then ``VACUUM``s the store and checkpoints the
    WAL with ``TRUNCATE`` (waiting up to SQLite's busy timeout for searches in flight).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..db import IndexDB
-from ..derived import remove_other_vector_files, roll_forward, write_manifest
-from ..layout import fsync_dir, temp_path, vector_path
+from ..derived import roll_forward, write_manifest, write_vectors
 from ..lexical.files import remove_old_lexical, write_lexical
 from ..lock import WriteLock
 from ..manifest import Manifest
 from ..snapshot import recover
+from ..vector_files import VectorPolicy, remove_unnamed
 from .files import directory_bytes
 
 #: How long compaction waits for a writer's batch to finish before it is refused.
@@ -89,24 +87,11 @@ def _compact_locked(directory: Path, db: IndexDB) -> tuple[int, int, bool]:
         db.optimize_fulltext()
         db.bump_generation()
     new = db.generation()
-    _carry_vectors(directory, old, new)
+    write_vectors(directory, db, manifest, VectorPolicy(), rebuild=True)
+    remove_unnamed(directory, new, keep=1)
     write_manifest(directory, manifest, db, write_lexical(directory, db, rebuild=True))
     remove_old_lexical(directory, new, keep=1)
     return old, new, db.vacuum()
-
-
-def _carry_vectors(directory: Path, old: int, new: int) -> None:
-    """The FAISS file of ``old`` as ``new``'s (same passages): a hard link, else a copy."""
-    source, target = vector_path(directory, old), vector_path(directory, new)
-    tmp = temp_path(target)
-    tmp.unlink(missing_ok=True)
-    try:
-        os.link(source, tmp)
-    except OSError:
-        shutil.copyfile(source, tmp)
-    os.replace(tmp, target)
-    fsync_dir(directory)
-    remove_other_vector_files(directory, target)
 
 
 def _old_lexical(directory: Path, current: int) -> list[int]:

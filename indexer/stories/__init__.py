@@ -21,11 +21,13 @@ Pure library: no SQL, no I/O. Story assignment rule for the index (the integrati
 
 A story therefore keeps the id of its first indexed article, and an article never
 changes story when others are added later (no re-clustering); deleting an article
-leaves the others' story ids as they were.
+leaves the others' story ids as they were. Steps 3-4 are :func:`choose_story`; in a
+cluster, :func:`replay_in_order` applies them across the shards (see :mod:`.assign`).
 """
 
 from __future__ import annotations
 
+from indexer.stories.assign import RunArticle, choose_story, replay_in_order
 from indexer.stories.outlets import AGGREGATOR_KEYS, different_outlets
 from indexer.stories.shingles import MIN_WORDS, SHINGLE_WORDS
 from indexer.stories.signature import (
@@ -41,5 +43,6 @@ from indexer.stories.signature import (
 
 __all__ = [
     "AGGREGATOR_KEYS", "BANDS", "MIN_WORDS", "NUM_PERM", "ROWS", "SEED", "SHINGLE_WORDS",
-    "THRESHOLD", "StorySignature", "different_outlets", "same_story", "story_signature",
+    "THRESHOLD", "RunArticle", "StorySignature", "choose_story", "different_outlets",
+    "replay_in_order", "same_story", "story_signature",
 ]

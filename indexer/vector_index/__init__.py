@@ -2,8 +2,10 @@
 
 Vectors are L2-normalised, so inner product = cosine. ``base`` holds the interface
 (:class:`VectorIndex`, :class:`VectorHits`); ``flat`` (exact) and ``hnsw`` (approximate,
-with tombstones for removals) implement it and import only ``base``; ``factory`` creates,
-chooses, builds and loads them. FAISS is imported lazily, inside the functions that use
+with tombstones for removals) implement it and import only ``base``; ``compressed``
+(``hnsw-fp16``, HNSW over 16-bit vectors for large indexes) extends ``hnsw`` and is
+imported only when that kind is made or read; ``factory`` creates, chooses, builds and
+loads them. FAISS is imported lazily, inside the functions that use
 it. This package only re-exports; callers import from ``indexer.vector_index``.
 """
 

@@ -29,6 +29,7 @@ class HnswIndex(VectorIndex):
             base.hnsw.efConstruction = 80
             index = faiss.IndexIDMap2(base)
         self._index = index
+        self.ef_search = ef_search
         faiss.downcast_index(self._index.index).hnsw.efSearch = ef_search
         self.tombstones: set[int] = set(tombstones or ())
 
@@ -46,18 +47,25 @@ class HnswIndex(VectorIndex):
         if self._index.ntotal == 0 or k <= 0 or (allowed is not None and len(allowed) == 0):
             return VectorHits(np.zeros(0, np.int64), np.zeros(0, np.float32))
         q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
-        sel = None
-        if allowed is not None:
-            live = np.setdiff1d(np.asarray(allowed, np.int64),
-                                np.fromiter(self.tombstones, np.int64))
-            sel = faiss.IDSelectorBatch(live)
-        elif self.tombstones:
-            sel = faiss.IDSelectorNot(faiss.IDSelectorBatch(np.fromiter(self.tombstones, np.int64)))
-        params = faiss.SearchParametersHNSW(sel=sel, efSearch=max(128, k)) if sel is not None \
-            else faiss.SearchParametersHNSW(efSearch=max(128, k))
+        sel = self._selector(allowed)
+        ef = max(self.ef_search, k)
+        params = faiss.SearchParametersHNSW(sel=sel, efSearch=ef) if sel is not None \
+            else faiss.SearchParametersHNSW(efSearch=ef)
         scores, ids = self._index.search(q, k, params=params)
         keep = ids[0] >= 0
         return VectorHits(ids[0][keep], scores[0][keep])
+
+    def _selector(self, allowed: np.ndarray | None) -> Any:
+        """The FAISS id selector for ``allowed`` less the tombstones (None: every id)."""
+        faiss = faiss_module()
+        if allowed is not None:
+            live = np.setdiff1d(np.asarray(allowed, np.int64),
+                                np.fromiter(self.tombstones, np.int64))
+            return faiss.IDSelectorBatch(live)
+        if self.tombstones:
+            return faiss.IDSelectorNot(
+                faiss.IDSelectorBatch(np.fromiter(self.tombstones, np.int64)))
+        return None
 
     def ids(self) -> np.ndarray:
         all_ids = faiss_module().vector_to_array(self._index.id_map).astype(np.int64)

@@ -57,11 +57,14 @@ def _prepared_batches(articles: Iterable[Article | SkippedRecord], rules: Metada
     yielded on its own, where it came (an article that cleaning empties stays in its batch,
     where the plan reports it)."""
     batch: list[Prepared | SkippedRecord] = []
-    for item in articles:
+    for position, item in enumerate(articles):
         if isinstance(item, SkippedRecord):
             yield item
             continue
-        batch.append(prepare(item, rules))
+        prepared = prepare(item, rules)
+        if isinstance(prepared, Prepared):
+            prepared.position = position
+        batch.append(prepared)
         if len(batch) >= size:
             yield batch
             batch = []

@@ -33,6 +33,9 @@ class Prepared:
     chash: str
     passages: list[Passage] = field(default_factory=list)
     vectors: np.ndarray | None = None
+    #: Its place in the run's input (counted from 0 by ``index_articles``; -1 when not
+    #: counted): a cluster assigns stories across shards in this order.
+    position: int = -1
 
 
 @dataclass

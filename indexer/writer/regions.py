@@ -8,8 +8,10 @@ band key with it are the candidates (one indexed query); the most similar one th
 (:func:`~indexer.stories.different_outlets`: on the judged pairs every wrong join was two
 template pages of one outlet; an aggregator such as Báo Mới counts as many outlets) gives
 its story id (ties: the smaller article id), else the article starts a story of its own
-(story id = its article id). A story so keeps the id of its first indexed article, and
-adding or deleting articles never moves another article to another story (no re-clustering).
+(story id = its article id): :func:`indexer.stories.choose_story`, the rule a cluster's
+story step applies across shards too. A story so keeps the id of its first indexed article,
+and adding or deleting articles never moves another article to another story (no
+re-clustering).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ def tag_article(db: IndexDB, article_id: str, title: str | None, text: str,
     """Tag, sign and assign the story of one stored article, inside the caller's
     transaction (the article's row must exist)."""
     from ..places import tag_places
-    from ..stories import StorySignature, different_outlets, same_story, story_signature
+    from ..stories import choose_story, story_signature
 
     tags = tag_places(title, text, source)
     db.set_places(article_id, tags.provinces, tags.provinces_former)
@@ -42,16 +44,6 @@ def tag_article(db: IndexDB, article_id: str, title: str | None, text: str,
     bands: list[bytes] = []
     if signature is not None:
         bands = signature.bands()
-        best: tuple[float, str] | None = None
-        for cand in db.story_candidates(bands):
-            if cand.article_id == article_id or not different_outlets(source, cand.source):
-                continue  # its own old bands (a replaced article), or the same outlet
-            other = StorySignature.from_bytes(cand.signature)
-            if not same_story(signature, other):
-                continue
-            key = (-signature.similarity(other), cand.article_id)
-            if best is None or key < best:
-                best = key
-                story_id = cand.story_id
+        story_id = choose_story(article_id, signature, source, db.story_candidates(bands))
     db.set_story(article_id, story_id, None if signature is None else signature.values, bands)
     return RegionTags(tags.provinces, tags.provinces_former, story_id)

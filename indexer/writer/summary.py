@@ -40,6 +40,9 @@ class IndexSummary:
     seconds: float = 0.0
     skipped_records: list[SkippedRecord] = field(default_factory=list)
     article_ids: list[str] = field(default_factory=list)
+    #: (input position, article id) of each article added or replaced, whose story was
+    #: (re)assigned, in write order (``Prepared.position``; a cluster's story step uses it).
+    storied: list[tuple[int, str]] = field(default_factory=list)
     #: A few unparsed dates, "where: raw date", for the report.
     unparsed_examples: list[str] = field(default_factory=list)
 
@@ -49,6 +52,7 @@ class IndexSummary:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.skipped_records.extend(other.skipped_records)
         self.article_ids.extend(other.article_ids)
+        self.storied.extend(other.storied)
         room = _EXAMPLES - len(self.unparsed_examples)
         self.unparsed_examples.extend(other.unparsed_examples[:max(room, 0)])
 

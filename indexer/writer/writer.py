@@ -11,14 +11,7 @@ import numpy as np
 from ..article import Article, SkippedRecord
 from ..chunking import ChunkSettings, chunk_text
 from ..db import IndexDB
-from ..derived import (
-    derived_missing,
-    load_current_vectors,
-    rebuild_vectors,
-    remove_other_vector_files,
-    write_manifest,
-    write_vectors,
-)
+from ..derived import derived_missing, write_manifest, write_vectors
 from ..embed_cache import EmbeddingCache
 from ..encoders import PassageEncoder
 from ..errors import IndexFormatError, InputError
@@ -30,7 +23,8 @@ from ..metadata.normalise import MetadataRules
 from ..settings import Settings
 from ..sharding import ShardSpec
 from ..upgrade import upgrade_store
-from ..vector_index import VectorIndex, choose_kind
+from ..vector_files import VectorPolicy, vectors_written
+from ..vector_generation import VectorWrite
 from .identity import embedding_text, lexical_columns
 from .plan import FILE_KEY_PREFIX, Action, Planned, Prepared, plan_batch
 from .regions import tag_article
@@ -56,18 +50,31 @@ class IndexWriter:
     """Exclusive writer of one index directory. Use as a context manager.
 
     ``encoder`` may be None for writes that embed nothing (deletes): then the index must
-    already exist, and no model is loaded.
+    already exist, and no model is loaded. ``background_fold`` (API writes): a vector fold
+    too large to run inline (:mod:`indexer.vector_fold`) runs in a process of its own
+    rather than inside this writer's write.
     """
 
     def __init__(self, directory: Path, settings: Settings,
-                 encoder: PassageEncoder | None = None, shard: ShardSpec | None = None) -> None:
+                 encoder: PassageEncoder | None = None, shard: ShardSpec | None = None,
+                 *, background_fold: bool = False) -> None:
         self.directory = Path(directory)
         self.settings = settings
         self.encoder = encoder
         self.manifest: Manifest | None = None
         self._lock = WriteLock(self.directory)
         self._db: IndexDB | None = None
-        self._vectors: VectorIndex | None = None
+        #: Passage ids removed since the vector record of generation ``_vectors_since``
+        #: (None: not known, the next vector write compares with the store).
+        self._removed: list[int] = []
+        self._vectors_since: int | None = None
+        self._policy = VectorPolicy.from_settings(settings)
+        self._background_fold = background_fold
+        #: What the last write of the vector files did (None before one).
+        self.vector_write: VectorWrite | None = None
+        #: Seconds of the last batch's steps (embed, commit) and derived writes (vectors,
+        #: lexical, manifest): where a write's time goes (bench/query.py --write-probe).
+        self.timings: dict[str, float] = {}
         self._cache: EmbeddingCache | None = None
         self._dirty = False
         self._derived_at = time.monotonic()  # when the derived files were last written
@@ -118,7 +125,7 @@ class IndexWriter:
         chunking = self.manifest.chunking
         self.chunk_settings = ChunkSettings.from_manifest(chunking)
         self.title_context = bool(chunking.get("title_context", True))
-        self._vectors = self._load_vectors()
+        self._check_vectors()
         if derived_missing(self.directory, self._db.generation()):
             self._dirty = True  # e.g. an index from before the lexical files: write them
         if fresh:
@@ -156,24 +163,21 @@ class IndexWriter:
                 (self.directory / name).unlink(missing_ok=True)
         return empty
 
-    def _load_vectors(self) -> VectorIndex:
+    def _check_vectors(self) -> None:
+        """Note whether the current generation's vectors are written (then this writer only
+        appends to them); else the next derived write rolls them forward from the store."""
         db, manifest = self._state()
         generation = db.generation()
-        vectors = None
-        if generation == manifest.generation:
-            vectors = load_current_vectors(self.directory, db, manifest, generation,
-                                           db.counts()["passages"])
-        if vectors is None:
+        if generation == manifest.generation and vectors_written(self.directory, generation):
+            self._vectors_since = generation
+        else:
             self._dirty = True
-            vectors = rebuild_vectors(db, manifest.vector_index, manifest.dimension)
-        return vectors
 
     def close(self) -> None:
         """Write the derived files if anything changed, close, and release the lock."""
         try:
             if self._db is not None:
                 if self._dirty:
-                    self._maybe_switch_kind()
                     self._write_derived()
                 self._db.close()
                 self._db = None
@@ -188,28 +192,22 @@ class IndexWriter:
             raise IndexFormatError(f"{self.directory}: the writer is not open")
         return self._db, self.manifest
 
-    def _maybe_switch_kind(self) -> None:
-        """Pick the vector index type for the current size (exact while small)."""
-        db, manifest = self._state()
-        assert self._vectors is not None  # loaded with the manifest
-        kind = choose_kind(len(self._vectors), self.settings.vector_index_threshold)
-        tombstoned = getattr(self._vectors, "tombstones", None)
-        # HNSW tombstones live in memory only: rebuild before saving rather than persist a
-        # graph whose deleted ids would come back on the next load.
-        if kind != self._vectors.kind or tombstoned:
-            self._vectors = rebuild_vectors(db, kind, manifest.dimension)
-            manifest.vector_index = kind
-
     def _write_derived(self) -> None:
-        """Write the FAISS file, the lexical matrix files (incrementally) and the manifest
-        for the committed generation, drop old files."""
+        """Write the vector files (a segment; a fold when due), the lexical matrix files
+        (incrementally) and the manifest for the committed generation, drop old files."""
         db, manifest = self._state()
-        assert self._vectors is not None  # loaded with the manifest
         started = time.monotonic()
-        path = write_vectors(self.directory, db.generation(), self._vectors)
-        self.lexical_write = write_lexical(self.directory, db)
+        removed, since = np.asarray(self._removed, np.int64), self._vectors_since
+        self.vector_write = write_vectors(self.directory, db, manifest, self._policy, removed,
+                                          since, background=self._background_fold)
+        self._removed, self._vectors_since = [], self.vector_write.generation
+        lexical_at = time.monotonic()
+        # The lexical files lag by the same generations as the vector record did.
+        self.lexical_write = write_lexical(self.directory, db, removed=removed, since=since)
+        manifest_at = time.monotonic()
         write_manifest(self.directory, manifest, db, self.lexical_write)
-        remove_other_vector_files(self.directory, path)
+        self.timings.update(vectors=lexical_at - started, lexical=manifest_at - lexical_at,
+                            manifest=time.monotonic() - manifest_at)
         self._dirty = False
         self._derived_at = time.monotonic()
         self._derived_s = self._derived_at - started
@@ -221,7 +219,6 @@ class IndexWriter:
         20x the last write's duration if longer (≤ 5 % of the run at any index size)."""
         due = max(DERIVED_INTERVAL_S, 20 * self._derived_s)
         if self._dirty and time.monotonic() - self._derived_at >= due:
-            self._maybe_switch_kind()
             self._write_derived()
 
     # -- writes -----------------------------------------------------------------------------
@@ -244,7 +241,9 @@ class IndexWriter:
         summary.dates_unparsed += len(plan.dates_unparsed)
         summary.unparsed_examples += [f"{a.origin or a.url or a.title}: {a.published_raw!r}"
                                       for a in plan.dates_unparsed[:5]]
+        started = time.monotonic()
         self._embed_planned(plan.planned, summary)
+        self.timings["embed"] = time.monotonic() - started
         self._persist(plan.planned, summary, plan.revived)
         return summary
 
@@ -304,7 +303,7 @@ class IndexWriter:
         now = utc_now()
         removed_ids: list[int] = []
         added_ids: list[int] = []
-        added_vecs: list[np.ndarray] = []
+        started = time.monotonic()
         with db.transaction():
             for article_id in revived:
                 db.remove_tombstones(article_id)
@@ -318,17 +317,15 @@ class IndexWriter:
                     added_ids.append(db.insert_passage(
                         entry.article_id, passage, vector.tobytes(),
                         lexical_columns(entry.item.article.title, passage.text)))
-                    added_vecs.append(vector)
                 summary.passages_added += len(entry.item.passages)
                 summary.article_ids.append(entry.article_id)
             changed = bool(removed_ids or added_ids or summary.updated)
             if changed:
                 db.bump_generation()
-        assert self._vectors is not None  # loaded with the manifest
-        if removed_ids:
-            self._vectors.remove(np.asarray(removed_ids, np.int64))
-        if added_ids:
-            self._vectors.add(np.asarray(added_ids, np.int64), np.vstack(added_vecs))
+        self.timings["commit"] = time.monotonic() - started
+        # The added vectors are read back from the store by the next vector write (the
+        # passages above the last record's ids); the removed ones become tombstones.
+        self._removed.extend(removed_ids)
         if changed:
             self._dirty = True
             write_manifest(self.directory, manifest, db)
@@ -371,6 +368,7 @@ class IndexWriter:
         if art.file_key:
             db.add_aliases(entry.article_id, None, FILE_KEY_PREFIX + art.file_key)
         tag_article(db, entry.article_id, art.title, art.text, art.source)
+        summary.storied.append((entry.item.position, entry.article_id))
         return old
 
     def resolve_key(self, key: str) -> str | None:
@@ -434,9 +432,7 @@ class IndexWriter:
     def _deleted(self, removed: list[int], summary: IndexSummary) -> None:
         """After a committed delete: drop the vectors and write the manifest."""
         db, manifest = self._state()
-        if removed:
-            assert self._vectors is not None  # loaded with the manifest
-            self._vectors.remove(np.asarray(removed, np.int64))
+        self._removed.extend(removed)
         if summary.deleted:
             self._dirty = True
             write_manifest(self.directory, manifest, db)

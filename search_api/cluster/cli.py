@@ -71,6 +71,10 @@ def cluster_index_cmd(paths: tuple[str, ...], out_dir: Path, shards: int, addres
     per_shard = ", ".join(f"shard-{i}: {s.added + s.updated + s.unchanged} articles"
                           for i, s in enumerate(report.per_shard))
     click.echo(f"shards: {per_shard}; cluster file: {report.cluster_file}")
+    if report.stories.articles:
+        click.echo(f"stories: {report.stories.articles} articles assigned across shards "
+                   f"({report.stories.changed} story ids changed) in "
+                   f"{report.stories.seconds:.1f} s")
     if report.threads_per_actor:
         click.echo(f"ray: {report.embedded_on_ray} passages embedded by {report.actors} actors "
                    f"× {report.threads_per_actor} threads in {report.embed_seconds:.1f} s")

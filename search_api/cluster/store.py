@@ -85,6 +85,15 @@ def ask_shards(calls: Sequence[tuple[Any, Read]], pool: Executor | None,
     return done
 
 
+def newest_first(members: Iterable[StoryMember]) -> list[StoryMember]:
+    """``members`` as ``IndexDB.story_members`` orders them (``ORDER BY published IS NULL,
+    published DESC, id``; SQLite compares text as Python does, by code point)."""
+    by_id = sorted(members, key=lambda m: m.article_id)
+    dated = sorted((m for m in by_id if m.published is not None),
+                   key=lambda m: m.published or "", reverse=True)  # stable: ties keep id order
+    return dated + [m for m in by_id if m.published is None]
+
+
 class ClusterDB:
     """Routes the pipeline's reads to the shards (see module docstring). A shard that raises
     :class:`~.shard.ShardUnavailable` is left out of the answer and noted in ``missing``.
@@ -145,9 +154,10 @@ class ClusterDB:
         rows = self._keyed(ids, lambda db, pids: db.passage_rows(pids))
         return {gid: dataclasses.replace(row, id=gid) for gid, row in rows.items()}
 
-    def relevance_rows(self, ids: Sequence[int]) -> dict[int, tuple[str, str, str, bytes, int]]:
+    def relevance_rows(self, ids: Sequence[int],
+                       vectors: bool = True) -> dict[int, tuple[str, str, str, bytes, int]]:
         """Lexical columns and vector of each passage among ``ids``."""
-        return self._keyed(ids, lambda db, pids: db.relevance_rows(pids))
+        return self._keyed(ids, lambda db, pids: db.relevance_rows(pids, vectors))
 
     def toned_texts(self, ids: Sequence[int]) -> list[str]:
         """The tone-kept lexical column of the passages among ``ids``, in ``ids`` order."""
@@ -225,8 +235,8 @@ class ClusterDB:
         return out
 
     # -- places and stories -------------------------------------------------------------
-    # A story id is the id of an article of the same shard: a story whose articles landed
-    # in different shards stays split (one story per shard), a known limit.
+    # A story id is cluster-wide: `cluster index` gives a story's articles one id whatever
+    # their shards (indexer.cluster.stories), so a story's members come from several shards.
     def article_regions(self, article_ids: Sequence[str],
                         with_places: bool = True) -> dict[str, ArticleRegions]:
         """Story and provinces of the articles among ``article_ids``, from their shards."""
@@ -236,12 +246,13 @@ class ClusterDB:
         return out
 
     def story_members(self, story_ids: Sequence[str]) -> dict[str, list[StoryMember]]:
-        """Story id → its articles, newest first (each story lives in one shard)."""
+        """Story id → its articles from every shard, in one index's order: newest first,
+        undated last, then by article id."""
         out: dict[str, list[StoryMember]] = {}
         for found in self._everywhere(lambda db: db.story_members(story_ids)):
             for story, members in found.items():
                 out.setdefault(story, []).extend(members)
-        return out
+        return {story: newest_first(members) for story, members in out.items()}
 
     def province_counts(self) -> list[tuple[str, int]]:
         """Current provinces of all shards with their article counts, most frequent first."""

@@ -97,9 +97,9 @@ def raw_candidates(retrieval: Retrieval, pids: list[int], db: IndexDB, passages:
                if terms.has_tones else None)
     w_bigrams = _weighted(terms.bigrams, _weights(terms.bigrams, "bigrams", dfs, passages))
     info = query_info(terms, retrieval.query, folded_dfs, passages)
-    rows = db.relevance_rows(pids)
-    dense, lexical = dict(retrieval.dense), dict(retrieval.lexical)
     qvec = retrieval.query_vector
+    rows = db.relevance_rows(pids, qvec is not None)  # no vector: no blobs to read
+    dense, lexical = dict(retrieval.dense), dict(retrieval.lexical)
     out = np.zeros((len(pids), len(RAW)), np.float64)
     present = np.zeros(len(pids), bool)
     blobs: list[bytes] = []
@@ -117,8 +117,11 @@ def raw_candidates(retrieval: Retrieval, pids: list[int], db: IndexDB, passages:
     # The vectors in one matrix: one product for the cosines the dense search did not give.
     kept = np.flatnonzero(present)
     if len(kept):
-        vectors = np.frombuffer(b"".join(blobs), np.float32).reshape(len(kept), -1)
-        cosine = (vectors @ qvec if qvec is not None else np.zeros(len(kept))).astype(np.float64)
+        if qvec is None:
+            cosine = np.zeros(len(kept))
+        else:
+            vectors = np.frombuffer(b"".join(blobs), np.float32).reshape(len(kept), -1)
+            cosine = (vectors @ qvec).astype(np.float64)
         known = [j for j, i in enumerate(kept) if pids[i] in dense]
         cosine[known] = [dense[pids[kept[j]]] for j in known]
         out[kept, 0] = cosine

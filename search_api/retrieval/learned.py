@@ -31,6 +31,7 @@ from indexer.settings import Settings
 from indexer.snapshot import Snapshot
 
 from .features import FEATURES, ranking_features, raw_candidates
+from .lgbm import import_lightgbm
 from .relevance import DocFreqs, RelevanceScorer, Retrieval, running_min
 
 Ranking = list[tuple[int, float]]
@@ -115,8 +116,7 @@ class LearnedModel:
     @classmethod
     def read(cls, path: Path = MODEL_PATH, ranker_path: Path = RANKER_PATH) -> LearnedModel:
         """The shipped model (or one written by ``vnsearch rank-fit --out``)."""
-        import lightgbm  # heavy: only when the learned ranking is used
-
+        lightgbm = import_lightgbm()  # heavy: only when the learned ranking is used
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         if list(data["features"]) != list(FEATURES):
             raise ValueError(f"{path}: fitted on other features; run `vnsearch rank-fit`")

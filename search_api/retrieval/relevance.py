@@ -151,9 +151,9 @@ def _candidate_features(retrieval: Retrieval, pids: list[int], db: IndexDB, pass
                if terms.has_tones else None)
     w_folded = _weighted(terms.folded, _weights(terms.folded, "folded", dfs, passages))
     w_bigrams = _weighted(terms.bigrams, _weights(terms.bigrams, "bigrams", dfs, passages))
-    rows = db.relevance_rows(pids)
-    dense = dict(retrieval.dense)
     qvec = retrieval.query_vector
+    rows = db.relevance_rows(pids, qvec is not None)  # no vector: no blobs to read
+    dense = dict(retrieval.dense)
     log_terms = math.log1p(len(terms.folded))
     out = np.zeros((len(pids), len(FEATURES)), np.float64)
     present = np.zeros(len(pids), bool)

@@ -221,11 +221,13 @@ class Searcher:
         else:
             lexical = self.lexical(req, n)
             dense_query = self.restore_tones(query, lexical)
-        dense = self.dense(dense_query, n, allowed)
+        # One vector for the dense search and the relevance features (lexical-only
+        # candidates' cosines): asking the LRU twice encoded the query twice when the
+        # cache is off or the query was evicted in between.
+        vector = self.query_vector(dense_query)
+        dense = self.parts.dense(vector, n, allowed)
         ranked = dense if req.mode == "dense" else self.fuse(dense, lexical)
-        # The vector is in the LRU already; relevance needs it for lexical-only candidates.
-        return Retrieval(query, dense_query, dense, lexical, ranked,
-                         self.query_vector(dense_query))
+        return Retrieval(query, dense_query, dense, lexical, ranked, vector)
 
     def score(self, req: SearchRequest, retrieval: Retrieval, ranked: Ranking) -> Scored:
         """The final order of ``ranked`` and each candidate's calibrated relevance
