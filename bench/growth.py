@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import os
 import sys
 import time
@@ -152,7 +153,6 @@ def serve_two(index_dir: Path, requests: int, queries: Queries) -> dict:
 
 def measure_size(root: Path, record: dict, parts: set[str], requests: int) -> dict:
     """Every requested cost of one size, merged into its kept measurement file."""
-    import json
 
     index_dir = gb.index_path(root, record["size"])
     kept = root / f"idx-{gb.size_label(record['size'])}.measure.json"
@@ -187,7 +187,6 @@ def measure_size(root: Path, record: dict, parts: set[str], requests: int) -> di
 def print_sizing(rows: list[dict], totals: list[int], root: Path) -> list[dict]:
     """Deployments of ``totals`` passages in shards of the largest measured size and of 1M
     passages; the Ray overhead per request from ``bench/cluster.py --part size`` if run."""
-    import json
 
     overhead = None
     results = sorted(root.glob("cluster-*/result.json"), key=lambda p: p.stat().st_mtime)
@@ -241,7 +240,10 @@ def main() -> None:
         rows.append(measure_size(args.root, record, parts, args.requests))
     extra = [gb.parse_size(s) for s in args.extrapolate.split(",") if s.strip()]
     print("\n" + growth_fit.table(rows, extra))
-    meta = {"command": " ".join(["bench/growth.py", *sys.argv[1:]]), "cpus": os.cpu_count(),
+    command = " ".join(["bench/growth.py", *sys.argv[1:]])
+    if not parts and args.json.exists():  # report only: the figures come from earlier runs
+        command = json.loads(args.json.read_text())["meta"]["command"]
+    meta = {"command": command, "cpus": os.cpu_count(),
             "requests_per_row": args.requests, "extrapolated_sizes": extra,
             "sizing": print_sizing(rows, extra, args.root)}
     growth_fit.write_json(args.json, rows, meta)
