@@ -313,10 +313,12 @@ def _get_json(conn: http.client.HTTPConnection, path: str) -> dict:
     return json.loads(resp.read())
 
 
-def write_probe(port: int, lexical: str) -> None:
+def write_probe(port: int, lexical: str) -> dict:
     """POST one new article through the API while /health is polled every 10 ms: how long
     the write takes, when the article is found by a lexical search, and the longest stretch
-    in which /health reported a lexical index other than ``lexical`` (an FTS5 window)."""
+    in which /health reported a lexical index other than ``lexical`` (an FTS5 window).
+    Printed, and returned in ms (``ack_ms``, ``visible_ms`` — None if not found in 30 s —
+    and ``fts_window_ms``)."""
     word = f"vnsearchprobe{int(time.time())}"
     body = json.dumps({"title": f"Bài thử {word}", "url": f"https://example.org/{word}",
                        "text": f"Đoạn văn thử nghiệm {word} cho phép đo ghi qua API. " * 8,
@@ -367,6 +369,8 @@ def write_probe(port: int, lexical: str) -> None:
           f"found by search after {visible * 1000 if visible else float('nan'):.0f} ms; "
           f"/health polled {len(samples)} times: longest stretch not on '{lexical}' "
           f"{worst * 1000:.0f} ms {others or ''}", flush=True)
+    return {"ack_ms": acked * 1000, "visible_ms": visible * 1000 if visible else None,
+            "fts_window_ms": worst * 1000}
 
 
 def search_path(query: str, mode: str, k: int) -> str:
