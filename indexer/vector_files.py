@@ -207,18 +207,22 @@ def _alive(pid: str) -> bool:
 FOLD_LOCK = "vectors-fold.lock"
 
 
+_DEFAULTS = {name: info.default for name, info in Settings.model_fields.items()}
+
+
 @dataclass
 class VectorPolicy:
     """When segments are merged and the base is rebuilt (:class:`~indexer.settings.Settings`)."""
 
-    max_segments: int = 8
-    fold_share: float = 0.1
-    fold_min_rows: int = 2000
-    inline_fold_rows: int = 20_000
-    kind_threshold: int = 50_000
-    compressed_threshold: int | None = 100_000
+    # The defaults are the settings' (declared once, in Settings).
+    max_segments: int = _DEFAULTS["vector_segments_max"]
+    fold_share: float = _DEFAULTS["vector_fold_share"]
+    fold_min_rows: int = _DEFAULTS["vector_fold_min_rows"]
+    inline_fold_rows: int = _DEFAULTS["vector_fold_inline_passages"]
+    kind_threshold: int = _DEFAULTS["vector_index_threshold"]
+    compressed_threshold: int | None = _DEFAULTS["vector_index_compressed_threshold"]
     #: A kind forced by ``VNSEARCH_VECTOR_INDEX`` ('auto': chosen by size at each fold).
-    force_kind: str = "auto"
+    force_kind: str = _DEFAULTS["vector_index"]
 
     def kind_for(self, passages: int) -> str:
         """The base kind a fold of ``passages`` vectors builds."""
